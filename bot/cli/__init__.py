@@ -1,0 +1,1 @@
+"""The HR command line; the app is assembled in `bot.cli.main`."""

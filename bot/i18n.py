@@ -1,0 +1,86 @@
+"""Translations: every user-facing sentence goes through `_` and the catalogs in locales/.
+
+The language in force is a context variable, so one process can answer a Chinese and an
+English user at once. Source strings are English; zh_CN is the default language.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gettext as _gettext
+from collections.abc import Iterator
+from contextvars import ContextVar
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency, format_decimal
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locales"
+LANGUAGES = ("zh_CN", "en")
+DEFAULT_LANGUAGE = "zh_CN"
+
+_current: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
+
+
+@cache
+def translations(language: str) -> _gettext.NullTranslations:
+    return _gettext.translation(
+        "messages", localedir=LOCALE_DIR, languages=[language], fallback=True
+    )
+
+
+def resolve(code: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """Map a platform language code ("en-US", "zh-hans", "zh") to a supported language."""
+    if not code:
+        return default
+    try:
+        loc = Locale.parse(code.replace("_", "-"), sep="-")
+    except (ValueError, UnknownLocaleError):
+        return default
+    if loc.language == "zh":
+        return "zh_CN"
+    if loc.language == "en":
+        return "en"
+    return default
+
+
+def current() -> str:
+    return _current.get()
+
+
+@contextlib.contextmanager
+def using(language: str) -> Iterator[None]:
+    token = _current.set(resolve(language))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def set_language(language: str) -> None:
+    _current.set(resolve(language))
+
+
+def _(message: str) -> str:
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+def money(amount: Decimal, language: str | None = None) -> str:
+    """¥4,000.00 in either language: pay is always in yuan."""
+    return format_currency(amount, "CNY", locale=language or current())
+
+
+def number(value: Decimal, language: str | None = None, places: int = 2) -> str:
+    fmt = "#,##0." + "0" * places if places else "#,##0"
+    return format_decimal(value, format=fmt, locale=language or current())

@@ -1,0 +1,337 @@
+"""Period lifecycle: draft → scoring → scoring_closed → published → final.
+
+Opening a period binds it to the scheme version in force and creates the scoring tasks
+in one set-based pass; every transition is audited and an illegal one is refused with
+the states it would have needed.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from bot.audit import record
+from bot.errors import Refused
+from bot.i18n import _
+from models import (
+    Employee,
+    Group,
+    Institution,
+    Period,
+    PeriodKind,
+    PeriodState,
+    Result,
+    Scheme,
+    ScoringTask,
+)
+
+S = PeriodState
+# Which states each transition may start from.
+TRANSITIONS: dict[str, tuple[tuple[PeriodState, ...], PeriodState]] = {
+    "open": ((S.DRAFT,), S.SCORING),
+    "close": ((S.SCORING,), S.SCORING_CLOSED),
+    "reopen": ((S.SCORING_CLOSED,), S.SCORING),
+    "publish": ((S.SCORING_CLOSED,), S.PUBLISHED),
+    "finalize": ((S.PUBLISHED,), S.FINAL),
+}
+
+_LABEL = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$")
+
+
+@dataclass(frozen=True)
+class Span:
+    kind: PeriodKind
+    starts_on: dt.date
+    ends_on: dt.date
+
+
+def parse_label(label: str) -> Span:
+    """2026-11 is a month, 2026-Q4 a quarter, 2026 a year."""
+    m = _LABEL.match(label.strip().upper())
+    if not m:
+        raise Refused(
+            _("Period {label!r} is not valid: write 2026-11, 2026-Q4 or 2026.").format(label=label)
+        )
+    year = int(m.group(1))
+    if m.group(2):
+        month = int(m.group(2))
+        last = calendar.monthrange(year, month)[1]
+        return Span(PeriodKind.MONTHLY, dt.date(year, month, 1), dt.date(year, month, last))
+    if m.group(3):
+        q = int(m.group(3))
+        first, last_month = 3 * q - 2, 3 * q
+        last = calendar.monthrange(year, last_month)[1]
+        return Span(PeriodKind.QUARTERLY, dt.date(year, first, 1), dt.date(year, last_month, last))
+    return Span(PeriodKind.ANNUAL, dt.date(year, 1, 1), dt.date(year, 12, 31))
+
+
+def state_name(state: PeriodState) -> str:
+    names = {
+        S.DRAFT: _("draft"),
+        S.SCORING: _("scoring"),
+        S.SCORING_CLOSED: _("scoring closed"),
+        S.PUBLISHED: _("published"),
+        S.FINAL: _("final"),
+    }
+    return names[state]
+
+
+def end_of_day(day: dt.date, tz: str) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=ZoneInfo(tz))
+
+
+def find_group(session: Session, name: str | None) -> Group:
+    """The named group, or the only one when there is just one."""
+    if name:
+        group = session.scalar(select(Group).where(Group.name == name))
+        if group is None:
+            raise Refused(_("No group named {name!r}.").format(name=name))
+        return group
+    groups = session.scalars(select(Group).limit(2)).all()
+    if not groups:
+        raise Refused(_("No organisation yet: import one with `jixiao import org FILE`."))
+    if len(groups) > 1:
+        raise Refused(_("Several groups exist: say which with --group."))
+    return groups[0]
+
+
+def find_institution(session: Session, group: Group, name: str) -> Institution:
+    inst = session.scalar(
+        select(Institution).where(Institution.group_id == group.id, Institution.name == name)
+    )
+    if inst is None:
+        raise Refused(_("No institution named {name!r}.").format(name=name))
+    return inst
+
+
+def latest_scheme(session: Session, group: Group, code: str) -> Scheme:
+    scheme = session.scalar(
+        select(Scheme)
+        .where(Scheme.group_id == group.id, Scheme.code == code)
+        .order_by(Scheme.version.desc())
+        .limit(1)
+    )
+    if scheme is None:
+        raise Refused(
+            _("No scheme with code {code!r}: import one with `jixiao import scheme FILE`.").format(
+                code=code
+            )
+        )
+    return scheme
+
+
+def find_period(
+    session: Session, group: Group, label: str, institution: Institution | None = None
+) -> Period:
+    scope = str(institution.id) if institution else "group"
+    period = session.scalar(
+        select(Period).where(
+            Period.group_id == group.id, Period.scope == scope, Period.label == label
+        )
+    )
+    if period is None:
+        # An HR user rarely cares whether a period is group-wide: take the only match.
+        matches = session.scalars(
+            select(Period).where(Period.group_id == group.id, Period.label == label)
+        ).all()
+        if institution is None and len(matches) == 1:
+            return matches[0]
+        raise Refused(_("No period {label}.").format(label=label))
+    return period
+
+
+def _transition(
+    session: Session, now: dt.datetime, period: Period, action: str, actor: str
+) -> None:
+    allowed, target = TRANSITIONS[action]
+    if period.state not in allowed:
+        raise Refused(
+            _(
+                "Cannot {action} period {label}: it is {state}, and that is allowed only "
+                "when it is {allowed}."
+            ).format(
+                label=period.label,
+                state=state_name(period.state),
+                action=_action_name(action),
+                allowed=" / ".join(state_name(s) for s in allowed),
+            )
+        )
+    before = period.state
+    period.state = target
+    record(
+        session,
+        now,
+        f"period.{action}",
+        "period",
+        period.id,
+        actor_label=actor,
+        before={"state": before.value},
+        after={"state": target.value},
+    )
+
+
+def _action_name(action: str) -> str:
+    return {
+        "open": _("open"),
+        "close": _("close"),
+        "reopen": _("reopen"),
+        "publish": _("publish"),
+        "finalize": _("finalize"),
+    }[action]
+
+
+def open_period(
+    session: Session,
+    now: dt.datetime,
+    *,
+    group: Group,
+    label: str,
+    scheme_code: str,
+    institution: Institution | None = None,
+    deadline: dt.date | None = None,
+    actor: str = "cli",
+) -> tuple[Period, int]:
+    """Create (or take the draft of) a period, bind the scheme version in force, open it
+    for scoring and create its scoring tasks. Returns the period and the task count."""
+    span = parse_label(label)
+    scope = str(institution.id) if institution else "group"
+    period = session.scalar(
+        select(Period).where(
+            Period.group_id == group.id, Period.scope == scope, Period.label == label
+        )
+    )
+    tz = institution.timezone if institution else "Asia/Shanghai"
+    due = end_of_day(deadline or span.ends_on + dt.timedelta(days=7), tz)
+    if period is None:
+        scheme = latest_scheme(session, group, scheme_code)
+        period = Period(
+            group_id=group.id,
+            institution_id=institution.id if institution else None,
+            scope=scope,
+            label=label,
+            kind=span.kind,
+            starts_on=span.starts_on,
+            ends_on=span.ends_on,
+            scheme_id=scheme.id,
+            state=PeriodState.DRAFT,
+            deadline=due,
+            created_at=now,
+        )
+        session.add(period)
+        session.flush()
+    elif deadline is not None:
+        period.deadline = due
+    _transition(session, now, period, "open", actor)
+    period.opened_at = now
+    count = create_tasks(session, period)
+    return period, count
+
+
+def create_tasks(session: Session, period: Period) -> int:
+    """One task per appraisee and scheme role that has a scorer: the direct manager, the
+    institution's head, or the appraisee themself. A role with nobody to fill it is left
+    out; the pay engine re-weights among the roles present."""
+    scheme = session.get_one(Scheme, period.scheme_id)
+    role_codes = {r.code for r in scheme.roles}
+    q = (
+        select(Employee.id, Employee.manager_id, Institution.head_id)
+        .join(Institution, Institution.id == Employee.institution_id)
+        .where(Employee.group_id == period.group_id, Employee.active.is_(True))
+    )
+    if period.institution_id is not None:
+        q = q.where(Employee.institution_id == period.institution_id)
+    active = set(
+        session.scalars(
+            select(Employee.id).where(
+                Employee.group_id == period.group_id, Employee.active.is_(True)
+            )
+        )
+    )
+    existing = set(
+        session.execute(
+            select(ScoringTask.appraisee_id, ScoringTask.role_code, ScoringTask.scorer_id).where(
+                ScoringTask.period_id == period.id
+            )
+        ).tuples()
+    )
+    rows = []
+    for emp_id, manager_id, head_id in session.execute(q).tuples():
+        scorers = {
+            "manager": manager_id if manager_id != emp_id else None,
+            "head": head_id if head_id != emp_id else None,
+            "self": emp_id,
+        }
+        for code in role_codes:
+            scorer = scorers.get(code)
+            if scorer is None or scorer not in active or (emp_id, code, scorer) in existing:
+                continue
+            rows.append(
+                {
+                    "period_id": period.id,
+                    "scorer_id": scorer,
+                    "appraisee_id": emp_id,
+                    "role_code": code,
+                    "deadline": period.deadline,
+                }
+            )
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(ScoringTask), rows[start : start + 5000])
+    return len(rows)
+
+
+def close_period(session: Session, now: dt.datetime, period: Period, actor: str = "cli") -> None:
+    _transition(session, now, period, "close", actor)
+    period.closed_at = now
+
+
+def reopen_period(session: Session, now: dt.datetime, period: Period, actor: str = "cli") -> None:
+    _transition(session, now, period, "reopen", actor)
+
+
+def publish_period(
+    session: Session,
+    now: dt.datetime,
+    period: Period,
+    actor: str = "cli",
+    allow_missing: bool = False,
+) -> None:
+    """Publish results; refused while someone with tasks has no result, unless HR says
+    so explicitly (e.g. a long leave)."""
+    with_tasks = select(ScoringTask.appraisee_id).where(ScoringTask.period_id == period.id)
+    missing = session.scalars(
+        select(Employee.number)
+        .where(Employee.id.in_(with_tasks.distinct()))
+        .where(
+            ~select(Result.id)
+            .where(Result.period_id == period.id, Result.employee_id == Employee.id)
+            .exists()
+        )
+        .order_by(Employee.number)
+    ).all()
+    results = session.scalar(select(func.count(Result.id)).where(Result.period_id == period.id))
+    if not results:
+        raise Refused(
+            _("Period {label} has no results: run `jixiao results compute {label}` first.").format(
+                label=period.label
+            )
+        )
+    if missing and not allow_missing:
+        raise Refused(
+            _(
+                "{count} employees in {label} have no result (e.g. {sample}); compute again "
+                "or publish with --allow-missing."
+            ).format(count=len(missing), label=period.label, sample=", ".join(missing[:5]))
+        )
+    _transition(session, now, period, "publish", actor)
+    period.published_at = now
+
+
+def finalize_period(session: Session, now: dt.datetime, period: Period, actor: str = "cli") -> None:
+    _transition(session, now, period, "finalize", actor)
+    period.finalized_at = now

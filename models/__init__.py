@@ -1,0 +1,42 @@
+"""SQLAlchemy models. Nothing here imports from `bot` or `handlers`."""
+
+from models.base import Base
+from models.identity import BindCode, ChatIdentity
+from models.org import Department, Employee, Group, Institution, Role, RoleGrant
+from models.period import (
+    AuditEvent,
+    Period,
+    PeriodKind,
+    PeriodState,
+    Result,
+    ScoreEntry,
+    ScoringTask,
+    TaskState,
+)
+from models.scheme import GradeBand, Indicator, IndicatorKind, PayMode, Scheme, ScorerRole
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "BindCode",
+    "ChatIdentity",
+    "Department",
+    "Employee",
+    "GradeBand",
+    "Group",
+    "Indicator",
+    "IndicatorKind",
+    "Institution",
+    "PayMode",
+    "Period",
+    "PeriodKind",
+    "PeriodState",
+    "Result",
+    "Role",
+    "RoleGrant",
+    "Scheme",
+    "ScoreEntry",
+    "ScorerRole",
+    "ScoringTask",
+    "TaskState",
+]

@@ -1,0 +1,150 @@
+"""Appraisal periods, the scoring tasks they create and the scores entered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, Code, When, intpk
+from models.org import Employee, Institution
+from models.scheme import Indicator, Scheme
+
+
+class PeriodKind(enum.StrEnum):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    ANNUAL = "annual"
+
+
+class PeriodState(enum.StrEnum):
+    DRAFT = "draft"
+    SCORING = "scoring"
+    SCORING_CLOSED = "scoring_closed"
+    PUBLISHED = "published"
+    FINAL = "final"
+
+
+class Period(Base):
+    """A 考核周期 such as 2026-11, for one institution or (institution None) the group."""
+
+    __tablename__ = "periods"
+    __table_args__ = (UniqueConstraint("group_id", "scope", "label"),)
+
+    id: Mapped[intpk]
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    # "group" or the institution's id as text: a NULL would defeat the unique constraint.
+    scope: Mapped[str] = mapped_column(String(32))
+    label: Mapped[Code]
+    kind: Mapped[PeriodKind] = mapped_column(Enum(PeriodKind, native_enum=False, length=16))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"))
+    state: Mapped[PeriodState] = mapped_column(
+        Enum(PeriodState, native_enum=False, length=16), default=PeriodState.DRAFT
+    )
+    deadline: Mapped[When]
+    created_at: Mapped[When]
+    opened_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    published_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    finalized_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    scheme: Mapped[Scheme] = relationship()
+    institution: Mapped[Institution | None] = relationship()
+
+
+class TaskState(enum.StrEnum):
+    PENDING = "pending"
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class ScoringTask(Base):
+    """One scorer scoring one appraisee in one role for one period."""
+
+    __tablename__ = "scoring_tasks"
+    __table_args__ = (UniqueConstraint("period_id", "appraisee_id", "role_code", "scorer_id"),)
+
+    id: Mapped[intpk]
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    scorer_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    appraisee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    role_code: Mapped[Code]
+    deadline: Mapped[When]
+    state: Mapped[TaskState] = mapped_column(
+        Enum(TaskState, native_enum=False, length=16), default=TaskState.PENDING
+    )
+    # Position of the next indicator the chat form will ask; lives here so a restart
+    # resumes the form exactly where it stopped.
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    period: Mapped[Period] = relationship()
+    scorer: Mapped[Employee] = relationship(foreign_keys=[scorer_id])
+    appraisee: Mapped[Employee] = relationship(foreign_keys=[appraisee_id])
+    entries: Mapped[list[ScoreEntry]] = relationship(
+        back_populates="task", cascade="all, delete-orphan"
+    )
+
+
+class ScoreEntry(Base):
+    __tablename__ = "score_entries"
+    __table_args__ = (UniqueConstraint("task_id", "indicator_id"),)
+
+    id: Mapped[intpk]
+    task_id: Mapped[int] = mapped_column(ForeignKey("scoring_tasks.id"))
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
+    value: Mapped[Decimal]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    entered_by: Mapped[int] = mapped_column(ForeignKey("employees.id"))
+    entered_at: Mapped[When]
+
+    task: Mapped[ScoringTask] = relationship(back_populates="entries")
+    indicator: Mapped[Indicator] = relationship()
+
+
+class Result(Base):
+    """An employee's computed appraisal for a period, with the trace that explains it."""
+
+    __tablename__ = "results"
+    __table_args__ = (UniqueConstraint("period_id", "employee_id"),)
+
+    id: Mapped[intpk]
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    total: Mapped[Decimal]
+    grade: Mapped[str] = mapped_column(String(16))
+    coefficient: Mapped[Decimal]
+    pay_base: Mapped[Decimal]
+    pay: Mapped[Decimal]
+    # Every term with its numbers, as strings: explanations are rendered from this alone.
+    trace: Mapped[dict[str, Any]]
+    computed_at: Mapped[When]
+
+    period: Mapped[Period] = relationship()
+    employee: Mapped[Employee] = relationship()
+
+
+class AuditEvent(Base):
+    """Append-only record of a change: who, when, what, before and after."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[intpk]
+    at: Mapped[When]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    # Where the change came from when no employee is known: "cli", "import", "demo".
+    actor_label: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    after: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,123 @@
+"""Appraisal schemes: versioned sets of indicators, scorer roles and grade bands."""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, Code, Name, When, intpk
+
+
+class IndicatorKind(enum.StrEnum):
+    SCORE = "score"  # a number in [min_score, max_score]
+    RATING = "rating"  # one of named levels, each worth points
+    BONUS = "bonus"  # points added on top, capped
+    DEDUCTION = "deduction"  # points taken off, capped
+
+
+class PayMode(enum.StrEnum):
+    COEFFICIENT = "coefficient"  # pay = base × grade coefficient
+    SCORE = "score"  # pay = base × total / 100
+
+
+class Scheme(Base):
+    """One version of a scheme. A new version is a new row; periods keep theirs."""
+
+    __tablename__ = "schemes"
+    __table_args__ = (UniqueConstraint("group_id", "code", "version"),)
+
+    id: Mapped[intpk]
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    code: Mapped[Code]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    name: Mapped[Name]
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    pay_mode: Mapped[PayMode] = mapped_column(
+        Enum(PayMode, native_enum=False, length=16), default=PayMode.COEFFICIENT
+    )
+    # Totals are shown, and graded, at this many decimal places.
+    score_places: Mapped[int] = mapped_column(Integer, default=2)
+    pay_quantum: Mapped[Decimal] = mapped_column(default=Decimal("0.01"))
+    rounding: Mapped[str] = mapped_column(String(24), default="ROUND_HALF_UP")
+    # Caps on the sum of all bonus items and of all deduction items; None = uncapped.
+    bonus_cap: Mapped[Decimal | None] = mapped_column(default=None)
+    deduction_cap: Mapped[Decimal | None] = mapped_column(default=None)
+    created_at: Mapped[When]
+
+    indicators: Mapped[list[Indicator]] = relationship(
+        back_populates="scheme", order_by="Indicator.position", cascade="all, delete-orphan"
+    )
+    roles: Mapped[list[ScorerRole]] = relationship(
+        back_populates="scheme", order_by="ScorerRole.position", cascade="all, delete-orphan"
+    )
+    grades: Mapped[list[GradeBand]] = relationship(
+        back_populates="scheme",
+        order_by="GradeBand.min_score.desc()",
+        cascade="all, delete-orphan",
+    )
+
+
+class Indicator(Base):
+    __tablename__ = "indicators"
+    __table_args__ = (UniqueConstraint("scheme_id", "code"),)
+
+    id: Mapped[intpk]
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[Code]
+    name: Mapped[Name]
+    kind: Mapped[IndicatorKind] = mapped_column(Enum(IndicatorKind, native_enum=False, length=16))
+    # Share of the weighted total (score and rating kinds); 0 for bonus and deduction.
+    weight: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    min_score: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    # Highest score (score kind), best level's points (rating) or the item cap (bonus,
+    # deduction).
+    max_score: Mapped[Decimal] = mapped_column(default=Decimal("100"))
+    # Rating kind: [[label, points], ...], best first.
+    levels: Mapped[list[Any]] = mapped_column(default=list)
+    criteria: Mapped[str] = mapped_column(Text, default="")
+    # A comment is required when the score is below this, or at the maximum if set.
+    comment_below: Mapped[Decimal | None] = mapped_column(default=None)
+    comment_at_max: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    scheme: Mapped[Scheme] = relationship(back_populates="indicators")
+
+
+class ScorerRole(Base):
+    """Who scores (manager, head, self ...) and how much their view weighs."""
+
+    __tablename__ = "scorer_roles"
+    __table_args__ = (UniqueConstraint("scheme_id", "code"),)
+
+    id: Mapped[intpk]
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[Code]
+    name: Mapped[Name]
+    weight: Mapped[Decimal]
+
+    scheme: Mapped[Scheme] = relationship(back_populates="roles")
+
+
+class GradeBand(Base):
+    """A grade reached from `min_score` up, and the pay coefficient it carries."""
+
+    __tablename__ = "grade_bands"
+    __table_args__ = (UniqueConstraint("scheme_id", "grade"),)
+
+    id: Mapped[intpk]
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), index=True)
+    grade: Mapped[str] = mapped_column(String(16))
+    label: Mapped[Name]
+    min_score: Mapped[Decimal]
+    coefficient: Mapped[Decimal]
+
+    scheme: Mapped[Scheme] = relationship(back_populates="grades")
+
+
+# Role codes that period opening knows how to assign scorers for.
+KNOWN_ROLE_CODES = ("manager", "head", "self")
