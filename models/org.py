@@ -51,7 +51,7 @@ class Department(Base):
     path: Mapped[str] = mapped_column(String(500))
 
     institution: Mapped[Institution] = relationship(back_populates="departments")
-    parent: Mapped[Department | None] = relationship(remote_side=[id])
+    parent: Mapped[Department | None] = relationship(remote_side="Department.id")
 
 
 class Employee(Base):
@@ -75,7 +75,7 @@ class Employee(Base):
 
     institution: Mapped[Institution] = relationship(foreign_keys=[institution_id])
     department: Mapped[Department | None] = relationship()
-    manager: Mapped[Employee | None] = relationship(remote_side=[id])
+    manager: Mapped[Employee | None] = relationship(remote_side="Employee.id")
 
 
 class Role(enum.StrEnum):

@@ -1,0 +1,42 @@
+"""Settings are strict: a malformed value stops start-up instead of limping on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_need_nothing_installed(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = Settings(_env_file=None)
+    assert settings.database_url.startswith("sqlite")
+    assert settings.default_language == "zh_CN"
+
+
+def test_a_malformed_number_stops_start_up(monkeypatch):
+    monkeypatch.setenv("BIND_CODE_TTL_HOURS", "soon")
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)
+
+
+def test_env_example_lists_every_setting_with_secrets_empty():
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    listed = {
+        line.split("=", 1)[0].lower(): line.split("=", 1)[1]
+        for line in lines
+        if "=" in line and not line.startswith("#")
+    }
+    assert set(listed) == set(Settings.model_fields)
+    for secret in (
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "slack_bot_token",
+        "slack_signing_secret",
+    ):
+        assert listed[secret] == ""
