@@ -2,6 +2,7 @@
 
 from models.base import Base
 from models.identity import BindCode, ChatIdentity
+from models.outbox import OutboxMessage, OutboxState
 from models.org import Department, Employee, Group, Institution, Role, RoleGrant
 from models.period import (
     AuditEvent,
@@ -27,6 +28,8 @@ __all__ = [
     "Indicator",
     "IndicatorKind",
     "Institution",
+    "OutboxMessage",
+    "OutboxState",
     "PayMode",
     "Period",
     "PeriodKind",

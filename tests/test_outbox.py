@@ -1,0 +1,230 @@
+"""The outbox: queued once, sent once, within limits, and nothing lost across a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import outbox
+from bot.delivery import SENT, Delivery, Limits, RateLimiter, Sender
+from models import OutboxMessage, OutboxState
+
+NOW = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
+
+
+class FakeClock:
+    """Virtual time: sleeping advances it instantly, so limits are exercised exactly."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def wall(self) -> dt.datetime:
+        return NOW + dt.timedelta(seconds=self.t)
+
+
+class Recorder:
+    """A transport that records each send with its virtual time; scripted failures."""
+
+    def __init__(self, clock: FakeClock, script: dict[str, list[Delivery]] | None = None):
+        self.clock = clock
+        self.sent: list[tuple[float, str, str]] = []
+        self.script = script or {}
+
+    async def send(self, chat_id, content):
+        await asyncio.sleep(0)
+        plan = self.script.get(chat_id)
+        if plan:
+            return plan.pop(0)
+        self.sent.append((self.clock.t, chat_id, content["text"]))
+        return SENT
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = FakeClock()
+
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(seconds: float) -> None:
+        clock.t += seconds
+        await real_sleep(0)  # still let other tasks run, as a real sleep would
+
+    monkeypatch.setattr("bot.delivery.asyncio.sleep", fake_sleep)
+    return clock
+
+
+def _queue(Session, n, chat=lambda i: f"chat{i}", group=False, prefix="m"):
+    with Session() as s, s.begin():
+        for i in range(n):
+            outbox.enqueue(
+                s,
+                NOW,
+                platform="telegram",
+                chat_id=chat(i),
+                content={"text": f"{prefix}{i}"},
+                dedupe_key=f"{prefix}:{i}",
+                is_group=group,
+            )
+
+
+def _sender(Session, transport, clock, **kw):
+    return Sender(Session, transport, "telegram", clock=clock.wall, monotonic=clock.monotonic, **kw)
+
+
+def test_the_same_push_is_queued_once(Session):
+    with Session() as s, s.begin():
+        first = outbox.enqueue(
+            s, NOW, platform="telegram", chat_id="1", content={"text": "hi"}, dedupe_key="k"
+        )
+        again = outbox.enqueue(
+            s, NOW, platform="telegram", chat_id="1", content={"text": "hi"}, dedupe_key="k"
+        )
+    assert (first, again) == (True, False)
+    with Session() as s:
+        assert s.scalar(select(func.count(OutboxMessage.id))) == 1
+
+
+def test_it_sends_everything_once_and_never_faster_than_the_limits(Session, clock):
+    _queue(Session, 90)
+    _queue(Session, 12, chat=lambda i: "busy", prefix="b")
+    transport = Recorder(clock)
+    stats = asyncio.run(_sender(Session, transport, clock).drain())
+    assert stats.sent == 102
+    assert Counter(text for _, _, text in transport.sent).most_common(1)[0][1] == 1
+    times = [t for t, _, _ in transport.sent]
+    for i in range(len(times) - 30):
+        assert times[i + 30] - times[i] >= 1.0, "more than 30 sends in one second"
+    busy = [t for t, chat, _ in transport.sent if chat == "busy"]
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(busy))
+    assert [text for _, chat, text in transport.sent if chat == "busy"] == [
+        f"b{i}" for i in range(12)
+    ], "one chat's messages keep their order"
+    with Session() as s:
+        assert set(s.scalars(select(OutboxMessage.state))) == {OutboxState.SENT}
+
+
+def test_a_group_chat_gets_at_most_twenty_a_minute(Session, clock):
+    _queue(Session, 25, chat=lambda i: "-100group", group=True)
+    transport = Recorder(clock)
+    asyncio.run(_sender(Session, transport, clock).drain())
+    times = [t for t, _, _ in transport.sent]
+    assert len(times) == 25
+    for i in range(len(times) - 20):
+        assert times[i + 20] - times[i] >= 60.0
+
+
+def test_a_429_is_honoured_with_its_retry_after(Session, clock):
+    _queue(Session, 1, chat=lambda i: "slow")
+    transport = Recorder(clock, {"slow": [Delivery("retry_after", retry_after=7)]})
+    sender = _sender(Session, transport, clock)
+    asyncio.run(sender.drain())
+    assert transport.sent == []
+    with Session() as s:
+        row = s.scalars(select(OutboxMessage)).one()
+        assert row.state == OutboxState.QUEUED
+        assert row.next_attempt_at == NOW + dt.timedelta(seconds=7)
+    clock.t = 8
+    asyncio.run(sender.drain())
+    assert [chat for _, chat, _ in transport.sent] == ["slow"]
+
+
+def test_a_blocked_user_is_not_retried_and_is_left_for_hr(Session, clock):
+    _queue(Session, 2)
+    transport = Recorder(clock, {"chat0": [Delivery("permanent", error="bot was blocked")]})
+    stats = asyncio.run(_sender(Session, transport, clock).drain())
+    assert (stats.sent, stats.failed) == (1, 1)
+    with Session() as s:
+        failed = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.state == OutboxState.FAILED)
+        ).one()
+        assert failed.chat_id == "chat0"
+        assert "blocked" in failed.last_error
+
+
+def test_transient_errors_back_off_then_give_up(Session, clock):
+    _queue(Session, 1, chat=lambda i: "flaky")
+    transport = Recorder(clock, {"flaky": [Delivery("transient", error="502")] * 20})
+    sender = _sender(Session, transport, clock, limits=Limits(max_attempts=3))
+    for _ in range(3):
+        asyncio.run(sender.drain())
+        clock.t += 400
+    with Session() as s:
+        row = s.scalars(select(OutboxMessage)).one()
+    assert row.state == OutboxState.FAILED
+    assert row.attempts == 3
+
+
+def test_a_crash_mid_broadcast_loses_nothing_and_repeats_nothing(Session, clock):
+    _queue(Session, 200)
+    transport = Recorder(clock)
+
+    class Crash(Exception):
+        pass
+
+    crashing = Recorder(clock)
+    original = crashing.send
+
+    async def send_then_die(chat_id, content):
+        if len(crashing.sent) == 77:
+            raise Crash  # the process dies with this message on the wire
+        return await original(chat_id, content)
+
+    crashing.send = send_then_die  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        asyncio.run(_sender(Session, crashing, clock).drain())
+
+    # A new process, later: leases expired, the in-flight one is unknown, not resent.
+    clock.t += 3600
+    with Session() as s, s.begin():
+        requeued, unknown = outbox.recover(s, clock.wall())
+    assert unknown == 1
+    assert requeued > 0
+    asyncio.run(_sender(Session, transport, clock).drain())
+    texts = [t for _, _, t in crashing.sent] + [t for _, _, t in transport.sent]
+    assert len(texts) == len(set(texts)) == 199
+    with Session() as s:
+        states = Counter(s.scalars(select(OutboxMessage.state)))
+    assert states == {OutboxState.SENT: 199, OutboxState.UNKNOWN: 1}
+
+
+def test_a_claim_takes_no_more_than_asked(Session):
+    _queue(Session, 30)
+    with Session() as s, s.begin():
+        first = outbox.claim(s, "a", NOW, 10, dt.timedelta(minutes=1))
+    with Session() as s, s.begin():
+        second = outbox.claim(s, "b", NOW, 10, dt.timedelta(minutes=1))
+    assert len(first) == len(second) == 10
+    assert not set(first) & set(second)
+
+
+def test_two_senders_side_by_side_never_send_the_same_message(Session, clock):
+    _queue(Session, 120)
+    a, b = Recorder(clock), Recorder(clock)
+
+    async def both():
+        await asyncio.gather(
+            _sender(Session, a, clock, batch=10).drain(),
+            _sender(Session, b, clock, batch=10).drain(),
+        )
+
+    asyncio.run(both())
+    texts = [t for _, _, t in a.sent] + [t for _, _, t in b.sent]
+    assert sorted(texts) == sorted(f"m{i}" for i in range(120))
+    assert a.sent
+    assert b.sent
+
+
+def test_the_limiter_spaces_sends_evenly():
+    limiter = RateLimiter(Limits(per_second=10))
+    limiter.note("a", False, 0.0)
+    assert limiter.overall_wait(0.0) == pytest.approx(0.1)
+    assert limiter.chat_wait("a", False, 0.5) == pytest.approx(0.55)
+    assert limiter.chat_wait("b", False, 0.5) == 0
