@@ -2,8 +2,8 @@
 
 from models.base import Base
 from models.identity import BindCode, ChatIdentity
-from models.outbox import OutboxMessage, OutboxState
 from models.org import Department, Employee, Group, Institution, Role, RoleGrant
+from models.outbox import OutboxMessage, OutboxState
 from models.period import (
     AuditEvent,
     Period,

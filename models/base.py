@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from decimal import Decimal
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, DateTime, Dialect, MetaData, Numeric, String, TypeDecorator
+from sqlalchemy import JSON, DateTime, Dialect, Enum, MetaData, Numeric, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 
@@ -58,6 +59,12 @@ class AwareDateTime(TypeDecorator[dt.datetime]):
             return None
         assert isinstance(value, dt.datetime)
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def str_enum(cls: type[enum.StrEnum]) -> Enum:
+    """Store an enum as its value ("scoring"), readable in SQL and stable across renames
+    of the Python member."""
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 intpk = Annotated[int, mapped_column(primary_key=True)]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, Code, Dec, Name, intpk
+from models.base import Base, Code, Dec, Name, intpk, str_enum
 
 
 class Group(Base):
@@ -92,7 +92,7 @@ class RoleGrant(Base):
 
     id: Mapped[intpk]
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
-    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
 
     employee: Mapped[Employee] = relationship()

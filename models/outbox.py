@@ -6,10 +6,10 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, When, intpk
+from models.base import Base, When, intpk, str_enum
 
 
 class OutboxState(enum.StrEnum):
@@ -34,9 +34,7 @@ class OutboxMessage(Base):
     # The same logical push (e.g. "remind:period7:scorer12:2026-11-24") is queued once.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     content: Mapped[dict[str, Any]]
-    state: Mapped[OutboxState] = mapped_column(
-        Enum(OutboxState, native_enum=False, length=16), default=OutboxState.QUEUED
-    )
+    state: Mapped[OutboxState] = mapped_column(str_enum(OutboxState), default=OutboxState.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[When]
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)

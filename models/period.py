@@ -7,10 +7,10 @@ import enum
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, Code, When, intpk
+from models.base import Base, Code, When, intpk, str_enum
 from models.org import Employee, Institution
 from models.scheme import Indicator, Scheme
 
@@ -41,13 +41,11 @@ class Period(Base):
     # "group" or the institution's id as text: a NULL would defeat the unique constraint.
     scope: Mapped[str] = mapped_column(String(32))
     label: Mapped[Code]
-    kind: Mapped[PeriodKind] = mapped_column(Enum(PeriodKind, native_enum=False, length=16))
+    kind: Mapped[PeriodKind] = mapped_column(str_enum(PeriodKind))
     starts_on: Mapped[dt.date] = mapped_column(Date)
     ends_on: Mapped[dt.date] = mapped_column(Date)
     scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"))
-    state: Mapped[PeriodState] = mapped_column(
-        Enum(PeriodState, native_enum=False, length=16), default=PeriodState.DRAFT
-    )
+    state: Mapped[PeriodState] = mapped_column(str_enum(PeriodState), default=PeriodState.DRAFT)
     deadline: Mapped[When]
     created_at: Mapped[When]
     opened_at: Mapped[dt.datetime | None] = mapped_column(default=None)
@@ -77,9 +75,7 @@ class ScoringTask(Base):
     appraisee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
     role_code: Mapped[Code]
     deadline: Mapped[When]
-    state: Mapped[TaskState] = mapped_column(
-        Enum(TaskState, native_enum=False, length=16), default=TaskState.PENDING
-    )
+    state: Mapped[TaskState] = mapped_column(str_enum(TaskState), default=TaskState.PENDING)
     # Position of the next indicator the chat form will ask; lives here so a restart
     # resumes the form exactly where it stopped.
     cursor: Mapped[int] = mapped_column(Integer, default=0)

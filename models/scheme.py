@@ -6,10 +6,10 @@ import enum
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, Code, Name, When, intpk
+from models.base import Base, Code, Name, When, intpk, str_enum
 
 
 class IndicatorKind(enum.StrEnum):
@@ -36,9 +36,7 @@ class Scheme(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     name: Mapped[Name]
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
-    pay_mode: Mapped[PayMode] = mapped_column(
-        Enum(PayMode, native_enum=False, length=16), default=PayMode.COEFFICIENT
-    )
+    pay_mode: Mapped[PayMode] = mapped_column(str_enum(PayMode), default=PayMode.COEFFICIENT)
     # Totals are shown, and graded, at this many decimal places.
     score_places: Mapped[int] = mapped_column(Integer, default=2)
     pay_quantum: Mapped[Decimal] = mapped_column(default=Decimal("0.01"))
@@ -70,7 +68,7 @@ class Indicator(Base):
     position: Mapped[int] = mapped_column(Integer)
     code: Mapped[Code]
     name: Mapped[Name]
-    kind: Mapped[IndicatorKind] = mapped_column(Enum(IndicatorKind, native_enum=False, length=16))
+    kind: Mapped[IndicatorKind] = mapped_column(str_enum(IndicatorKind))
     # Share of the weighted total (score and rating kinds); 0 for bonus and deduction.
     weight: Mapped[Decimal] = mapped_column(default=Decimal("0"))
     min_score: Mapped[Decimal] = mapped_column(default=Decimal("0"))
