@@ -26,6 +26,12 @@ def run(*args: str) -> None:
     subprocess.run([PYBABEL, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
+def _done(string: object) -> bool:
+    if isinstance(string, (tuple, list)):
+        return bool(string) and all(string)
+    return bool(string)
+
+
 def main() -> None:
     run(
         "extract", "-F", "pyproject.toml", "-k", "_", "-k", "N_", "-k", "ngettext:1,2",
@@ -49,17 +55,18 @@ def main() -> None:
         for msg in catalog:
             if not msg.id:
                 continue
-            if lang == "en":
-                msg.string = msg.id if not msg.string else msg.string
-            elif isinstance(msg.id, str) and msg.id in pending and not msg.string:
-                msg.string = pending[msg.id]
+            plural = not isinstance(msg.id, str)
+            key = msg.id[0] if plural else msg.id
+            if lang == "en" and not _done(msg.string):
+                msg.string = tuple(msg.id) if plural else msg.id
+            elif lang != "en" and key in pending and not _done(msg.string):
+                # Chinese has one plural form.
+                msg.string = (pending[key],) if plural else pending[key]
             msg.flags.discard("fuzzy")
         with po.open("wb") as fh:
             write_po(fh, catalog, width=0, sort_by_file=True, ignore_obsolete=True)
-    missing = [
-        m.id for m in read_po((LOCALES / "zh_CN/LC_MESSAGES/messages.po").open("rb"))
-        if m.id and not m.string
-    ]
+    with (LOCALES / "zh_CN/LC_MESSAGES/messages.po").open("rb") as fh:
+        missing = [m.id for m in read_po(fh) if m.id and not _done(m.string)]
     for m in missing:
         print("untranslated zh_CN:", m)
     run("compile", "-d", str(LOCALES), "-D", "messages")

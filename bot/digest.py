@@ -1,0 +1,170 @@
+"""The head's daily digest: one short message, one chart, one button.
+
+Built at 09:00 local time on workdays while a period is open, queued in the outbox with
+a dedupe key per institution and day, so a job that runs twice sends once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import i18n, outbox
+from bot.i18n import _, ngettext
+from bot.progress import GroupProgress, department_progress, group_progress, overdue_scorers
+from bot.workdays import is_quiet, is_workday, local_now
+from models import ChatIdentity, Employee, Institution
+
+DIGEST_HOUR = 9
+REMIND_PAYLOAD = "remind-overdue"
+
+
+def pct(rate: Decimal) -> str:
+    """66.7 stays 66.7, 100.0 reads 100."""
+    return str(rate.to_integral_value()) if rate == rate.to_integral_value() else str(rate)
+
+
+@dataclass
+class Digest:
+    text: str
+    buttons: list[list[dict[str, str]]]
+
+
+def build(
+    session: Session, institution: Institution, now: dt.datetime, progress: GroupProgress
+) -> Digest | None:
+    """The digest for one institution in the current language, or None if it has no
+    open scoring."""
+    mine = progress.of(institution.id)
+    if mine is None or not mine.now.total:
+        return None
+    local = local_now(now, institution.timezone)
+    lines = [
+        _("{name} · scoring progress {date}").format(
+            name=institution.name, date=local.date().isoformat()
+        ),
+        _("Submitted {done}/{total} ({rate}%), {change:+d} since yesterday.").format(
+            done=mine.now.done,
+            total=mine.now.total,
+            rate=pct(mine.now.rate),
+            change=mine.now.done - mine.yesterday.done,
+        ),
+    ]
+    if mine.deadline is not None:
+        days = (mine.deadline.astimezone(local.tzinfo).date() - local.date()).days
+        lines.append(
+            ngettext(
+                "{n} day left until the deadline.", "{n} days left until the deadline.", days
+            ).format(n=days)
+            if days >= 0
+            else _("The deadline passed {n} days ago.").format(n=-days)
+        )
+    lines.append(
+        _("Rank {rank} of {count} institutions; group average {average}%.").format(
+            rank=mine.rank, count=len(progress.institutions), average=pct(progress.average)
+        )
+    )
+    overdue = overdue_scorers(session, institution.group_id, institution.id, now)
+    if overdue:
+        lines.append(_("Overdue scorers:"))
+        lines.extend(
+            _("  {name}: {left} left").format(name=o.name, left=o.left) for o in overdue[:10]
+        )
+        if len(overdue) > 10:
+            lines.append(_("  … and {n} more").format(n=len(overdue) - 10))
+    depts = department_progress(session, institution.group_id, institution.id)
+    if depts:
+        lines.append(_("By department:"))
+        lines.extend(
+            _("  {dept}: {done}/{total}").format(
+                dept=path or _("(no department)"), done=c.done, total=c.total
+            )
+            for path, c in depts
+        )
+    buttons = (
+        [[{"label": _("Remind all overdue"), "payload": f"{REMIND_PAYLOAD}:{institution.id}"}]]
+        if overdue
+        else []
+    )
+    return Digest("\n".join(lines), buttons)
+
+
+def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int:
+    """Queue today's digest for each head whose local time is past 09:00 on a workday,
+    outside quiet hours; returns how many were newly queued."""
+    progress = group_progress(session, group_id, now)
+    rows = session.execute(
+        select(Institution, Employee, ChatIdentity)
+        .join(Employee, Employee.id == Institution.head_id)
+        .join(ChatIdentity, ChatIdentity.employee_id == Employee.id)
+        .where(
+            Institution.group_id == group_id,
+            ChatIdentity.revoked_at.is_(None),
+            ChatIdentity.unreachable.is_(False),
+            Employee.active.is_(True),
+        )
+    ).all()
+    queued = 0
+    for institution, head, identity in rows:
+        local = local_now(now, institution.timezone)
+        if local.hour < DIGEST_HOUR or is_quiet(local) or not is_workday(local.date()):
+            continue
+        with i18n.using(head.language or i18n.DEFAULT_LANGUAGE):
+            digest = build(session, institution, now, progress)
+        if digest is None:
+            continue
+        content: dict[str, Any] = {"text": digest.text, "buttons": digest.buttons}
+        queued += outbox.enqueue(
+            session,
+            now,
+            platform=identity.platform,
+            chat_id=identity.external_id,
+            content=content,
+            dedupe_key=f"digest:{institution.id}:{identity.platform}:{local.date()}",
+            employee_id=head.id,
+        )
+    return queued
+
+
+def remind_overdue(
+    session: Session, now: dt.datetime, head: Employee, institution_id: int
+) -> int | None:
+    """The digest's button: one reminder to each overdue scorer, at most one per scorer
+    per day however often it is pressed. None if `head` does not head that institution."""
+    institution = session.get(Institution, institution_id)
+    if institution is None or institution.head_id != head.id:
+        return None
+    local = local_now(now, institution.timezone)
+    sent = 0
+    for o in overdue_scorers(session, institution.group_id, institution.id, now):
+        identities = session.scalars(
+            select(ChatIdentity).where(
+                ChatIdentity.employee_id == o.scorer_id,
+                ChatIdentity.revoked_at.is_(None),
+                ChatIdentity.unreachable.is_(False),
+            )
+        ).all()
+        scorer = session.get_one(Employee, o.scorer_id)
+        for identity in identities:
+            with i18n.using(scorer.language or i18n.DEFAULT_LANGUAGE):
+                text = ngettext(
+                    "Reminder from {head}: {left} person is waiting for your scores.",
+                    "Reminder from {head}: {left} people are waiting for your scores.",
+                    o.left,
+                ).format(head=head.name, left=o.left)
+                label = _("Start scoring")
+            sent += outbox.enqueue(
+                session,
+                now,
+                platform=identity.platform,
+                chat_id=identity.external_id,
+                content={"text": text, "buttons": [[{"label": label, "payload": "score"}]]},
+                dedupe_key=f"nudge:{o.scorer_id}:{identity.platform}:{local.date()}",
+                employee_id=o.scorer_id,
+            )
+    return sent
