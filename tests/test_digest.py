@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import time_machine
-from sqlalchemy import select
 
 from bot import i18n
 from bot.digest import build, queue_head_digests, remind_overdue
@@ -14,114 +13,23 @@ from bot.periods import open_period
 from bot.progress import group_progress
 from bot.workdays import is_quiet, is_workday, workdays_between
 from models import (
-    ChatIdentity,
-    Department,
-    Employee,
-    GradeBand,
-    Group,
-    Indicator,
-    IndicatorKind,
-    Institution,
     OutboxMessage,
-    Scheme,
-    ScorerRole,
-    ScoringTask,
-    TaskState,
 )
+from tests.factories import T0, bind, small_org, submit
 
-T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 SH = dt.timezone(dt.timedelta(hours=8))
 
 
-def _org(session, sizes=(("东城支行", 4), ("西城支行", 3))):
-    """Two institutions, each a head with `n` staff under one manager."""
-    group = Group(name="示例集团")
-    session.add(group)
-    session.flush()
-    scheme = Scheme(group_id=group.id, code="STD", name="标准方案", created_at=T0)
-    scheme.indicators = [
-        Indicator(
-            position=1,
-            code="perf",
-            name="业绩",
-            kind=IndicatorKind.SCORE,
-            weight=Decimal(100),
-            min_score=Decimal(0),
-            max_score=Decimal(100),
-        ),
-    ]
-    scheme.roles = [ScorerRole(position=1, code="manager", name="直接上级", weight=Decimal(100))]
-    scheme.grades = [
-        GradeBand(grade="A", label="优秀", min_score=Decimal(0), coefficient=Decimal(1))
-    ]
-    session.add(scheme)
-    people = {}
-    for number, (name, n) in enumerate(sizes, start=1):
-        inst = Institution(group_id=group.id, name=name)
-        session.add(inst)
-        session.flush()
-        dept = Department(institution_id=inst.id, name="营业部", path="营业部")
-        session.add(dept)
-        session.flush()
-        head = Employee(
-            group_id=group.id,
-            number=f"{number}00",
-            name=f"{name}行长",
-            institution_id=inst.id,
-            department_id=dept.id,
-            pay_base=Decimal(9000),
-        )
-        session.add(head)
-        session.flush()
-        inst.head_id = head.id
-        staff = []
-        for i in range(n):
-            e = Employee(
-                group_id=group.id,
-                number=f"{number}{i:02d}1",
-                name=f"{name}员工{i}",
-                institution_id=inst.id,
-                department_id=dept.id,
-                manager_id=head.id,
-                pay_base=Decimal(5000),
-            )
-            session.add(e)
-            staff.append(e)
-        session.flush()
-        people[name] = (inst, head, staff)
-    session.flush()
-    return group, people
-
-
-def _submit(session, appraisees, at):
-    for task in session.scalars(
-        select(ScoringTask).where(ScoringTask.appraisee_id.in_([e.id for e in appraisees]))
-    ):
-        task.state = TaskState.SUBMITTED
-        task.submitted_at = at
-
-
-def _bind(session, employee, chat="chat"):
-    session.add(
-        ChatIdentity(
-            platform="telegram",
-            external_id=f"{chat}{employee.id}",
-            employee_id=employee.id,
-            bound_at=T0,
-        )
-    )
-
-
 def test_progress_ranks_institutions_and_remembers_yesterday(session):
-    group, people = _org(session)
+    group, people = small_org(session)
     open_period(
         session, T0, group=group, label="2026-11", scheme_code="STD", deadline=dt.date(2026, 11, 20)
     )
     east, west = people["东城支行"], people["西城支行"]
     now = dt.datetime(2026, 11, 18, 1, 0, tzinfo=dt.UTC)
-    _submit(session, east[2][:1], now - dt.timedelta(days=2))
-    _submit(session, east[2][1:2], now - dt.timedelta(hours=1))
-    _submit(session, west[2][:2], now - dt.timedelta(hours=1))
+    submit(session, east[2][:1], now - dt.timedelta(days=2))
+    submit(session, east[2][1:2], now - dt.timedelta(hours=1))
+    submit(session, west[2][:2], now - dt.timedelta(hours=1))
     progress = group_progress(session, group.id, now)
     e, w = progress.of(east[0].id), progress.of(west[0].id)
     assert (e.now.done, e.now.total, e.yesterday.done) == (2, 4, 1)
@@ -132,7 +40,7 @@ def test_progress_ranks_institutions_and_remembers_yesterday(session):
 
 
 def test_the_digest_names_overdue_scorers_and_offers_one_tap_reminders(session):
-    group, people = _org(session)
+    group, people = small_org(session)
     open_period(
         session, T0, group=group, label="2026-11", scheme_code="STD", deadline=dt.date(2026, 11, 20)
     )
@@ -153,10 +61,10 @@ def test_the_digest_names_overdue_scorers_and_offers_one_tap_reminders(session):
 
 
 def test_digests_go_out_once_a_workday_after_nine_local_time(session):
-    group, people = _org(session)
+    group, people = small_org(session)
     open_period(session, T0, group=group, label="2026-11", scheme_code="STD")
     for _inst, head, _ in people.values():
-        _bind(session, head)
+        bind(session, head)
     early = dt.datetime(2026, 11, 24, 8, 30, tzinfo=SH)
     assert queue_head_digests(session, group.id, early) == 0
     nine = dt.datetime(2026, 11, 24, 9, 0, tzinfo=SH)
@@ -168,12 +76,12 @@ def test_digests_go_out_once_a_workday_after_nine_local_time(session):
 
 
 def test_pressing_remind_twice_nudges_each_scorer_once_a_day(session):
-    group, people = _org(session)
+    group, people = small_org(session)
     open_period(
         session, T0, group=group, label="2026-11", scheme_code="STD", deadline=dt.date(2026, 11, 20)
     )
     inst, head, _ = people["东城支行"]
-    _bind(session, head)
+    bind(session, head)
     now = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
     assert remind_overdue(session, now, head, inst.id) == 1
     assert remind_overdue(session, now + dt.timedelta(hours=3), head, inst.id) == 0
