@@ -6,9 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import IO, Any
 
-import click
 import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -20,13 +18,21 @@ from bot.settings import get_settings
 from models.db import make_engine, sessions, upgrade
 
 
-class Failure(click.ClickException):
-    """Printed as one line on stderr (no "Error:" prefix); the process exits with status 2."""
+class Failure(typer.Exit):
+    """A refusal: one line on stderr, exit status 2.
 
-    exit_code = 2
+    It prints when raised because typer.Exit is the one exception every typer version
+    (and its CliRunner) turns into a plain exit code; typer 0.29 bundles its own click,
+    so a click.ClickException from the separate click package ends in a traceback.
+    """
 
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(self.message, err=True, file=file)
+    def __init__(self, message: str) -> None:
+        typer.echo(message, err=True)
+        self.message = message
+        super().__init__(code=2)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def global_options(

@@ -1,0 +1,87 @@
+"""`jixiao demo` and `jixiao serve`: the local chat page on 127.0.0.1.
+
+jixiao demo                 # fresh demo group, then the page at http://127.0.0.1:8000/
+jixiao demo --no-reset      # keep the demo database (and what was scored in it)
+jixiao serve --port 8080    # the page on the configured database; bind with HR's codes
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+import typer
+from sqlalchemy import Engine
+
+from bot.cli import common
+from bot.i18n import _
+from models.db import sessions
+
+HOST = "127.0.0.1"  # the page is for this computer only
+
+PORT = typer.Option(8000, "--port", min=1, max=65535, help=_("Port to serve the page on."))
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "demo",
+        help=_("Prepare the demo database and chat with the bot as any of its people."),
+    )(demo)
+    app.command(
+        "serve",
+        help=_("Serve the chat page on this computer, on the configured database."),
+    )(serve)
+
+
+def demo(
+    port: int = PORT,
+    no_reset: bool = typer.Option(
+        False, "--no-reset", help=_("Keep the demo database as it is instead of rebuilding it.")
+    ),
+) -> None:
+    from bot import demo as demo_data
+
+    engine = common.engine()
+    demo_data.prepare(engine, common.now(), reset=not no_reset)
+    run(engine, port, personas=True)
+
+
+def serve(
+    port: int = PORT,
+    personas: bool = typer.Option(
+        False,
+        "--personas",
+        help=_(
+            "Let whoever opens the page play any person and get a bind code for them "
+            "(only for demo and training data)."
+        ),
+    ),
+) -> None:
+    run(common.engine(), port, personas=personas)
+
+
+def run(engine: Engine, port: int, *, personas: bool) -> None:
+    """Serve until Ctrl+C."""
+    import uvicorn
+
+    from handlers.web import create_app
+
+    check_port_free(port)
+    app = create_app(sessions(engine), personas=personas)
+    url = f"http://{HOST}:{port}/"
+    typer.echo(_("Open the chat page at {url} (Ctrl+C stops it).").format(url=url))
+    uvicorn.run(app, host=HOST, port=port, log_level="warning", lifespan="off")
+
+
+def check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As uvicorn does, so a port still in TIME_WAIT counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise common.Failure(
+                    _("Port {port} is in use: pick another with --port.").format(port=port)
+                ) from None
+            raise

@@ -1,0 +1,151 @@
+"""A local stand-in for the Telegram Bot API, for tests, benchmarks and offline demos.
+
+It answers like the real API (JSON envelopes, 429 with `retry_after`, 403 for blocked
+users, 400 "message is not modified"), enforces Telegram's limits — at most `per_second`
+messages in any one-second window overall and one per second per chat — and records
+every accepted message. Point python-telegram-bot at it with `base_url`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Sent:
+    at: float
+    method: str
+    chat_id: str
+    params: dict[str, Any]
+
+
+@dataclass
+class FakeBotAPI:
+    per_second: int = 30
+    per_chat_interval: float = 1.0
+    blocked: set[str] = field(default_factory=set)
+    sent: list[Sent] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    rejected_429: int = 0
+    next_message_id: int = 1
+    texts: dict[tuple[str, int], Any] = field(default_factory=dict)
+    _window: deque[float] = field(default_factory=deque)
+    _last_per_chat: dict[str, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/bot"
+
+    def start(self) -> FakeBotAPI:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    params = json.loads(body or "{}")
+                else:
+                    # python-telegram-bot posts form fields, each value JSON-encoded.
+                    params = {k: _maybe_json(v[0]) for k, v in parse_qs(body).items()}
+                method = self.path.rsplit("/", 1)[-1]
+                status, payload = api.handle(method, params)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.calls[method] += 1
+            if method == "getMe":
+                return 200, _ok(
+                    {"id": 1, "is_bot": True, "first_name": "Jixiao", "username": "JixiaoBot"}
+                )
+            chat = str(params.get("chat_id", ""))
+            if chat in self.blocked:
+                return 403, _error(403, "Forbidden: bot was blocked by the user")
+            if method == "editMessageText":
+                key = (chat, int(params.get("message_id", 0)))
+                if self.texts.get(key) == params.get("text"):
+                    return 400, _error(
+                        400,
+                        "Bad Request: message is not modified: specified new message content "
+                        "and reply markup are exactly the same",
+                    )
+            now = time.monotonic()
+            while self._window and self._window[0] <= now - 1.0:
+                self._window.popleft()
+            last = self._last_per_chat.get(chat)
+            if len(self._window) >= self.per_second or (
+                last is not None and now - last < self.per_chat_interval
+            ):
+                self.rejected_429 += 1
+                return 429, {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                }
+            self._window.append(now)
+            self._last_per_chat[chat] = now
+            self.sent.append(Sent(now, method, chat, params))
+            if method == "editMessageText":
+                mid = int(params.get("message_id", 0))
+            else:
+                mid = self.next_message_id
+                self.next_message_id += 1
+            self.texts[(chat, mid)] = params.get("text")
+            return 200, _ok(
+                {
+                    "message_id": mid,
+                    "date": int(time.time()),
+                    "chat": {
+                        "id": int(chat) if chat.lstrip("-").isdigit() else 0,
+                        "type": "private",
+                    },
+                    "text": params.get("text", ""),
+                }
+            )
+
+
+def _ok(result: Any) -> dict[str, Any]:
+    return {"ok": True, "result": result}
+
+
+def _error(code: int, description: str) -> dict[str, Any]:
+    return {"ok": False, "error_code": code, "description": description}
+
+
+def _maybe_json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
