@@ -46,6 +46,7 @@ class Limits:
 
     per_second: float = 29.0
     per_chat_interval: float = 1.05
+    catch_up: float = 0.03
     group_per_minute: int = 19
     max_attempts: int = 8
     backoff: tuple[float, ...] = (2, 5, 15, 60, 300)
@@ -63,16 +64,23 @@ class RateLimiter:
     def overall_wait(self, now: float) -> float:
         return max(0.0, self._next_any - now)
 
-    def chat_wait(self, chat_id: str, is_group: bool, now: float) -> float:
+    def chat_ready(self, chat_id: str, is_group: bool) -> float:
+        """When this chat may next receive a message (monotonic seconds)."""
         ready = self._next_chat.get(chat_id, 0.0)
         sends = self._group_sends.get(chat_id)
         if is_group and sends and len(sends) >= self.limits.group_per_minute:
             ready = max(ready, sends[0] + 60.0)
-        return max(0.0, ready - now)
+        return ready
+
+    def chat_wait(self, chat_id: str, is_group: bool, now: float) -> float:
+        return max(0.0, self.chat_ready(chat_id, is_group) - now)
 
     def note(self, chat_id: str, is_group: bool, at: float) -> None:
         # Evenly spaced sends, not bursts: a burst of 30 lands in one server-side second.
-        self._next_any = max(self._next_any, at) + 1.0 / self.limits.per_second
+        # A send that started a little late may be made up for (up to `catch_up` s), so
+        # loop overhead does not eat the rate; 29/s × (1 s + 0.03 s) stays under 30.
+        interval = 1.0 / self.limits.per_second
+        self._next_any = max(self._next_any, at - self.limits.catch_up) + interval
         self._next_chat[chat_id] = at + self.limits.per_chat_interval
         if is_group:
             sends = self._group_sends.setdefault(chat_id, deque())
@@ -119,7 +127,10 @@ class Sender:
         self.send_timeout = send_timeout
         self.worker = f"{platform}-{uuid.uuid4().hex[:10]}"
         self.stats = Stats()
-        self._heap: list[tuple[float, int, str, bool, dict[str, Any], int]] = []
+        self._seq = 0  # claim order, the tie-breaker after readiness
+        # (ready at, claim order, waited already, id, chat, is group, content, attempts)
+        self._heap: list[tuple[float, int, bool, int, str, bool, dict[str, Any], int]] = []
+        self._waiting: dict[str, int] = {}  # chats with messages held back
 
     def _claim(self) -> int:
         now = self.clock()
@@ -142,8 +153,11 @@ class Sender:
             if other := [i for i in ids if i not in mine]:
                 outbox.release(s, self.worker, other)
         t = self.monotonic()
-        for mid, chat, group, content, attempts in rows:
-            heapq.heappush(self._heap, (t, mid, chat, group, content, attempts))
+        by_id = {r[0]: r for r in rows}
+        for mid in ids:  # in the fair order the claim ranked them
+            if (row := by_id.get(mid)) is not None:
+                self._seq += 1
+                heapq.heappush(self._heap, (t, self._seq, False, *row))
         return len(rows)
 
     async def drain(self, stop_when_empty: bool = True, idle: float = 1.0) -> Stats:
@@ -161,13 +175,20 @@ class Sender:
                 await asyncio.sleep(pause)
                 continue
             item = heapq.heappop(self._heap)
-            _, mid, chat, group, content, attempts = item
-            if (pause := self.limiter.chat_wait(chat, group, now)) > 0:
-                # This chat must wait; others may go first. Sleep only if nothing can.
-                heapq.heappush(self._heap, (now + pause, *item[1:]))
+            _, seq, deferred, mid, chat, group, content, attempts = item
+            ready = self.limiter.chat_ready(chat, group)
+            if ready > now or (not deferred and self._waiting.get(chat)):
+                # This chat must wait; others may go first. A chat's messages wait in
+                # claim order: equal ready times fall back to `seq`, so a later message
+                # never overtakes an earlier one that is already waiting.
+                if not deferred:
+                    self._waiting[chat] = self._waiting.get(chat, 0) + 1
+                heapq.heappush(self._heap, (max(ready, now), seq, True, *item[3:]))
                 if (soonest := self._heap[0][0]) > now:
                     await asyncio.sleep(soonest - now)
                 continue
+            if deferred:
+                self._waiting[chat] -= 1
             await self._send_one(mid, chat, group, content, attempts)
 
     async def _send_one(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Table, and_, select, update
+from sqlalchemy import Table, and_, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -60,39 +60,83 @@ def enqueue(
 
 
 def claim(
-    session: Session, worker: str, now: dt.datetime, limit: int, lease: dt.timedelta
+    session: Session,
+    worker: str,
+    now: dt.datetime,
+    limit: int,
+    lease: dt.timedelta,
+    spacing: int = 30,
 ) -> list[int]:
-    """Lease up to `limit` ready messages to `worker`; returns their ids, oldest first."""
-    ready = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.state == Q.QUEUED, OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
+    """Lease up to `limit` ready messages to `worker`; returns their ids, in the order to send them.
+
+    A chat's first waiting message is ranked by position (chats with most waiting go
+    first); its k-th message is placed `spacing` × (k-1) positions in, about where the
+    one-per-second chat limit lets it go anyway. So sixty messages to one chat are spread
+    through a broadcast instead of trickling out alone at its end, and each chat's
+    messages keep their order.
+    """
+    ready = and_(OutboxMessage.state == Q.QUEUED, OutboxMessage.next_attempt_at <= now)
+    turns = (
+        select(
+            OutboxMessage.id,
+            func.row_number()
+            .over(
+                partition_by=OutboxMessage.chat_id,
+                order_by=(OutboxMessage.next_attempt_at, OutboxMessage.id),
+            )
+            .label("turn"),
+            func.count().over(partition_by=OutboxMessage.chat_id).label("waiting"),
+        )
+        .where(ready)
+        .subquery()
     )
+    first = turns.c.turn == 1
+    keyed = select(
+        turns.c.id,
+        turns.c.turn,
+        case(
+            (
+                first,
+                func.row_number().over(
+                    partition_by=first, order_by=(turns.c.waiting.desc(), turns.c.id)
+                ),
+            ),
+            else_=(turns.c.turn - 1) * spacing,
+        ).label("key"),
+    ).subquery()
+    fair = select(keyed.c.id).order_by(keyed.c.key, keyed.c.turn, keyed.c.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        # Lock the rows first, then update them by id: inside `IN (subquery)` PostgreSQL
-        # may run a SKIP LOCKED subquery more than once and claim far more than `limit`.
-        picked = session.scalars(ready.with_for_update(skip_locked=True)).all()
-        ids = list(picked)
+        # Lock first, then update by id: PostgreSQL forbids FOR UPDATE beside a window
+        # function, and inside `IN (subquery)` it may run a SKIP LOCKED subquery more than
+        # once and claim far more than `limit`.
+        ranked = list(session.scalars(fair))
+        locked = set(
+            session.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.id.in_(ranked), OutboxMessage.state == Q.QUEUED)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        ids = [i for i in ranked if i in locked]
         if ids:
             session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(ids))
                 .values(state=Q.CLAIMED, claimed_by=worker, lease_until=now + lease)
             )
-        return sorted(ids)
-    # SQLite serialises writers, so one guarded statement is atomic.
-    ids = list(
+        return ids
+    # SQLite serialises writers, so the ranking and the guarded update cannot interleave
+    # with another sender's.
+    ranked = list(session.scalars(fair))
+    claimed = set(
         session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ready.scalar_subquery()), OutboxMessage.state == Q.QUEUED)
+            .where(OutboxMessage.id.in_(ranked), OutboxMessage.state == Q.QUEUED)
             .values(state=Q.CLAIMED, claimed_by=worker, lease_until=now + lease)
             .returning(OutboxMessage.id)
-        )
-        .scalars()
-        .all()
+        ).scalars()
     )
-    return sorted(ids)
+    return [i for i in ranked if i in claimed]
 
 
 def start_sending(

@@ -205,6 +205,22 @@ def test_a_claim_takes_no_more_than_asked(Session):
     assert not set(first) & set(second)
 
 
+def test_a_busy_chat_is_spread_through_a_broadcast_in_order(Session):
+    _queue(Session, 100)
+    _queue(Session, 5, chat=lambda i: "busy", prefix="b")
+    with Session() as s, s.begin():
+        order = outbox.claim(s, "a", NOW, 200, dt.timedelta(minutes=1), spacing=30)
+        messages = {m.id: m for m in s.scalars(select(OutboxMessage))}
+    busy = [
+        (n, messages[mid].content["text"])
+        for n, mid in enumerate(order)
+        if messages[mid].chat_id == "busy"
+    ]
+    assert [text for _, text in busy] == ["b0", "b1", "b2", "b3", "b4"]
+    assert [n for n, _ in busy] == [0, 30, 61, 92, 104]  # key ties go to first messages
+    assert len(order) == 105
+
+
 def test_two_senders_side_by_side_never_send_the_same_message(Session, clock):
     _queue(Session, 120)
     a, b = Recorder(clock), Recorder(clock)
