@@ -46,7 +46,7 @@ class Limits:
 
     per_second: float = 29.0
     per_chat_interval: float = 1.05
-    catch_up: float = 0.03
+    catch_up: float = 0.015
     group_per_minute: int = 19
     max_attempts: int = 8
     backoff: tuple[float, ...] = (2, 5, 15, 60, 300)
@@ -78,7 +78,7 @@ class RateLimiter:
     def note(self, chat_id: str, is_group: bool, at: float) -> None:
         # Evenly spaced sends, not bursts: a burst of 30 lands in one server-side second.
         # A send that started a little late may be made up for (up to `catch_up` s), so
-        # loop overhead does not eat the rate; 29/s × (1 s + 0.03 s) stays under 30.
+        # loop overhead does not eat the rate; 29/s × (1 s + 0.015 s) leaves room for jitter.
         interval = 1.0 / self.limits.per_second
         self._next_any = max(self._next_any, at - self.limits.catch_up) + interval
         self._next_chat[chat_id] = at + self.limits.per_chat_interval
@@ -91,6 +91,9 @@ class RateLimiter:
     def hold(self, chat_id: str, until: float) -> None:
         """A 429 for one chat: nothing more to it before `until`."""
         self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), until)
+
+
+Item = tuple[int, int, str, bool, dict[str, Any], int]
 
 
 @dataclass
@@ -128,9 +131,10 @@ class Sender:
         self.worker = f"{platform}-{uuid.uuid4().hex[:10]}"
         self.stats = Stats()
         self._seq = 0  # claim order, the tie-breaker after readiness
-        # (ready at, claim order, waited already, id, chat, is group, content, attempts)
-        self._heap: list[tuple[float, int, bool, int, str, bool, dict[str, Any], int]] = []
-        self._waiting: dict[str, int] = {}  # chats with messages held back
+        # (claim order, id, chat, is group, content, attempts), in claim order
+        self._fresh: deque[Item] = deque()
+        self._held: list[tuple[float, int, Item]] = []  # (ready at, claim order, item)
+        self._waiting: dict[str, int] = {}  # held messages per chat
 
     def _claim(self) -> int:
         now = self.clock()
@@ -152,20 +156,25 @@ class Sender:
             mine = {r[0] for r in rows}
             if other := [i for i in ids if i not in mine]:
                 outbox.release(s, self.worker, other)
-        t = self.monotonic()
         by_id = {r[0]: r for r in rows}
         for mid in ids:  # in the fair order the claim ranked them
             if (row := by_id.get(mid)) is not None:
                 self._seq += 1
-                heapq.heappush(self._heap, (t, self._seq, False, *row))
+                self._fresh.append((self._seq, *row))
         return len(rows)
 
     async def drain(self, stop_when_empty: bool = True, idle: float = 1.0) -> Stats:
-        """Send until the outbox has nothing ready (or forever, polling every `idle` s)."""
+        """Send until the outbox has nothing ready (or forever, polling every `idle` s).
+
+        Messages go in claim order, except that one whose chat must wait (one per second
+        per chat, twenty a minute per group) is held aside and goes as soon as its chat
+        may receive again, ahead of fresh ones; a chat's messages never overtake each
+        other.
+        """
         while True:
-            if len(self._heap) < self.batch // 2:
+            if len(self._fresh) + len(self._held) < self.batch // 2:
                 self._claim()
-            if not self._heap:
+            if not self._fresh and not self._held:
                 if stop_when_empty:
                     return self.stats
                 await asyncio.sleep(idle)
@@ -174,21 +183,25 @@ class Sender:
             if (pause := self.limiter.overall_wait(now)) > 0:
                 await asyncio.sleep(pause)
                 continue
-            item = heapq.heappop(self._heap)
-            _, seq, deferred, mid, chat, group, content, attempts = item
-            ready = self.limiter.chat_ready(chat, group)
-            if ready > now or (not deferred and self._waiting.get(chat)):
-                # This chat must wait; others may go first. A chat's messages wait in
-                # claim order: equal ready times fall back to `seq`, so a later message
-                # never overtakes an earlier one that is already waiting.
-                if not deferred:
-                    self._waiting[chat] = self._waiting.get(chat, 0) + 1
-                heapq.heappush(self._heap, (max(ready, now), seq, True, *item[3:]))
-                if (soonest := self._heap[0][0]) > now:
-                    await asyncio.sleep(soonest - now)
+            if self._held and self._held[0][0] <= now:
+                _, seq, item = heapq.heappop(self._held)
+                self._waiting[item[2]] -= 1
+                overtaking = False  # the earliest held message of its chat
+            elif self._fresh:
+                item = self._fresh.popleft()
+                seq = item[0]
+                overtaking = bool(self._waiting.get(item[2]))
+            else:
+                await asyncio.sleep(self._held[0][0] - now)
                 continue
-            if deferred:
-                self._waiting[chat] -= 1
+            _, mid, chat, group, content, attempts = item
+            ready = self.limiter.chat_ready(chat, group)
+            if ready > now or overtaking:
+                # Equal ready times fall back to claim order, so a chat's later message
+                # never overtakes an earlier one already held.
+                self._waiting[chat] = self._waiting.get(chat, 0) + 1
+                heapq.heappush(self._held, (max(ready, now), seq, item))
+                continue
             await self._send_one(mid, chat, group, content, attempts)
 
     async def _send_one(
