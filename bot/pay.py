@@ -48,8 +48,13 @@ ROUNDINGS = frozenset(
         decimal.ROUND_CEILING,
     }
 )
-# Enough digits that re-weighting by thirds never rounds before the named rounding step.
+# Divisions (normalising, averaging, re-weighting by thirds) are carried to 40 digits,
+# far below the named rounding steps.
 _CTX = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
+# Every other step (sums, differences, products) is exact, whatever the caller's context
+# (1000 digits hold any sum or product of those quotients and the stored numbers), so the
+# trace's numbers add up to its totals exactly.
+_EXACT = decimal.Context(prec=1000, rounding=decimal.ROUND_HALF_EVEN)
 
 
 class Incomplete(Exception):
@@ -193,13 +198,18 @@ def _s(d: Decimal) -> str:
 
 
 def normalise(ind: IndicatorSpec, value: Decimal) -> Decimal:
+    with decimal.localcontext(_EXACT):
+        return _normalise(ind, value)
+
+
+def _normalise(ind: IndicatorSpec, value: Decimal) -> Decimal:
     span = ind.max_score - ind.min_score
     if ind.kind == IndicatorKind.RATING and ind.levels:
         top = max(p for _, p in ind.levels)
-        return _CTX.divide(_CTX.multiply(value, HUNDRED), top) if top else ZERO
+        return _CTX.divide(value * HUNDRED, top) if top else ZERO
     if span <= 0:
         return ZERO
-    return _CTX.divide(_CTX.multiply(value - ind.min_score, HUNDRED), span)
+    return _CTX.divide((value - ind.min_score) * HUNDRED, span)
 
 
 def _combine(
@@ -213,7 +223,7 @@ def _combine(
         if w <= 0:
             continue
         mean = _CTX.divide(sum(values, ZERO), Decimal(len(values)))
-        acc += _CTX.multiply(w, mean)
+        acc += w * mean
         used += w
     if used == 0:
         return ZERO, ZERO
@@ -225,6 +235,11 @@ def compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outco
 
     `marks` are the submitted scores only; drafts never count.
     """
+    with decimal.localcontext(_EXACT):
+        return _compute(spec, marks, pay_base)
+
+
+def _compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outcome:
     weights = {r.code: r.weight for r in spec.roles}
     raw: dict[int, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
     comments: dict[int, list[list[str]]] = defaultdict(list)
@@ -248,12 +263,12 @@ def compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outco
     for ind in spec.indicators:
         per_role = raw.get(ind.id, {})
         if ind.weighted:
-            normed = {role: [normalise(ind, v) for v in vals] for role, vals in per_role.items()}
+            normed = {role: [_normalise(ind, v) for v in vals] for role, vals in per_role.items()}
             value, used = _combine(normed, weights)
             if used == 0:
                 missing.append(ind.code)
                 continue
-            points = _CTX.divide(_CTX.multiply(ind.weight, value), HUNDRED)
+            points = (ind.weight * value).scaleb(-2)  # ÷ 100, exact
             weighted += points
             rows.append(
                 {
@@ -299,9 +314,9 @@ def compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outco
     total = total_raw.quantize(spec.score_quantum, rounding=spec.rounding)
     band, above = spec.grade_for(total)
     if spec.pay_mode == PayMode.COEFFICIENT:
-        pay_raw = _CTX.multiply(pay_base, band.coefficient)
+        pay_raw = pay_base * band.coefficient
     else:
-        pay_raw = _CTX.divide(_CTX.multiply(pay_base, total), HUNDRED)
+        pay_raw = (pay_base * total).scaleb(-2)  # ÷ 100, exact
     pay = pay_raw.quantize(spec.pay_quantum, rounding=spec.rounding)
 
     trace: dict[str, Any] = {
@@ -345,7 +360,9 @@ def compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outco
             "rounding": spec.rounding,
         },
     }
-    return Outcome(total=total, grade=band.grade, coefficient=band.coefficient, pay=pay, trace=trace)
+    return Outcome(
+        total=total, grade=band.grade, coefficient=band.coefficient, pay=pay, trace=trace
+    )
 
 
 def _opt(d: Decimal | None) -> str | None:

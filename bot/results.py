@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import String, cast, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.audit import record
@@ -51,22 +52,38 @@ class ComputeReport:
 
 
 def _marks(session: Session, period_id: int) -> Iterator[tuple[int, list[Mark]]]:
-    """Submitted marks grouped by appraisee, streamed in appraisee order."""
-    rows = session.execute(
+    """Submitted marks grouped by appraisee, streamed in appraisee order.
+
+    Rows are read through Core, not the ORM, and equal marks share one immutable `Mark`:
+    at group scale there are millions of rows but only thousands of distinct marks. The
+    value is read as text so 87.5 and 87.50 stay apart (the trace shows what was entered).
+    """
+    rows = session.connection().execute(
         select(
             ScoringTask.appraisee_id,
             ScoringTask.role_code,
             ScoreEntry.indicator_id,
-            ScoreEntry.value,
+            cast(ScoreEntry.value, String),
             ScoreEntry.comment,
         )
         .join(ScoreEntry, ScoreEntry.task_id == ScoringTask.id)
         .where(ScoringTask.period_id == period_id, ScoringTask.state == TaskState.SUBMITTED)
-        .order_by(ScoringTask.appraisee_id),
-        execution_options={"yield_per": BATCH},
-    ).tuples()
-    for appraisee, group in groupby(rows, key=lambda r: r[0]):
-        yield appraisee, [Mark(role, ind, value, comment) for _, role, ind, value, comment in group]
+        .order_by(ScoringTask.appraisee_id)
+        .execution_options(yield_per=BATCH)
+    )
+    known: dict[tuple[str, int, str, str], Mark] = {}
+
+    def mark(role: str, ind: int, value: str, comment: str) -> Mark:
+        key = (role, ind, value, comment)
+        found = known.get(key)
+        if found is None:
+            found = Mark(role, ind, Decimal(value), comment)
+            if len(known) < 100_000:
+                known[key] = found
+        return found
+
+    for appraisee, group in groupby(rows, key=itemgetter(0)):
+        yield appraisee, [mark(role, ind, value, comment) for _, role, ind, value, comment in group]
 
 
 def compute_period(
@@ -146,7 +163,7 @@ def compute_period(
             inserts.append({"period_id": period.id, "employee_id": appraisee, **values})
             report.created += 1
             if len(inserts) >= BATCH:
-                session.execute(insert(Result), inserts)
+                session.connection().execute(insert(Result), inserts)
                 inserts.clear()
             continue
         result_id, *before = prev
@@ -173,7 +190,7 @@ def compute_period(
         )
         report.updated += 1
     if inserts:
-        session.execute(insert(Result), inserts)
+        session.connection().execute(insert(Result), inserts)
     for emp_id in sorted(set(people) - scored):
         report.incomplete.append((people[emp_id][0], []))
     record(

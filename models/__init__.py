@@ -1,7 +1,9 @@
 """SQLAlchemy models. Nothing here imports from `bot` or `handlers`."""
 
 from models.base import Base
+from models.conversation import BindFailure, ChatState
 from models.identity import BindCode, ChatIdentity
+from models.inbound import SeenUpdate
 from models.org import Department, Employee, Group, Institution, Role, RoleGrant
 from models.outbox import OutboxMessage, OutboxState
 from models.period import (
@@ -14,13 +16,16 @@ from models.period import (
     ScoringTask,
     TaskState,
 )
+from models.schedule import Lease, apscheduler_jobs
 from models.scheme import GradeBand, Indicator, IndicatorKind, PayMode, Scheme, ScorerRole
 
 __all__ = [
     "AuditEvent",
     "Base",
     "BindCode",
+    "BindFailure",
     "ChatIdentity",
+    "ChatState",
     "Department",
     "Employee",
     "GradeBand",
@@ -28,6 +33,7 @@ __all__ = [
     "Indicator",
     "IndicatorKind",
     "Institution",
+    "Lease",
     "OutboxMessage",
     "OutboxState",
     "PayMode",
@@ -41,5 +47,7 @@ __all__ = [
     "ScoreEntry",
     "ScorerRole",
     "ScoringTask",
+    "SeenUpdate",
     "TaskState",
+    "apscheduler_jobs",
 ]

@@ -13,7 +13,7 @@ from bot.settings import get_settings
 # Help texts are translated when the commands are built, so pick the language first.
 i18n.set_language(get_settings().default_language)
 
-from bot.cli import common, imports, periods  # noqa: E402
+from bot.cli import bench, codes, common, demo, export, imports, periods, serve  # noqa: E402
 from bot.i18n import _  # noqa: E402
 
 app = typer.Typer(
@@ -24,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.callback()(common.global_options)
-for module in (imports, periods):
+for module in (imports, periods, export, codes, demo, bench, serve):
     module.register(app)
 
 

@@ -1,0 +1,89 @@
+"""What every conversation step gets: who is speaking, their stored state, `now`, and the
+helpers to sign buttons and refuse politely (with an audit event)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot.audit import record
+from bot.chat.types import Button, Incoming, Kind, Reply
+from bot.i18n import _
+from models import ChatState, Employee
+
+TAG = 8  # hex characters of the tag: short enough for Telegram's 64-byte callback data
+
+
+def sign(secret: str, body: str) -> str:
+    """A button payload: the body and a tag only this chat's secret produces."""
+    tag = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()[:TAG]
+    return f"{body}|{tag}"
+
+
+def unsign(secret: str, payload: str) -> str | None:
+    """The body of a payload this chat was sent, or None for anything else."""
+    body = payload.rpartition("|")[0]
+    if not body or not hmac.compare_digest(sign(secret, body), payload):
+        return None
+    return body
+
+
+@dataclass
+class Ctx:
+    session: Session
+    incoming: Incoming
+    now: dt.datetime
+    chat: ChatState
+    me: Employee | None
+
+    @property
+    def employee(self) -> Employee:
+        """The bound employee; steps past binding may rely on it."""
+        assert self.me is not None
+        return self.me
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self.chat.state
+
+    def update(self, **changes: Any) -> None:
+        """Change the stored state; a key set to None is dropped."""
+        new = {**self.chat.state, **changes}
+        self.chat.state = {k: v for k, v in new.items() if v is not None}
+        self.chat.updated_at = self.now
+
+    @property
+    def tapped(self) -> bool:
+        return self.incoming.kind == Kind.BUTTON
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.me.institution.timezone if self.me else "Asia/Shanghai")
+
+    def button(self, label: str, body: str) -> Button:
+        return Button(label, sign(self.chat.secret, body))
+
+    def refuse(
+        self, note: str, entity: str = "chat", entity_id: int | None = None, text: str = ""
+    ) -> Reply:
+        """Answer politely and put the attempt in the audit log."""
+        record(
+            self.session,
+            self.now,
+            "chat.refused",
+            entity,
+            entity_id,
+            actor_id=self.me.id if self.me else None,
+            actor_label=f"{self.incoming.platform}:{self.incoming.user_id}"[:64],
+            note=note,
+        )
+        return Reply(
+            text or _("Sorry, that is not available to you."),
+            [[self.button(_("Menu"), "menu")]] if self.me else [],
+        )

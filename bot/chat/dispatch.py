@@ -1,0 +1,220 @@
+"""The one entry point of the conversation: `handle(session, incoming, now)`.
+
+It loads who is speaking and where their conversation stands, answers in their language,
+and routes commands, buttons and free questions to the step modules. The caller owns the
+transaction and commits after.
+
+    with Session() as s, s.begin():
+        replies = handle(s, Incoming("web", "u1", "u1", text="/start K7Q2M9XD"), now)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import i18n
+from bot.chat import binding, explain, form, intents, language, menu, myscore, status, tasks
+from bot.chat.context import Ctx, unsign
+from bot.chat.intents import Intent
+from bot.chat.types import Incoming, Kind, Reply
+from bot.i18n import _
+from models import ChatState
+
+_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
+TEXT_MAX = 1000  # outside a form; comments have their own limit
+
+
+def handle(session: Session, incoming: Incoming, now: dt.datetime) -> list[Reply]:
+    """Everything the bot shows in answer to one message or tap."""
+    chat = session.scalar(
+        select(ChatState).where(
+            ChatState.platform == incoming.platform, ChatState.external_id == incoming.user_id
+        )
+    )
+    if chat is None:
+        chat = ChatState(
+            platform=incoming.platform,
+            external_id=incoming.user_id,
+            secret=secrets.token_hex(16),
+            state={},
+            updated_at=now,
+        )
+        session.add(chat)
+    ctx = Ctx(session, incoming, now, chat, None)
+    identity = binding.identity_of(ctx)
+    if identity is not None and identity.employee.active:
+        ctx.me = identity.employee
+    with i18n.using(language.of(ctx)):
+        try:
+            return _route(ctx)
+        except tasks.Denied as exc:
+            ctx.update(form=None, review=None, step=None)
+            return [exc.reply]
+
+
+def _privately() -> Reply:
+    return Reply(
+        _(
+            "I'll reply privately: scores and pay are shown only in a private chat. "
+            "Open a private chat with me and ask there."
+        )
+    )
+
+
+def _route(ctx: Ctx) -> list[Reply]:
+    incoming = ctx.incoming
+    if incoming.kind == Kind.BUTTON:
+        body = unsign(ctx.chat.secret, incoming.payload)
+        if body is None:
+            return [ctx.refuse("button not issued to this chat", "button")]
+        if ctx.me is None and not body.startswith("lang"):
+            return [binding.how_to_bind()]
+        if ctx.me is not None and not incoming.private and not body.startswith("lang"):
+            return [_privately()]
+        return [_button(ctx, body)]
+    if incoming.kind != Kind.TEXT:
+        return [_unreadable(ctx)]
+    text = incoming.text.strip()
+    found = _COMMAND.match(text)
+    command, arg = (found.group(1).lower(), (found.group(2) or "").strip()) if found else ("", "")
+    if command == "lang":
+        code = language.wanted(arg)
+        if code is None:
+            return [language.choose(ctx)]
+        note = language.switch(ctx, code)
+        return [menu.show(ctx, note) if ctx.me else Reply(note)]
+    if command == "start" and arg:
+        if not incoming.private:
+            return [_privately()]
+        bound = binding.bind(ctx, arg)
+        if isinstance(bound, Reply):
+            return [bound]
+        ctx.me = bound
+        i18n.set_language(language.of(ctx))
+        welcome = _("Welcome, {name}! This chat is now linked to employee {number}.")
+        return [menu.show(ctx, welcome.format(name=bound.name, number=bound.number))]
+    if ctx.me is None:
+        return [binding.how_to_bind()]
+    if not incoming.private:
+        return [_privately()]
+    if command:
+        return [_command_reply(ctx, command)]
+    if ctx.state.get("form"):
+        return [form.typed(ctx, incoming.text)]
+    if not text:
+        return [menu.show(ctx)]
+    if len(text) > TEXT_MAX:
+        return [menu.show(ctx, _("That message is too long for me; please ask in a sentence."))]
+    return [_question(ctx, text)]
+
+
+def _unreadable(ctx: Ctx) -> Reply:
+    """A sticker, photo or voice note: say so, and stay where the form was."""
+    note = _("I can read only text and buttons here.")
+    if ctx.me is None:
+        reply = binding.how_to_bind()
+        reply.text = f"{note}\n\n{reply.text}"
+        return reply
+    if ctx.state.get("form") and ctx.incoming.private:
+        return form.ask(ctx, tasks.own(ctx, int(ctx.state["form"])), note)
+    return menu.show(ctx, note) if ctx.incoming.private else _privately()
+
+
+def _command_reply(ctx: Ctx, command: str) -> Reply:
+    steps: dict[str, Callable[[Ctx], Reply]] = {
+        "score": tasks.show_list,
+        "myscore": myscore.show,
+        "why": explain.show,
+        "history": myscore.history,
+        "progress": status.progress,
+        "status": status.hr_status,
+    }
+    ctx.update(form=None, review=None)
+    step = steps.get(command)
+    if step is None:
+        return menu.show(ctx)
+    return step(ctx)
+
+
+def _question(ctx: Ctx, text: str) -> Reply:
+    """A free question: recognised phrasings, or the menu."""
+    intent = intents.classify(ctx.session, ctx.employee, text)
+    if intent is None:
+        return menu.show(ctx, _("Sorry, I did not understand. Here is what I can do:"))
+    steps: dict[Intent, Callable[[Ctx], Reply]] = {
+        Intent.WHY: explain.show,
+        Intent.WHY_OTHER: explain.someone_else,
+        Intent.MY_SCORE: myscore.show,
+        Intent.HISTORY: myscore.history,
+        Intent.TASKS: tasks.show_list,
+        Intent.LANGUAGE: language.choose,
+        Intent.MENU: menu.show,
+    }
+    return steps[intent](ctx)
+
+
+def _button(ctx: Ctx, body: str) -> Reply:
+    """A tap: the body names a step and the records it points to; each step re-checks."""
+    name, *args = body.split(":")
+    if name not in FORM_STEPS:
+        ctx.update(form=None, review=None)
+    if name == "lang":
+        if not args:
+            return language.choose(ctx)
+        note = language.switch(ctx, args[0])
+        return menu.show(ctx, note) if ctx.me else Reply(note)
+    try:
+        ids = [int(a) for a in args[:2]]
+    except ValueError:
+        return ctx.refuse(f"malformed button {body[:40]}", "button")
+    if name == "v" and len(args) == 3:
+        return form.value_button(ctx, ids[0], ids[1], args[2])
+    if name in ("back", "keep", "skip") and len(ids) == 2:
+        return FORM_STEPS[name](ctx, *ids)
+    if name in ("task", "leave", "ok", "edit") and len(ids) == 1:
+        return FORM_STEPS[name](ctx, *ids)
+    if name == "list":
+        return tasks.show_list(ctx, ids[0] if ids else 0)
+    if name in ("res", "why") and len(ids) <= 1:
+        ref = ids[0] if ids else None
+        return myscore.show(ctx, ref) if name == "res" else explain.show(ctx, ref)
+    simple: dict[str, Callable[[Ctx], Reply]] = {
+        "menu": menu.show,
+        "my": myscore.show,
+        "hist": myscore.history,
+        "next": _next_person,
+        "prog": status.progress,
+        "hr": status.hr_status,
+    }
+    if name in simple and not args:
+        return simple[name](ctx)
+    return ctx.refuse(f"unknown button {body[:40]}", "button")
+
+
+def _next_person(ctx: Ctx) -> Reply:
+    """Open the first task not yet submitted, or say everyone is done."""
+    task = tasks.next_task(ctx)
+    if task is None:
+        left, total = tasks.left(ctx)
+        return menu.show(
+            ctx, _("Everyone is scored ({total}/{total}). Thank you!").format(total=total - left)
+        )
+    return form.open_task(ctx, task.id)
+
+
+FORM_STEPS: dict[str, Callable[..., Reply]] = {
+    "task": form.open_task,
+    "v": form.value_button,
+    "back": form.back,
+    "keep": form.keep,
+    "skip": form.skip,
+    "leave": form.leave,
+    "ok": form.confirm,
+    "edit": form.edit,
+}

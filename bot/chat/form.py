@@ -1,0 +1,478 @@
+"""The scoring form: indicator by indicator, or every score in one line, then a summary
+with the computed total and grade, then Confirm.
+
+Where the form stands lives in the database: `ScoringTask.cursor` is the indicator asked
+next, each answer is a `ScoreEntry` at once, and the chat state holds only which task is
+open and a value still waiting for its comment. A restart resumes exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, update
+
+from bot.audit import record
+from bot.chat import render
+from bot.chat.context import Ctx
+from bot.chat.tasks import own
+from bot.chat.types import Button, Reply
+from bot.chat.values import (
+    COMMENT_MAX,
+    BadValue,
+    allowed,
+    check,
+    check_comment,
+    choices,
+    comment_rule,
+    looks_numeric,
+    needs_comment,
+    tokens,
+)
+from bot.i18n import _
+from bot.pay import Incomplete, Mark, RoleSpec, SchemeSpec, compute
+from models import Indicator, IndicatorKind, ScoreEntry, ScoringTask, TaskState
+
+WEIGHTED = (IndicatorKind.SCORE, IndicatorKind.RATING)
+OPTIONAL = (IndicatorKind.BONUS, IndicatorKind.DEDUCTION)
+
+
+def _inds(task: ScoringTask) -> list[Indicator]:
+    return list(task.period.scheme.indicators)
+
+
+def _entries(task: ScoringTask) -> dict[int, ScoreEntry]:
+    return {e.indicator_id: e for e in task.entries}
+
+
+def _unfinished(ind: Indicator, entry: ScoreEntry | None) -> bool:
+    """Not answered yet, or answered without the comment the scheme requires."""
+    return entry is None or (needs_comment(ind, entry.value) and not entry.comment)
+
+
+def _step(ctx: Ctx, task: ScoringTask, ind: Indicator) -> dict[str, Any]:
+    """What is asked about `ind`: its value, or the comment for a value already given."""
+    step = ctx.state.get("step")
+    if isinstance(step, dict) and step.get("task") == task.id and step.get("ind") == ind.id:
+        return step
+    entry = _entries(task).get(ind.id)
+    if entry is not None and needs_comment(ind, entry.value) and not entry.comment:
+        return {"task": task.id, "ind": ind.id, "ask": "comment", "value": str(entry.value)}
+    return {"task": task.id, "ind": ind.id, "ask": "value"}
+
+
+def _head(task: ScoringTask) -> str:
+    who = task.appraisee
+    return f"{who.name} ({who.number}) · {task.period.label}"
+
+
+def open_task(ctx: Ctx, task_id: int) -> Reply:
+    """Open a task where it stopped: the next indicator, or its summary when complete."""
+    task = own(ctx, task_id)
+    if ctx.state.get("form") != task.id:
+        ctx.update(form=task.id, review=None)
+    if task.state == TaskState.SUBMITTED or task.cursor >= len(_inds(task)):
+        return summary(ctx, task)
+    return ask(ctx, task)
+
+
+def ask(ctx: Ctx, task: ScoringTask, error: str = "") -> Reply:
+    """Show the indicator at the cursor: its value or its comment; waits for an answer."""
+    inds = _inds(task)
+    if task.cursor >= len(inds):
+        return summary(ctx, task, error)
+    ind = inds[task.cursor]
+    step = _step(ctx, task, ind)
+    lines = [f"⚠️ {error}", ""] if error else []
+    lines.append(
+        _("{head} · item {n}/{total}").format(head=_head(task), n=task.cursor + 1, total=len(inds))
+    )
+    if ind.kind in WEIGHTED:
+        lines.append(_("【{name}】 weight {weight}").format(name=ind.name, weight=ind.weight))
+    elif ind.kind == IndicatorKind.BONUS:
+        lines.append(_("【{name}】 bonus item, optional").format(name=ind.name))
+    else:
+        lines.append(_("【{name}】 deduction item, optional").format(name=ind.name))
+    if ind.criteria:
+        lines.append(_("Criteria: {text}").format(text=ind.criteria))
+    ref = f"{task.id}:{ind.id}"
+    rows: list[list[Button]] = []
+    if step["ask"] == "comment":
+        lines.append(
+            _("You gave {value}. {rule}").format(
+                value=render.score(step["value"]), rule=comment_rule(ind)
+            )
+        )
+        lines.append(
+            _("Type the comment (plain text, up to {limit} characters).").format(limit=COMMENT_MAX)
+        )
+        rows.append([ctx.button(_("‹ Back"), f"back:{ref}")])
+    else:
+        lines.append(_("Allowed: {range}").format(range=allowed(ind)))
+        entry = _entries(task).get(ind.id)
+        if entry is not None:
+            lines.append(_("Current answer: {value}").format(value=render.score(entry.value)))
+            if entry.comment:
+                lines.append(_("Comment: {text}").format(text=entry.comment))
+        if task.cursor == 0 and entry is None:
+            lines.append(
+                _("Tip: type every score in one line, such as {example}.").format(
+                    example=" ".join(["90"] * sum(i.kind in WEIGHTED for i in _inds(task)))
+                )
+            )
+        buttons = [ctx.button(label, f"v:{ref}:{value}") for label, value in choices(ind)]
+        rows.extend(buttons[k : k + 4] for k in range(0, len(buttons), 4))
+        nav = [ctx.button(_("‹ Back"), f"back:{ref}")] if task.cursor else []
+        if entry is not None and not _unfinished(ind, entry):
+            nav.append(
+                ctx.button(_("Keep {value}").format(value=render.score(entry.value)), f"keep:{ref}")
+            )
+        elif ind.kind in OPTIONAL:
+            nav.append(ctx.button(_("Skip"), f"skip:{ref}"))
+        if nav:
+            rows.append(nav)
+    rows.append([ctx.button(_("Save and leave"), f"leave:{task.id}")])
+    return Reply("\n".join(lines), rows, ctx.tapped)
+
+
+def _write(
+    ctx: Ctx, task: ScoringTask, ind: Indicator, value: Decimal, comment: str | None
+) -> None:
+    """Store one answer; after submission every change is audited."""
+    entry = _entries(task).get(ind.id)
+    if entry is None:
+        entry = ScoreEntry(
+            indicator_id=ind.id,
+            value=value,
+            comment=comment or "",
+            entered_by=ctx.employee.id,
+            entered_at=ctx.now,
+        )
+        task.entries.append(entry)
+        before = None
+    else:
+        before = {"value": str(entry.value), "comment": entry.comment}
+        entry.value = value
+        if comment is not None:
+            entry.comment = comment
+        entry.entered_by = ctx.employee.id
+        entry.entered_at = ctx.now
+    after = {"value": str(entry.value), "comment": entry.comment}
+    if task.state == TaskState.SUBMITTED and before != after:
+        ctx.session.flush()
+        record(
+            ctx.session,
+            ctx.now,
+            "score.edit",
+            "score_entry",
+            entry.id,
+            actor_id=ctx.employee.id,
+            before=before,
+            after={**after, "indicator": ind.code, "task": task.id},
+        )
+    if task.state == TaskState.PENDING:
+        task.state = TaskState.DRAFT
+    task.updated_at = ctx.now
+
+
+def _advance(ctx: Ctx, task: ScoringTask, note: str = "") -> Reply:
+    """Move to the next indicator still to answer (every one when reviewing)."""
+    inds = _inds(task)
+    entries = _entries(task)
+    nxt = task.cursor + 1
+    if not ctx.state.get("review"):
+        nxt = next(
+            (k for k in range(nxt, len(inds)) if _unfinished(inds[k], entries.get(inds[k].id))),
+            len(inds),
+        )
+    task.cursor = nxt
+    ctx.update(step=None)
+    reply = ask(ctx, task)
+    if note:
+        reply.text = f"{note}\n\n{reply.text}"
+    return reply
+
+
+def _current(ctx: Ctx, task_id: int, ind_id: int) -> tuple[ScoringTask, Indicator] | Reply:
+    """The open task and the indicator at its cursor, if the button is for that step."""
+    task = own(ctx, task_id)
+    inds = _inds(task)
+    if (
+        ctx.state.get("form") != task.id
+        or task.cursor >= len(inds)
+        or inds[task.cursor].id != ind_id
+    ):
+        ctx.update(form=task.id)
+        return ask(ctx, task, _("That button was for an earlier step; here is where you are."))
+    return task, inds[task.cursor]
+
+
+def answer(ctx: Ctx, ind: Indicator, task: ScoringTask, text: str, comment: str | None) -> Reply:
+    """Take a value (and maybe its comment) for the indicator at the cursor."""
+    try:
+        value = check(ind, text)
+        if comment is not None:
+            comment = check_comment(comment)
+    except BadValue as exc:
+        return ask(ctx, task, str(exc))
+    if needs_comment(ind, value) and not comment:
+        ctx.update(step={"task": task.id, "ind": ind.id, "ask": "comment", "value": str(value)})
+        return ask(ctx, task)
+    _write(ctx, task, ind, value, comment if comment is not None else "")
+    return _advance(ctx, task)
+
+
+def typed(ctx: Ctx, text: str) -> Reply:
+    """Text while a form is open: a comment, one value (maybe with a comment), or a line
+    of values for quick entry."""
+    task = own(ctx, int(ctx.state["form"]))
+    inds = _inds(task)
+    if task.state == TaskState.SUBMITTED and not ctx.state.get("review"):
+        return summary(ctx, task, _("This form is submitted: tap Edit to change it."))
+    if task.cursor >= len(inds):
+        toks = tokens(text)
+        if len(toks) >= 2 and all(looks_numeric(t) for t in toks[:2]):
+            return quick(ctx, task, toks)
+        return summary(ctx, task, _("Tap Confirm to submit, or Edit to change a score."))
+    ind = inds[task.cursor]
+    step = _step(ctx, task, ind)
+    if step["ask"] == "comment":
+        try:
+            comment = check_comment(text)
+        except BadValue as exc:
+            return ask(ctx, task, str(exc))
+        _write(ctx, task, ind, Decimal(step["value"]), comment)
+        return _advance(ctx, task)
+    toks = tokens(text)
+    if len(toks) >= 2 and all(looks_numeric(t) for t in toks[:2]):
+        return quick(ctx, task, toks)
+    split = re.match(r"\s*(\S+)\s+(.+)", text, re.DOTALL)
+    if split and looks_numeric(split.group(1)):
+        return answer(ctx, ind, task, split.group(1), split.group(2))
+    return answer(ctx, ind, task, text, None)
+
+
+def quick(ctx: Ctx, task: ScoringTask, toks: list[str]) -> Reply:
+    """Fill every weighted indicator in order from one line, or name each problem and save
+    nothing."""
+    inds = _inds(task)
+    weighted = [i for i in inds if i.kind in WEIGHTED]
+    entries = _entries(task)
+    problems = []
+    if len(toks) != len(weighted):
+        problems.append(
+            _("You typed {count} numbers; this form has {expected}: {names}.").format(
+                count=len(toks), expected=len(weighted), names=", ".join(i.name for i in weighted)
+            )
+        )
+    values: list[tuple[Indicator, Decimal]] = []
+    for n, (ind, tok) in enumerate(zip(weighted, toks, strict=False), start=1):
+        try:
+            values.append((ind, check(ind, tok)))
+        except BadValue as exc:
+            problems.append(f"{n}. {ind.name}: {exc}")
+            continue
+        entry = entries.get(ind.id)
+        if (
+            task.state == TaskState.SUBMITTED
+            and needs_comment(ind, values[-1][1])
+            and not (entry and entry.comment)
+        ):
+            problems.append(
+                _("{n}. {name}: {value} needs a comment; enter this score on its own.").format(
+                    n=n, name=ind.name, value=render.score(values[-1][1])
+                )
+            )
+    if problems:
+        error = _("Nothing was saved:") + "\n" + "\n".join(problems)
+        return ask(ctx, task, error) if task.cursor < len(inds) else summary(ctx, task, error)
+    for ind, value in values:
+        _write(ctx, task, ind, value, None)
+    entries = _entries(task)
+    task.cursor = next(
+        (k for k, i in enumerate(inds) if _unfinished(i, entries.get(i.id))), len(inds)
+    )
+    ctx.update(step=None, review=None)
+    reply = ask(ctx, task)
+    reply.text = _("Saved {count} scores.").format(count=len(values)) + "\n\n" + reply.text
+    return reply
+
+
+def value_button(ctx: Ctx, task_id: int, ind_id: int, value: str) -> Reply:
+    found = _current(ctx, task_id, ind_id)
+    if isinstance(found, Reply):
+        return found
+    task, ind = found
+    if _step(ctx, task, ind)["ask"] == "comment":
+        return ask(ctx, task, _("Please type the comment first, or tap Back."))
+    return answer(ctx, ind, task, value, None)
+
+
+def back(ctx: Ctx, task_id: int, ind_id: int) -> Reply:
+    """Go back one indicator (from a comment: back to its value)."""
+    task = own(ctx, task_id)
+    inds = _inds(task)
+    if task.cursor < len(inds) and inds[task.cursor].id == ind_id:
+        ind = inds[task.cursor]
+        if _step(ctx, task, ind)["ask"] == "comment":
+            ctx.update(form=task.id, step={"task": task.id, "ind": ind.id, "ask": "value"})
+            return ask(ctx, task)
+    elif task.cursor < len(inds):
+        ctx.update(form=task.id)
+        return ask(ctx, task, _("That button was for an earlier step; here is where you are."))
+    task.cursor = max(0, min(task.cursor, len(inds)) - 1)
+    ctx.update(form=task.id, step=None)
+    return ask(ctx, task)
+
+
+def keep(ctx: Ctx, task_id: int, ind_id: int) -> Reply:
+    found = _current(ctx, task_id, ind_id)
+    if isinstance(found, Reply):
+        return found
+    task, ind = found
+    if _unfinished(ind, _entries(task).get(ind.id)):
+        return ask(ctx, task, _("There is no complete answer to keep yet."))
+    return _advance(ctx, task)
+
+
+def skip(ctx: Ctx, task_id: int, ind_id: int) -> Reply:
+    """Leave an optional bonus or deduction item empty (it counts 0)."""
+    found = _current(ctx, task_id, ind_id)
+    if isinstance(found, Reply):
+        return found
+    task, ind = found
+    if ind.kind not in OPTIONAL:
+        return ask(ctx, task, _("This indicator needs a score; it cannot be skipped."))
+    return _advance(ctx, task)
+
+
+def leave(ctx: Ctx, task_id: int) -> Reply:
+    """Save the draft and leave the form; it resumes here next time."""
+    task = own(ctx, task_id)
+    ctx.update(form=None, review=None)
+    answered = len(task.entries)
+    return Reply(
+        _("Saved. {name}: {answered} of {total} answered; the form resumes here next time.").format(
+            name=task.appraisee.name, answered=answered, total=len(_inds(task))
+        ),
+        [[ctx.button(_("People to score"), "list:0"), ctx.button(_("Menu"), "menu")]],
+        ctx.tapped,
+    )
+
+
+def edit(ctx: Ctx, task_id: int) -> Reply:
+    """Walk every indicator again from the first, showing the current answers."""
+    task = own(ctx, task_id)
+    task.cursor = 0
+    ctx.update(form=task.id, review=True, step=None)
+    return ask(ctx, task)
+
+
+def _preview(task: ScoringTask) -> str:
+    """Total and grade from this scorer's answers alone, by the pay engine."""
+    spec = SchemeSpec.of(task.period.scheme)
+    spec = dataclasses.replace(spec, roles=(RoleSpec(task.role_code, "", Decimal(1)),))
+    marks = [Mark(task.role_code, e.indicator_id, e.value, e.comment) for e in task.entries]
+    try:
+        out = compute(spec, marks, Decimal(0))
+    except Incomplete:
+        return _("Total and grade appear when every scored indicator has an answer.")
+    grade = out.trace["grade"]
+    return _("Total from your scores: {total}, grade {grade} {label}.").format(
+        total=render.points(out.total, spec.score_places),
+        grade=grade["grade"],
+        label=grade["label"],
+    )
+
+
+def summary(ctx: Ctx, task: ScoringTask, error: str = "") -> Reply:
+    """Every answer, the computed total and grade; asks to Confirm (or offers Edit)."""
+    entries = _entries(task)
+    lines = [f"⚠️ {error}", ""] if error else []
+    lines.append(_("{head} · summary").format(head=_head(task)))
+    for n, ind in enumerate(_inds(task), start=1):
+        entry = entries.get(ind.id)
+        shown = render.score(entry.value) if entry else "—"
+        lines.append(f"{n}. {ind.name}: {shown}")
+        if entry and entry.comment:
+            lines.append("   " + _("Comment: {text}").format(text=entry.comment))
+    lines.append(_preview(task))
+    ctx.update(review=None, step=None)
+    if task.state == TaskState.SUBMITTED:
+        assert task.submitted_at is not None
+        lines.append(
+            _("Submitted {when}. You can edit until scoring closes.").format(
+                when=render.when(task.submitted_at, ctx.tz)
+            )
+        )
+        rows = [
+            [ctx.button(_("Edit"), f"edit:{task.id}"), ctx.button(_("Next person"), "next")],
+            [ctx.button(_("People to score"), "list:0")],
+        ]
+    else:
+        rows = [
+            [ctx.button(_("Confirm"), f"ok:{task.id}"), ctx.button(_("Edit"), f"edit:{task.id}")],
+            [ctx.button(_("Save and leave"), f"leave:{task.id}")],
+        ]
+    return Reply("\n".join(lines), rows, ctx.tapped)
+
+
+def confirm(ctx: Ctx, task_id: int) -> Reply:
+    """Submit once: a second tap (or a replayed one) finds it submitted already."""
+    task = own(ctx, task_id)
+    next_rows = [[ctx.button(_("Next person"), "next"), ctx.button(_("People to score"), "list:0")]]
+    if task.state == TaskState.SUBMITTED:
+        return Reply(
+            _("{name} is already submitted.").format(name=task.appraisee.name),
+            next_rows,
+            ctx.tapped,
+        )
+    inds = _inds(task)
+    entries = _entries(task)
+    gap = next(
+        (
+            k
+            for k, ind in enumerate(inds)
+            if (ind.kind in WEIGHTED and ind.id not in entries)
+            or (ind.id in entries and _unfinished(ind, entries[ind.id]))
+        ),
+        None,
+    )
+    if gap is not None:
+        task.cursor = gap
+        ctx.update(form=task.id, step=None)
+        return ask(ctx, task, _("Not submitted: this indicator still needs an answer."))
+    # A guarded update, so two taps racing in two requests still submit once.
+    done = cast(
+        CursorResult[Any],
+        ctx.session.execute(
+            update(ScoringTask)
+            .where(ScoringTask.id == task.id, ScoringTask.state != TaskState.SUBMITTED)
+            .values(state=TaskState.SUBMITTED, submitted_at=ctx.now, updated_at=ctx.now)
+        ),
+    ).rowcount
+    ctx.session.refresh(task)
+    if not done:
+        return Reply(
+            _("{name} is already submitted.").format(name=task.appraisee.name),
+            next_rows,
+            ctx.tapped,
+        )
+    record(
+        ctx.session,
+        ctx.now,
+        "task.submit",
+        "scoring_task",
+        task.id,
+        actor_id=ctx.employee.id,
+        after={i.code: str(entries[i.id].value) for i in inds if i.id in entries},
+    )
+    ctx.update(form=None, review=None, step=None)
+    return Reply(
+        _("Submitted: {name}. {preview}").format(name=task.appraisee.name, preview=_preview(task)),
+        [*next_rows, [ctx.button(_("Menu"), "menu")]],
+        ctx.tapped,
+    )

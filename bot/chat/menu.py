@@ -1,0 +1,67 @@
+"""The menu, by role: every employee's own results; scorers' tasks; heads' progress; HR's
+status. Also the server-side role checks those buttons lead to."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from bot.chat import tasks
+from bot.chat.context import Ctx
+from bot.chat.types import Button, Reply
+from bot.i18n import _
+from models import Institution, Role, RoleGrant
+
+
+def headed(ctx: Ctx) -> list[Institution]:
+    """Institutions the speaker heads (as their head, or by a head role grant)."""
+    me = ctx.employee
+    granted = select(RoleGrant.institution_id).where(
+        RoleGrant.employee_id == me.id, RoleGrant.role == Role.HEAD
+    )
+    return list(
+        ctx.session.scalars(
+            select(Institution)
+            .where(Institution.group_id == me.group_id)
+            .where(or_(Institution.head_id == me.id, Institution.id.in_(granted)))
+            .order_by(Institution.name)
+        )
+    )
+
+
+def hr_scope(ctx: Ctx) -> list[int | None]:
+    """Institution ids the speaker administers as HR; None stands for the whole group."""
+    return list(
+        ctx.session.scalars(
+            select(RoleGrant.institution_id).where(
+                RoleGrant.employee_id == ctx.employee.id, RoleGrant.role == Role.HR
+            )
+        )
+    )
+
+
+def show(ctx: Ctx, note: str = "") -> Reply:
+    """Greet and offer what this person may do; waits for a tap or a question."""
+    ctx.update(form=None, review=None)
+    me = ctx.employee
+    text = _(
+        "Hello, {name}. What would you like to see? You can also just ask, such as "
+        "“why is my pay this amount”."
+    ).format(name=me.name)
+    rows: list[list[Button]] = [
+        [ctx.button(_("My score"), "my"), ctx.button(_("Why is my pay this amount"), "why")],
+        [ctx.button(_("History"), "hist"), ctx.button(_("Language"), "lang")],
+    ]
+    left, total = tasks.left(ctx)
+    if total:
+        due = tasks.deadline(ctx)
+        label = (
+            _("To score: {left} left, due {deadline}").format(left=left, deadline=due)
+            if left and due
+            else _("To score: all {total} done").format(total=total)
+        )
+        rows.insert(0, [ctx.button(label, "list:0")])
+    if headed(ctx):
+        rows.append([ctx.button(_("Today's progress"), "prog")])
+    if hr_scope(ctx):
+        rows.append([ctx.button(_("Appraisal status"), "hr")])
+    return Reply(f"{note}\n\n{text}" if note else text, rows, ctx.tapped)

@@ -1,0 +1,139 @@
+"""Reading a typed score: full-width digits, `90分`, `90.5`; nothing else is a number."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import ROUND_HALF_UP, Decimal
+
+from bot.chat.render import score
+from bot.i18n import _
+from models import Indicator, IndicatorKind
+
+_NUMBER = re.compile(r"^[+-]?[0-9]+(?:\.[0-9]+)?$")
+_SEPARATORS = re.compile(r"[\s,，、;；]+")
+COMMENT_MAX = 500
+
+
+class BadValue(Exception):
+    """A value the form refuses; `str()` is the reason, in the user's language."""
+
+
+def normal(text: str) -> str:
+    """Full-width digits and punctuation folded to ASCII (９０．５ → 90.5)."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def quote(text: str, limit: int = 20) -> str:
+    """User text echoed back briefly, as plain text."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def looks_numeric(token: str) -> bool:
+    return bool(_NUMBER.match(normal(token).removesuffix("分")))
+
+
+def tokens(text: str) -> list[str]:
+    return [t for t in _SEPARATORS.split(normal(text)) if t]
+
+
+def parse(text: str) -> Decimal:
+    """The number in `text`, or BadValue saying what to type instead."""
+    t = normal(text).removesuffix("分").strip()
+    if not t:
+        raise BadValue(_("Please type a number, such as 90 or 90.5, or tap a button."))
+    if not _NUMBER.match(t):
+        raise BadValue(
+            _("“{text}” is not a number: type digits, such as 90 or 90.5.").format(text=quote(text))
+        )
+    value = Decimal(t)
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise BadValue(_("Use at most two decimal places, such as 90.25."))
+    return value
+
+
+def allowed(ind: Indicator) -> str:
+    """The allowed answers, as the form states them."""
+    if ind.kind == IndicatorKind.RATING and ind.levels:
+        return ", ".join(f"{label} ({score(str(p))})" for label, p in ind.levels)
+    return f"{score(ind.min_score)}–{score(ind.max_score)}"
+
+
+def check(ind: Indicator, text: str) -> Decimal:
+    """A typed or tapped answer for `ind`, validated against its range or levels."""
+    if ind.kind == IndicatorKind.RATING and ind.levels:
+        for label, points in ind.levels:
+            if normal(text) == normal(str(label)):
+                return Decimal(str(points))
+        value = parse(text)
+        if any(value == Decimal(str(p)) for _label, p in ind.levels):
+            return value
+        raise BadValue(
+            _("{value} is not one of the levels: {levels}.").format(
+                value=score(value), levels=allowed(ind)
+            )
+        )
+    value = parse(text)
+    if not ind.min_score <= value <= ind.max_score:
+        raise BadValue(
+            _("{value} is outside the allowed range {range}.").format(
+                value=score(value), range=allowed(ind)
+            )
+        )
+    return value
+
+
+def top(ind: Indicator) -> Decimal:
+    if ind.kind == IndicatorKind.RATING and ind.levels:
+        return max(Decimal(str(p)) for _label, p in ind.levels)
+    return ind.max_score
+
+
+def needs_comment(ind: Indicator, value: Decimal) -> bool:
+    """The scheme asks a reason for a low score, and optionally for the maximum."""
+    if ind.comment_below is not None and value < ind.comment_below:
+        return True
+    return ind.comment_at_max and value == top(ind)
+
+
+def comment_rule(ind: Indicator) -> str:
+    """Why this indicator wants a comment, as a sentence for the comment prompt."""
+    parts = []
+    if ind.comment_below is not None:
+        parts.append(_("below {limit}").format(limit=score(ind.comment_below)))
+    if ind.comment_at_max:
+        parts.append(_("at the maximum"))
+    return _("A comment is required for a score {when}.").format(when=_(" or ").join(parts))
+
+
+def check_comment(text: str) -> str:
+    comment = text.strip()
+    if not comment:
+        raise BadValue(_("The comment is empty: please type a few words."))
+    if len(comment) > COMMENT_MAX:
+        raise BadValue(
+            _("The comment is {length} characters long; keep it under {limit}.").format(
+                length=len(comment), limit=COMMENT_MAX
+            )
+        )
+    return comment
+
+
+def choices(ind: Indicator) -> list[tuple[str, str]]:
+    """Buttons for the common answers: (label, value)."""
+    if ind.kind == IndicatorKind.RATING and ind.levels:
+        return [(f"{label} {score(str(p))}", score(str(p))) for label, p in ind.levels]
+    lo, hi = ind.min_score, ind.max_score
+    span = hi - lo
+    if ind.kind in (IndicatorKind.BONUS, IndicatorKind.DEDUCTION):
+        shares = [Decimal(0), Decimal("0.25"), Decimal("0.5"), Decimal(1)]
+    else:
+        shares = [Decimal(x) / 100 for x in (100, 95, 90, 85, 80, 70, 60)]
+    seen: list[str] = []
+    for share in shares:
+        value = score((lo + span * share).quantize(Decimal(1), ROUND_HALF_UP))
+        if value not in seen and lo <= Decimal(value) <= hi:
+            seen.append(value)
+    return [(v, v) for v in seen]

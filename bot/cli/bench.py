@@ -1,0 +1,59 @@
+"""`jixiao bench compute`: time result computation at group scale against its floor."""
+
+from __future__ import annotations
+
+import typer
+
+from bot import bench
+from bot.i18n import _
+
+bench_app = typer.Typer(help=_("Measure performance on generated data."))
+
+
+@bench_app.command(
+    "compute",
+    help=_(
+        "Build a scored period of N employees in a fresh database and time computing its "
+        "results against one SQL aggregate of the same sums."
+    ),
+)
+def compute(
+    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    indicators: int = typer.Option(
+        10, "--indicators", min=1, max=50, help=_("Weighted indicators in the scheme.")
+    ),
+    roles: int = typer.Option(2, "--roles", min=1, max=3, help=_("Scorer roles (1 to 3).")),
+    database_url: str = typer.Option(
+        None,
+        "--database-url",
+        help=_("Scratch database to build in; default: a temporary SQLite file."),
+    ),
+    in_process: bool = typer.Option(
+        False, "--in-process", help=_("Measure in this process instead of a fresh one.")
+    ),
+) -> None:
+    typer.echo(
+        _("Building {employees} employees × {indicators} indicators × {roles} roles…").format(
+            employees=employees, indicators=indicators, roles=roles
+        )
+    )
+    report = bench.run(employees, indicators, roles, database_url, in_process=in_process)
+    typer.echo(
+        _("Set-up: {entries} score entries on {database} in {seconds:.1f} s.").format(
+            entries=report.entries, database=report.database, seconds=report.setup_seconds
+        )
+    )
+    typer.echo(
+        _(
+            "Compute: {seconds:.2f} s for {results} results (written with traces, committed)."
+        ).format(seconds=report.compute_seconds, results=report.results)
+    )
+    typer.echo(
+        _("Floor (one SQL aggregate): {seconds:.2f} s.").format(seconds=report.floor_seconds)
+    )
+    typer.echo(_("Ratio compute / floor: {ratio:.2f}.").format(ratio=report.ratio))
+    typer.echo(_("Peak memory: {mb:.0f} MB.").format(mb=report.peak_mb))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bench_app, name="bench")

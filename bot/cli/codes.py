@@ -1,0 +1,61 @@
+"""`jixiao codes issue`: one-time bind codes for an institution's staff, as a spreadsheet."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+
+from bot import codes
+from bot import periods as lifecycle
+from bot.cli.common import now, transaction
+from bot.i18n import _
+from bot.settings import get_settings
+
+codes_app = typer.Typer(help=_("Bind codes that connect a chat account to an employee."))
+
+
+@codes_app.command(
+    "issue",
+    help=_(
+        "Issue a one-time bind code to every active employee of an institution; earlier "
+        "unused codes stop working."
+    ),
+)
+def issue(
+    institution: str = typer.Option(..., "--institution", help=_("Institution name.")),
+    output: str = typer.Option(
+        None, "--output", help=_("File to write; default: a file in the export folder.")
+    ),
+    group: str = typer.Option(
+        None, "--group", help=_("Group name (needed only if there are several).")
+    ),
+) -> None:
+    settings = get_settings()
+    at = now()
+    with transaction() as s:
+        grp = lifecycle.find_group(s, group)
+        inst = lifecycle.find_institution(s, grp, institution)
+        issued = codes.issue_for_institution(s, at, inst)
+        name = re.sub(r'[\\/:*?"<>|\s]+', "-", institution)
+        path = (
+            Path(output)
+            if output
+            else Path(settings.export_dir) / f"bind_codes_{name}_{at:%Y%m%d%H%M}.xlsx"
+        )
+        # Written before the commit: if the file cannot be saved, no code is stored either.
+        codes.write_xlsx(path, institution, issued, settings.telegram_bot_username, inst.timezone)
+    typer.echo(
+        _("Issued {count} bind codes for {institution}, valid for {hours} hours: {path}").format(
+            count=len(issued),
+            institution=institution,
+            hours=settings.bind_code_ttl_hours,
+            path=path,
+        )
+    )
+    typer.echo(_("The file holds the only copy of the codes: hand it over securely."))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(codes_app, name="codes")

@@ -1,0 +1,73 @@
+"""`jixiao export pay PERIOD`: the pay sheet for payroll, as xlsx or csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import export
+from bot import periods as lifecycle
+from bot.cli.common import Failure, now, transaction
+from bot.i18n import _, money
+from bot.settings import get_settings
+from models import Group, Institution, Period
+
+export_app = typer.Typer(help=_("Export results for payroll and reports."))
+
+
+def find(session: Session, group: Group, label: str, institution: Institution | None) -> Period:
+    """The institution's own period if it has one, else the group-wide one."""
+    if institution is not None:
+        own = session.scalar(
+            select(Period).where(
+                Period.group_id == group.id,
+                Period.scope == str(institution.id),
+                Period.label == label,
+            )
+        )
+        if own is not None:
+            return own
+    return lifecycle.find_period(session, group, label)
+
+
+@export_app.command("pay", help=_("Export the pay sheet of a period: one row per employee."))
+def pay(
+    label: str = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026.")),
+    fmt: str = typer.Option("xlsx", "--format", help=_("xlsx or csv.")),
+    output: str = typer.Option(
+        None, "--output", help=_("File to write; default: a file in the export folder.")
+    ),
+    institution: str = typer.Option(
+        None, "--institution", help=_("Only this institution's employees.")
+    ),
+    group: str = typer.Option(
+        None, "--group", help=_("Group name (needed only if there are several).")
+    ),
+) -> None:
+    fmt = fmt.lower()
+    if fmt not in export.FORMATS:
+        raise Failure(_("Format {value!r} is not supported: use xlsx or csv.").format(value=fmt))
+    with transaction() as s:
+        grp = lifecycle.find_group(s, group)
+        inst = lifecycle.find_institution(s, grp, institution) if institution else None
+        period = find(s, grp, label, inst)
+        sheet = export.pay_sheet(s, period, inst)
+    path = Path(output) if output else Path(get_settings().export_dir) / sheet.default_name(fmt)
+    if fmt == "csv":
+        export.write_csv(sheet, path)
+    else:
+        export.write_xlsx(sheet, path, now())
+    typer.echo(
+        _("Wrote {path}: {count} employees, pay base {base}, performance pay {pay}.").format(
+            path=path, count=len(sheet.rows), base=money(sheet.base_sum), pay=money(sheet.pay_sum)
+        )
+    )
+    if sheet.preview:
+        typer.echo(_("This is a preview: period {label} is not published yet.").format(label=label))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(export_app, name="export")

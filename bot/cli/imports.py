@@ -1,0 +1,63 @@
+"""`jixiao import org FILE` and `jixiao import scheme FILE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from bot import periods as lifecycle
+from bot.cli.common import now, transaction
+from bot.i18n import _
+from bot.importing import import_org, import_scheme
+
+import_app = typer.Typer(help=_("Import the organisation and appraisal schemes from spreadsheets."))
+
+
+@import_app.command(
+    "org",
+    help=_(
+        "Import institutions, departments and employees from an .xlsx or .csv file "
+        "(UTF-8 or GB18030). All or nothing: any bad row and nothing is written."
+    ),
+)
+def org(
+    file: str = typer.Argument(..., help=_("The org spreadsheet (.xlsx or .csv).")),
+    group: str = typer.Option(
+        None, "--group", help=_("Group to import into; created if new. Default: the only one.")
+    ),
+    deactivate_missing: bool = typer.Option(
+        False,
+        "--deactivate-missing",
+        help=_("Deactivate stored employees who are not in the file."),
+    ),
+) -> None:
+    with transaction() as s:
+        report = import_org(
+            s, now(), Path(file), group=group, deactivate_missing=deactivate_missing
+        )
+    for line in report.lines():
+        typer.echo(line)
+
+
+@import_app.command(
+    "scheme",
+    help=_(
+        "Import an appraisal scheme from an .xlsx workbook (sheets 方案, 指标, 考核人, 等级). "
+        "An existing code gets a new version unless nothing changed."
+    ),
+)
+def scheme(
+    file: str = typer.Argument(..., help=_("The scheme workbook (.xlsx).")),
+    group: str = typer.Option(
+        None, "--group", help=_("Group name (needed only if there are several).")
+    ),
+) -> None:
+    with transaction() as s:
+        report = import_scheme(s, now(), Path(file), lifecycle.find_group(s, group))
+    for line in report.lines():
+        typer.echo(line)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(import_app, name="import")

@@ -1,0 +1,737 @@
+"""`import scheme`: one appraisal scheme from an .xlsx workbook, one sheet per table.
+
+Sheets (Chinese or English name; headers likewise; * = required):
+
+* 方案 / scheme, one row: 方案编码* code · 方案名称* name · 计薪方式 pay_mode (系数
+  coefficient, 得分 score) · 得分小数位 score_places · 计薪精度 pay_quantum · 舍入方式
+  rounding (四舍五入, 银行家舍入, 去尾, 进一 or ROUND_…) · 加分上限 bonus_cap · 扣分上限
+  deduction_cap · 适用机构 institution (blank: the whole group; else a stored institution).
+* 指标 / indicators, one row each, in the order scorers see them: 指标编码* code ·
+  指标名称* name · 类型* kind (评分 score, 评级 rating, 加分 bonus, 扣分 deduction) · 权重
+  weight · 最低分 min_score · 最高分 max_score · 评级档次 levels ("优:100, 良:85") ·
+  评分标准 criteria · 低于此分须说明 comment_below · 满分须说明 comment_at_max.
+  A rating's scale comes from its levels (0 up to the best level's points); a bonus or
+  deduction item's 最高分 is its cap.
+* 考核人 / roles: 考核人* code (manager/直接上级, head/机构负责人, self/本人) · 名称 name
+  (default: as written in 考核人) · 权重* weight.
+* 等级 / grades: 等级* grade · 等级名称* label · 最低分* min_score · 系数* coefficient.
+
+A scheme whose code exists gets a new version, unless it is identical to the latest
+version: then nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import audit
+from bot.i18n import _
+from bot.importing import cells
+from bot.importing.cells import BadCell
+from bot.importing.report import Problems
+from bot.importing.table import Column, Row, Table, build, canonical, open_workbook, sheet_rows
+from models import (
+    GradeBand,
+    Group,
+    Indicator,
+    IndicatorKind,
+    Institution,
+    PayMode,
+    Scheme,
+    ScorerRole,
+)
+from models.scheme import KNOWN_ROLE_CODES
+
+HUNDRED = Decimal(100)
+CODE_MAX, NAME_MAX, GRADE_MAX = 64, 200, 16
+
+SCHEME = (
+    Column("code", ("方案编码", "编码", "code"), True),
+    Column("name", ("方案名称", "名称", "name"), True),
+    Column("pay_mode", ("计薪方式", "pay_mode")),
+    Column("score_places", ("得分小数位", "score_places")),
+    Column("pay_quantum", ("计薪精度", "pay_quantum")),
+    Column("rounding", ("舍入方式", "rounding")),
+    Column("bonus_cap", ("加分上限", "bonus_cap")),
+    Column("deduction_cap", ("扣分上限", "deduction_cap")),
+    Column("institution", ("适用机构", "机构", "institution")),
+)
+INDICATORS = (
+    Column("code", ("指标编码", "编码", "code"), True),
+    Column("name", ("指标名称", "名称", "name"), True),
+    Column("kind", ("类型", "指标类型", "kind"), True),
+    Column("weight", ("权重", "weight")),
+    Column("min_score", ("最低分", "min_score", "min")),
+    Column("max_score", ("最高分", "满分", "max_score", "max")),
+    Column("levels", ("评级档次", "档次", "levels")),
+    Column("criteria", ("评分标准", "考核标准", "criteria")),
+    Column("comment_below", ("低于此分须说明", "comment_below")),
+    Column("comment_at_max", ("满分须说明", "comment_at_max")),
+)
+ROLES = (
+    Column("code", ("考核人", "角色编码", "编码", "code", "role"), True),
+    Column("name", ("名称", "角色名称", "name")),
+    Column("weight", ("权重", "weight"), True),
+)
+GRADES = (
+    Column("grade", ("等级", "等级代码", "grade"), True),
+    Column("label", ("等级名称", "名称", "label", "name"), True),
+    Column("min_score", ("最低分", "分数下限", "min_score"), True),
+    Column("coefficient", ("系数", "绩效系数", "coefficient"), True),
+)
+# Sheet → (names it goes by, its columns).
+SHEETS: dict[str, tuple[tuple[str, ...], tuple[Column, ...]]] = {
+    "scheme": (("方案", "scheme"), SCHEME),
+    "indicators": (("指标", "indicators", "indicator"), INDICATORS),
+    "roles": (("考核人", "roles", "scorers", "scorer_roles"), ROLES),
+    "grades": (("等级", "grades", "grade_bands", "bands"), GRADES),
+}
+
+KIND_WORDS = {
+    "评分": IndicatorKind.SCORE,
+    "打分": IndicatorKind.SCORE,
+    "定量": IndicatorKind.SCORE,
+    "score": IndicatorKind.SCORE,
+    "评级": IndicatorKind.RATING,
+    "定性": IndicatorKind.RATING,
+    "rating": IndicatorKind.RATING,
+    "加分": IndicatorKind.BONUS,
+    "加分项": IndicatorKind.BONUS,
+    "bonus": IndicatorKind.BONUS,
+    "扣分": IndicatorKind.DEDUCTION,
+    "扣分项": IndicatorKind.DEDUCTION,
+    "deduction": IndicatorKind.DEDUCTION,
+}
+PAY_MODE_WORDS = {
+    "系数": PayMode.COEFFICIENT,
+    "等级系数": PayMode.COEFFICIENT,
+    "coefficient": PayMode.COEFFICIENT,
+    "得分": PayMode.SCORE,
+    "按得分": PayMode.SCORE,
+    "score": PayMode.SCORE,
+}
+ROUNDING_WORDS = {
+    "四舍五入": decimal.ROUND_HALF_UP,
+    "银行家舍入": decimal.ROUND_HALF_EVEN,
+    "四舍六入五成双": decimal.ROUND_HALF_EVEN,
+    "去尾": decimal.ROUND_DOWN,
+    "截尾": decimal.ROUND_DOWN,
+    "进一": decimal.ROUND_UP,
+    **{
+        name.casefold(): name
+        for name in (
+            decimal.ROUND_HALF_UP,
+            decimal.ROUND_HALF_EVEN,
+            decimal.ROUND_HALF_DOWN,
+            decimal.ROUND_DOWN,
+            decimal.ROUND_UP,
+            decimal.ROUND_FLOOR,
+            decimal.ROUND_CEILING,
+        )
+    },
+}
+ROLE_WORDS = {
+    **{code: code for code in KNOWN_ROLE_CODES},
+    "直接上级": "manager",
+    "上级": "manager",
+    "主管": "manager",
+    "机构负责人": "head",
+    "一把手": "head",
+    "负责人": "head",
+    "本人": "self",
+    "自评": "self",
+    "本人自评": "self",
+}
+_LEVEL_SEPARATORS = re.compile(r"[,，、;；\n]+")
+_LEVEL_PAIR = re.compile(r"^(.+?)\s*[:：=]\s*(.+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorDraft:
+    code: str
+    name: str
+    kind: IndicatorKind
+    weight: Decimal
+    min_score: Decimal
+    max_score: Decimal
+    levels: tuple[tuple[str, Decimal], ...]
+    criteria: str
+    comment_below: Decimal | None
+    comment_at_max: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoleDraft:
+    code: str
+    name: str
+    weight: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BandDraft:
+    grade: str
+    label: str
+    min_score: Decimal
+    coefficient: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeDraft:
+    """A checked scheme, not yet stored; equal drafts describe identical schemes."""
+
+    code: str
+    name: str
+    institution_id: int | None
+    pay_mode: PayMode
+    score_places: int
+    pay_quantum: Decimal
+    rounding: str
+    bonus_cap: Decimal | None
+    deduction_cap: Decimal | None
+    indicators: tuple[IndicatorDraft, ...]
+    roles: tuple[RoleDraft, ...]
+    bands: tuple[BandDraft, ...]  # highest min_score first
+
+    @classmethod
+    def of(cls, scheme: Scheme) -> SchemeDraft:
+        return cls(
+            code=scheme.code,
+            name=scheme.name,
+            institution_id=scheme.institution_id,
+            pay_mode=PayMode(scheme.pay_mode),
+            score_places=scheme.score_places,
+            pay_quantum=scheme.pay_quantum,
+            rounding=scheme.rounding,
+            bonus_cap=scheme.bonus_cap,
+            deduction_cap=scheme.deduction_cap,
+            indicators=tuple(
+                IndicatorDraft(
+                    code=i.code,
+                    name=i.name,
+                    kind=IndicatorKind(i.kind),
+                    weight=i.weight,
+                    min_score=i.min_score,
+                    max_score=i.max_score,
+                    levels=tuple((str(lb), Decimal(str(pt))) for lb, pt in i.levels or ()),
+                    criteria=i.criteria,
+                    comment_below=i.comment_below,
+                    comment_at_max=i.comment_at_max,
+                )
+                for i in sorted(scheme.indicators, key=lambda i: i.position)
+            ),
+            roles=tuple(
+                RoleDraft(r.code, r.name, r.weight)
+                for r in sorted(scheme.roles, key=lambda r: r.position)
+            ),
+            bands=tuple(
+                BandDraft(g.grade, g.label, g.min_score, g.coefficient)
+                for g in sorted(scheme.grades, key=lambda g: g.min_score, reverse=True)
+            ),
+        )
+
+
+@dataclass(slots=True)
+class SchemeReport:
+    source: str
+    code: str
+    version: int
+    written: bool
+    indicators: int = 0
+    roles: int = 0
+    grades: int = 0
+
+    def lines(self) -> list[str]:
+        if not self.written:
+            return [
+                _("Scheme {code} is identical to its version {version}: nothing written.").format(
+                    code=self.code, version=self.version
+                )
+            ]
+        return [
+            _(
+                "Imported {source}: scheme {code} version {version}, {indicators} indicators, "
+                "{roles} scorer roles, {grades} grades."
+            ).format(
+                source=self.source,
+                code=self.code,
+                version=self.version,
+                indicators=self.indicators,
+                roles=self.roles,
+                grades=self.grades,
+            )
+        ]
+
+
+def import_scheme(session: Session, now: dt.datetime, path: Path, group: Group) -> SchemeReport:
+    """Import the scheme workbook at `path` into `group`: a new version, or nothing when
+    identical to the latest. Raises ImportRefused listing every problem, having written
+    nothing. Never commits."""
+    problems = Problems()
+    tables = read_workbook(Path(path), problems)
+    problems.raise_if_any()
+    draft = check(session, group, tables, problems)
+    problems.raise_if_any()
+    assert draft is not None
+    return store(session, now, group, draft, source=Path(path).name)
+
+
+def read_workbook(path: Path, problems: Problems) -> dict[str, Table]:
+    if path.suffix.casefold() not in (".xlsx", ".xlsm"):
+        problems.add(
+            _("{path}: a scheme is imported from an .xlsx workbook").format(path=path.name)
+        )
+        return {}
+    wb = open_workbook(path, problems)
+    if wb is None:
+        return {}
+    tables: dict[str, Table] = {}
+    try:
+        by_name = {canonical(ws.title): ws for ws in wb.worksheets}
+        for key, (names, columns) in SHEETS.items():
+            ws = next((by_name[canonical(n)] for n in names if canonical(n) in by_name), None)
+            if ws is None:
+                problems.add(_("sheet {sheet} is missing").format(sheet=names[0]))
+                continue
+            tables[key] = build(ws.title, sheet_rows(ws), columns, problems, sheet=ws.title)
+    finally:
+        wb.close()
+    return tables
+
+
+class _Reader:
+    """Reads one row's cells, noting each bad one and remembering that the row is bad."""
+
+    def __init__(self, table: Table, row: Row, problems: Problems) -> None:
+        self.table, self.row, self.problems = table, row, problems
+        self.ok = True
+
+    def bad(self, key: str, reason: str) -> None:
+        self.ok = False
+        self.problems.add(
+            reason,
+            row=self.row.number,
+            column=self.table.header(key),
+            value=cells.shown(self.row.cells.get(key)),
+            sheet=self.table.name,
+        )
+
+    def blank(self, key: str) -> bool:
+        return not self.row.has(key)
+
+    def get(
+        self,
+        key: str,
+        reader: Callable[[object], Any],
+        *,
+        required: bool = False,
+        max_len: int = 0,
+    ) -> Any:
+        raw = self.row.cells.get(key)
+        if cells.is_blank(raw):
+            if required:
+                self.bad(key, _("is required but empty"))
+            return None
+        try:
+            value = reader(raw)
+        except BadCell as exc:
+            self.bad(key, str(exc))
+            return None
+        if max_len and isinstance(value, str) and len(value) > max_len:
+            self.bad(key, _("is longer than {n} characters").format(n=max_len))
+            return None
+        return value
+
+
+def _number(value: object) -> Decimal:
+    return cells.decimal(value)
+
+
+def _weight(value: object) -> Decimal:
+    weight = cells.decimal(value, percent=True)
+    if weight < 0:
+        raise BadCell(_("is negative: a weight is zero or more"))
+    return weight
+
+
+def _not_negative(value: object) -> Decimal:
+    number = cells.decimal(value)
+    if number < 0:
+        raise BadCell(_("is negative"))
+    return number
+
+
+def _word(words: dict[str, Any], hint: str) -> Callable[[object], Any]:
+    def read(value: object) -> Any:
+        word = cells.folded(value).casefold().replace(" ", "")
+        if word not in words:
+            raise BadCell(hint)
+        return words[word]
+
+    return read
+
+
+def check(
+    session: Session, group: Group, tables: dict[str, Table], problems: Problems
+) -> SchemeDraft | None:
+    """Every rule a scheme must meet, each broken one noted; the draft if all hold."""
+    head = _scheme_row(session, group, tables["scheme"], problems)
+    indicators = _indicators(tables["indicators"], problems)
+    roles = _roles(tables["roles"], problems)
+    bands = _bands(tables["grades"], problems)
+    if head is None or indicators is None or roles is None or bands is None or problems:
+        return None
+    return SchemeDraft(**head, indicators=indicators, roles=roles, bands=bands)
+
+
+def _scheme_row(
+    session: Session, group: Group, table: Table, problems: Problems
+) -> dict[str, Any] | None:
+    if len(table.rows) != 1:
+        problems.add(
+            _("the sheet must have exactly one scheme row, it has {n}").format(n=len(table.rows)),
+            sheet=table.name,
+        )
+        return None
+    r = _Reader(table, table.rows[0], problems)
+    code = r.get("code", cells.code, required=True, max_len=CODE_MAX)
+    name = r.get("name", cells.text, required=True, max_len=NAME_MAX)
+    pay_mode = r.get("pay_mode", _word(PAY_MODE_WORDS, _("is not a pay mode: use 系数 or 得分")))
+    places = r.get("score_places", _number)
+    if places is not None and (places != places.to_integral_value() or not 0 <= places <= 6):
+        r.bad("score_places", _("is not a whole number from 0 to 6"))
+    quantum = r.get("pay_quantum", _number)
+    if quantum is not None and quantum <= 0:
+        r.bad("pay_quantum", _("must be more than 0, such as 0.01 or 1"))
+    rounding = r.get(
+        "rounding",
+        _word(ROUNDING_WORDS, _("is not a rounding: use 四舍五入, 银行家舍入, 去尾 or 进一")),
+    )
+    bonus_cap = r.get("bonus_cap", _not_negative)
+    deduction_cap = r.get("deduction_cap", _not_negative)
+    institution_id = None
+    inst_name = r.get("institution", cells.text)
+    if inst_name:
+        institution_id = session.scalar(
+            select(Institution.id).where(
+                Institution.group_id == group.id, Institution.name == inst_name
+            )
+        )
+        if institution_id is None:
+            r.bad(
+                "institution",
+                _("no institution of this name in group {group}").format(group=group.name),
+            )
+    if not r.ok:
+        return None
+    return {
+        "code": code,
+        "name": name,
+        "institution_id": institution_id,
+        "pay_mode": pay_mode or PayMode.COEFFICIENT,
+        "score_places": int(places) if places is not None else 2,
+        "pay_quantum": quantum if quantum is not None else Decimal("0.01"),
+        "rounding": rounding or decimal.ROUND_HALF_UP,
+        "bonus_cap": bonus_cap,
+        "deduction_cap": deduction_cap,
+    }
+
+
+def _levels(value: object) -> tuple[tuple[str, Decimal], ...]:
+    levels: list[tuple[str, Decimal]] = []
+    for item in _LEVEL_SEPARATORS.split(cells.text(value)):
+        item = item.strip()
+        if not item:
+            continue
+        match = _LEVEL_PAIR.match(item)
+        if match is None:
+            raise BadCell(_("write levels as label:points, such as 优:100, 良:85"))
+        label = match.group(1).strip()
+        try:
+            points = cells.decimal(match.group(2))
+        except BadCell:
+            raise BadCell(
+                _("the points of level {label} are not a number").format(label=label)
+            ) from None
+        if points < 0:
+            raise BadCell(_("the points of level {label} are negative").format(label=label))
+        if any(label == seen for seen, _pts in levels):
+            raise BadCell(_("level {label} appears twice").format(label=label))
+        levels.append((label, points))
+    return tuple(sorted(levels, key=lambda lv: lv[1], reverse=True))
+
+
+def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] | None:
+    found: list[IndicatorDraft] = []
+    first_row: dict[str, int] = {}
+    ok = True
+    kind_hint = _("is not an indicator type: use 评分, 评级, 加分 or 扣分")
+    for row in table.rows:
+        r = _Reader(table, row, problems)
+        code = r.get("code", cells.code, required=True, max_len=CODE_MAX)
+        name = r.get("name", cells.text, required=True, max_len=NAME_MAX)
+        kind = r.get("kind", _word(KIND_WORDS, kind_hint), required=True)
+        weight = r.get("weight", _weight)
+        low = r.get("min_score", _number)
+        high = r.get("max_score", _number)
+        levels = r.get("levels", _levels) or ()
+        criteria = r.get("criteria", cells.text) or ""
+        comment_below = r.get("comment_below", _number)
+        comment_at_max = bool(r.get("comment_at_max", cells.flag))
+        if code is not None:
+            if code in first_row:
+                r.bad(
+                    "code", _("the same code is already in row {row}").format(row=first_row[code])
+                )
+            else:
+                first_row[code] = row.number
+        if kind in (IndicatorKind.SCORE, IndicatorKind.RATING):
+            if weight is None:
+                r.bad("weight", _("is required for a score or rating indicator"))
+            elif weight == 0:
+                r.bad("weight", _("must be more than 0 for a score or rating indicator"))
+        elif kind is not None and weight:
+            r.bad("weight", _("must be empty or 0 for a bonus or deduction item"))
+        if kind == IndicatorKind.SCORE:
+            low = Decimal(0) if r.blank("min_score") else low
+            high = HUNDRED if r.blank("max_score") else high
+            if low is not None and high is not None and low >= high:
+                r.bad("max_score", _("must be more than the lowest score {low}").format(low=low))
+        elif kind == IndicatorKind.RATING:
+            if r.blank("levels"):
+                r.bad("levels", _("a rating indicator needs levels, such as 优:100, 良:85"))
+            elif levels and levels[0][1] <= 0:
+                r.bad("levels", _("the best level must be worth more than 0 points"))
+            low = Decimal(0)
+            high = levels[0][1] if levels else None
+        elif kind is not None:
+            low = Decimal(0)
+            if r.blank("max_score"):
+                r.bad("max_score", _("is required: the most points this item can give or take"))
+            elif high is not None and high <= 0:
+                r.bad("max_score", _("must be more than 0"))
+        if not r.ok:
+            ok = False
+            continue
+        found.append(
+            IndicatorDraft(
+                code=code,
+                name=name,
+                kind=kind,
+                weight=weight or Decimal(0),
+                min_score=low,
+                max_score=high,
+                levels=levels if kind == IndicatorKind.RATING else (),
+                criteria=criteria,
+                comment_below=comment_below,
+                comment_at_max=comment_at_max,
+            )
+        )
+    if not table.rows:
+        problems.add(_("there are no indicators"), sheet=table.name)
+        return None
+    if not ok:
+        return None
+    total = sum((i.weight for i in found if i.kind in _WEIGHTED), Decimal(0))
+    if total != HUNDRED:
+        problems.add(
+            _("the weights of score and rating indicators add up to {total}, not 100").format(
+                total=total
+            ),
+            sheet=table.name,
+            column=table.header("weight"),
+        )
+        return None
+    return tuple(found)
+
+
+_WEIGHTED = (IndicatorKind.SCORE, IndicatorKind.RATING)
+
+
+def _roles(table: Table, problems: Problems) -> tuple[RoleDraft, ...] | None:
+    found: list[RoleDraft] = []
+    first_row: dict[str, int] = {}
+    ok = True
+    hint = _("is not a scorer role: use {codes}").format(
+        codes=", ".join(("manager/直接上级", "head/机构负责人", "self/本人"))
+    )
+    for row in table.rows:
+        r = _Reader(table, row, problems)
+        code = r.get("code", _word(ROLE_WORDS, hint), required=True)
+        name = r.get("name", cells.text, max_len=NAME_MAX) or cells.text(row.cells.get("code"))
+        weight = r.get("weight", _weight, required=True)
+        if code is not None:
+            if code in first_row:
+                r.bad("code", _("this role is already in row {row}").format(row=first_row[code]))
+            else:
+                first_row[code] = row.number
+        if not r.ok:
+            ok = False
+            continue
+        found.append(RoleDraft(code, name[:NAME_MAX], weight))
+    if not table.rows:
+        problems.add(_("there are no scorer roles"), sheet=table.name)
+        return None
+    if not ok:
+        return None
+    total = sum((r.weight for r in found), Decimal(0))
+    if total != HUNDRED:
+        problems.add(
+            _("the weights of the scorer roles add up to {total}, not 100").format(total=total),
+            sheet=table.name,
+            column=table.header("weight"),
+        )
+        return None
+    return tuple(found)
+
+
+def _bands(table: Table, problems: Problems) -> tuple[BandDraft, ...] | None:
+    found: list[tuple[int, BandDraft]] = []
+    grade_row: dict[str, int] = {}
+    min_row: dict[Decimal, int] = {}
+    ok = True
+    for row in table.rows:
+        r = _Reader(table, row, problems)
+        grade = r.get("grade", cells.folded, required=True, max_len=GRADE_MAX)
+        label = r.get("label", cells.text, required=True, max_len=NAME_MAX)
+        low = r.get("min_score", _number, required=True)
+        coefficient = r.get("coefficient", _not_negative, required=True)
+        if grade is not None:
+            if grade in grade_row:
+                r.bad(
+                    "grade",
+                    _("the same grade is already in row {row}").format(row=grade_row[grade]),
+                )
+            else:
+                grade_row[grade] = row.number
+        if low is not None:
+            if low in min_row:
+                r.bad(
+                    "min_score",
+                    _("another grade starts at this score, in row {row}").format(row=min_row[low]),
+                )
+            else:
+                min_row[low] = row.number
+        if not r.ok:
+            ok = False
+            continue
+        found.append((row.number, BandDraft(grade, label, low, coefficient)))
+    if not table.rows:
+        problems.add(_("there must be at least one grade"), sheet=table.name)
+        return None
+    if not ok:
+        return None
+    found.sort(key=lambda item: item[1].min_score)
+    for (_below_row, below), (row_number, above) in itertools.pairwise(found):
+        if above.coefficient < below.coefficient:
+            problems.add(
+                _(
+                    "the coefficient falls as the score rises: grade {grade} has a lower "
+                    "coefficient than grade {lower}"
+                ).format(grade=above.grade, lower=below.grade),
+                sheet=table.name,
+                row=row_number,
+                column=table.header("coefficient"),
+                value=str(above.coefficient),
+            )
+            ok = False
+    if not ok:
+        return None
+    return tuple(band for _row, band in reversed(found))
+
+
+def latest(session: Session, group: Group, code: str) -> Scheme | None:
+    return session.scalar(
+        select(Scheme)
+        .where(Scheme.group_id == group.id, Scheme.code == code)
+        .order_by(Scheme.version.desc())
+        .limit(1)
+    )
+
+
+def store(
+    session: Session, now: dt.datetime, group: Group, draft: SchemeDraft, *, source: str = ""
+) -> SchemeReport:
+    """Add `draft` as the scheme's next version, unless the latest one is identical."""
+    previous = latest(session, group, draft.code)
+    if previous is not None and SchemeDraft.of(previous) == draft:
+        return SchemeReport(source, draft.code, previous.version, written=False)
+    version = previous.version + 1 if previous is not None else 1
+    scheme = Scheme(
+        group_id=group.id,
+        code=draft.code,
+        version=version,
+        name=draft.name,
+        institution_id=draft.institution_id,
+        pay_mode=draft.pay_mode,
+        score_places=draft.score_places,
+        pay_quantum=draft.pay_quantum,
+        rounding=draft.rounding,
+        bonus_cap=draft.bonus_cap,
+        deduction_cap=draft.deduction_cap,
+        created_at=now,
+    )
+    scheme.indicators = [
+        Indicator(
+            position=pos,
+            code=i.code,
+            name=i.name,
+            kind=i.kind,
+            weight=i.weight,
+            min_score=i.min_score,
+            max_score=i.max_score,
+            # JSON has no exact number: points are kept as text, as the pay engine reads them.
+            levels=[[label, str(points)] for label, points in i.levels],
+            criteria=i.criteria,
+            comment_below=i.comment_below,
+            comment_at_max=i.comment_at_max,
+        )
+        for pos, i in enumerate(draft.indicators, start=1)
+    ]
+    scheme.roles = [
+        ScorerRole(position=pos, code=r.code, name=r.name, weight=r.weight)
+        for pos, r in enumerate(draft.roles, start=1)
+    ]
+    scheme.grades = [
+        GradeBand(grade=b.grade, label=b.label, min_score=b.min_score, coefficient=b.coefficient)
+        for b in draft.bands
+    ]
+    session.add(scheme)
+    session.flush()
+    report = SchemeReport(
+        source,
+        draft.code,
+        version,
+        written=True,
+        indicators=len(draft.indicators),
+        roles=len(draft.roles),
+        grades=len(draft.bands),
+    )
+    audit.record(
+        session,
+        now,
+        "import.scheme",
+        "scheme",
+        scheme.id,
+        actor_label="import",
+        before={"version": previous.version} if previous is not None else None,
+        after={
+            "code": draft.code,
+            "version": version,
+            "indicators": report.indicators,
+            "roles": report.roles,
+            "grades": report.grades,
+        },
+        note=source,
+    )
+    return report

@@ -1,0 +1,129 @@
+"""One scheduler for every platform: APScheduler 3 with its jobs in our database.
+
+A handful of fixed-id jobs scan the database (not one job per employee); each is
+`coalesce`d with a misfire grace time, so a restart neither floods nor forgets. With
+several processes exactly one holds the `scheduler` lease and runs the jobs; the others
+stand by and take over when its lease lapses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.digest import queue_head_digests
+from bot.reminders import queue_deadline_reminders
+from models import Group, Lease
+
+log = logging.getLogger(__name__)
+
+LEASE = "scheduler"
+LEASE_SECONDS = 60
+RENEW_SECONDS = 15
+
+_sessions: sessionmaker[Session] | None = None
+
+
+def acquire(session: Session, name: str, holder: str, now: dt.datetime, ttl: float) -> bool:
+    """Take or renew a lease; True while `holder` has it. One guarded statement, so two
+    processes racing for a lapsed lease cannot both win."""
+    until = now + dt.timedelta(seconds=ttl)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = Lease.__table__
+    session.execute(
+        insert(table)  # type: ignore[arg-type]
+        .values(name=name, holder=holder, expires_at=now - dt.timedelta(seconds=1))
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    won = session.execute(
+        update(Lease)
+        .where(Lease.name == name)
+        .where((Lease.holder == holder) | (Lease.expires_at < now))
+        .values(holder=holder, expires_at=until)
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(won)
+
+
+def release(session: Session, name: str, holder: str) -> None:
+    session.execute(
+        update(Lease)
+        .where(Lease.name == name, Lease.holder == holder)
+        .values(expires_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    )
+
+
+def _each_group(work: Callable[[Session, int, dt.datetime], int]) -> int:
+    assert _sessions is not None, "scheduler jobs run only inside run_scheduler()"
+    now = dt.datetime.now(dt.UTC)
+    total = 0
+    with _sessions() as s:
+        group_ids = list(s.scalars(select(Group.id)))
+    for group_id in group_ids:
+        # One transaction per group: a failure in one group does not hold back the rest.
+        with _sessions() as s, s.begin():
+            total += work(s, group_id, now)
+    return total
+
+
+def digests_job() -> None:
+    log.info("queued %d head digests", _each_group(queue_head_digests))
+
+
+def reminders_job() -> None:
+    log.info("queued %d deadline reminders", _each_group(queue_deadline_reminders))
+
+
+def build_scheduler(engine: Engine) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+        job_defaults={"coalesce": True, "misfire_grace_time": 600, "max_instances": 1},
+        timezone="UTC",
+    )
+    # Institutions have their own local 09:00; scanning every 15 minutes finds each one's
+    # moment, and the outbox's dedupe keys keep it to once a day.
+    scheduler.add_job(
+        "bot.scheduler:digests_job", "interval", minutes=15, id="digests", replace_existing=True
+    )
+    scheduler.add_job(
+        "bot.scheduler:reminders_job",
+        "interval",
+        minutes=15,
+        id="reminders",
+        replace_existing=True,
+    )
+    return scheduler
+
+
+def run_scheduler(engine: Engine, stop: threading.Event, holder: str | None = None) -> None:
+    """Stand by until this process holds the lease, then run the jobs while it keeps it."""
+    global _sessions
+    _sessions = sessionmaker(engine, expire_on_commit=False)
+    me = holder or f"scheduler-{uuid.uuid4().hex[:12]}"
+    scheduler: BackgroundScheduler | None = None
+    try:
+        while not stop.is_set():
+            with _sessions() as s, s.begin():
+                leader = acquire(s, LEASE, me, dt.datetime.now(dt.UTC), LEASE_SECONDS)
+            if leader and scheduler is None:
+                log.info("%s holds the scheduler lease; starting jobs", me)
+                scheduler = build_scheduler(engine)
+                scheduler.start()
+            elif not leader and scheduler is not None:
+                log.warning("%s lost the scheduler lease; standing by", me)
+                scheduler.shutdown(wait=False)
+                scheduler = None
+            stop.wait(RENEW_SECONDS)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+            with _sessions() as s, s.begin():
+                release(s, LEASE, me)

@@ -1,0 +1,383 @@
+"""Write the spreadsheet templates and examples HR starts from, into docs/templates/.
+
+    .venv/bin/python scripts/make_templates.py
+
+Blank templates mark required columns with *, and carry a 说明 (notes) sheet; the
+examples import as they are (`jixiao import org docs/templates/org_example.xlsx`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "templates"
+
+# (header, English alias, required, what it means, example)
+ORG_COLUMNS = [
+    ("集团", "group", False, "集团名称；全文件须一致。可改用命令行 --group 指定。", "示例集团"),
+    ("工号", "number", True, "员工工号，集团内唯一，按文本保存（007 不等于 7）。", "20003"),
+    ("姓名", "name", True, "员工姓名。", "陈静"),
+    ("机构", "institution", True, "所属机构；不存在的机构会自动创建。", "一分公司"),
+    (
+        "部门",
+        "department",
+        False,
+        "部门路径，用 / 分隔上下级；不存在的部门自动创建。",
+        "零售部/柜面组",
+    ),
+    ("岗位", "position", False, "岗位名称。", "组长"),
+    ("直接上级工号", "manager_number", False, "直接上级的工号：须在本文件中或已导入。", "20002"),
+    (
+        "绩效工资基数",
+        "pay_base",
+        True,
+        "元，不小于 0，最多两位小数；可写 4,000.00 或 ¥4000。",
+        "5000",
+    ),
+    ("邮箱", "email", False, "电子邮箱。", "chenjing@example.com"),
+    ("语言", "language", False, "提示语言：中文（zh_CN）或英文（en）；留空用默认语言。", "中文"),
+    ("是否试点", "pilot", False, "机构是否为试点机构：是/否；同一机构各行不得矛盾。", "是"),
+    (
+        "角色",
+        "roles",
+        False,
+        "多个用逗号分隔：一把手（机构负责人，每个机构一人）、人力（本机构人力）、"
+        "集团人力（全集团人力）、集团领导。有此列时，文件中每位员工的角色以此为准。",
+        "一把手",
+    ),
+]
+ORG_NOTES = [
+    "每行一名员工，按工号新增或更新；再次导入同一文件不会产生任何变化。",
+    "导入是“全部或全不”：任何一行有误，一行也不写入，并逐行列出错误（行号同 Excel）。",
+    "可选列整列不提供时，已有员工的该项保持不变；提供但留空则清空该项。",
+    "文件中没有的在职员工保持在职，除非使用 --deactivate-missing。",
+    "也可导入 .csv（UTF-8 或 Excel 另存的 GB18030）；表头中英文均可。",
+]
+ORG_EXAMPLE = [
+    # 集团, 工号, 姓名, 机构, 部门, 岗位, 上级, 基数, 邮箱, 语言, 试点, 角色
+    (
+        "示例集团",
+        "10001",
+        "王建国",
+        "集团本部",
+        "",
+        "集团总经理",
+        "",
+        9000,
+        "",
+        "中文",
+        "否",
+        "集团领导",
+    ),
+    (
+        "示例集团",
+        "10002",
+        "李红",
+        "集团本部",
+        "人力资源部",
+        "部门经理",
+        "10001",
+        6000,
+        "lihong@example.com",
+        "中文",
+        "",
+        "集团人力",
+    ),
+    ("示例集团", "20001", "张伟", "一分公司", "", "总经理", "10001", 8000, "", "", "是", "一把手"),
+    ("示例集团", "20002", "刘洋", "一分公司", "零售部", "部门经理", "20001", 6000, "", "", "", ""),
+    (
+        "示例集团",
+        "20003",
+        "陈静",
+        "一分公司",
+        "零售部/柜面组",
+        "组长",
+        "20002",
+        5000,
+        "chenjing@example.com",
+        "",
+        "",
+        "",
+    ),
+    (
+        "示例集团",
+        "20004",
+        "杨帆",
+        "一分公司",
+        "零售部/柜面组",
+        "柜员",
+        "20003",
+        4000,
+        "",
+        "",
+        "",
+        "",
+    ),
+    (
+        "示例集团",
+        "20005",
+        "赵敏",
+        "一分公司",
+        "零售部/柜面组",
+        "柜员",
+        "20003",
+        4000.5,
+        "",
+        "英文",
+        "",
+        "",
+    ),
+    (
+        "示例集团",
+        "20006",
+        "周磊",
+        "一分公司",
+        "公司业务部",
+        "客户经理",
+        "20001",
+        4500,
+        "",
+        "",
+        "",
+        "",
+    ),
+    (
+        "示例集团",
+        "20007",
+        "吴芳",
+        "一分公司",
+        "综合部",
+        "人事专员",
+        "20001",
+        4200,
+        "",
+        "",
+        "",
+        "人力",
+    ),
+    ("示例集团", "30001", "孙涛", "二分公司", "", "总经理", "10001", 8000, "", "", "是", "一把手"),
+    ("示例集团", "30002", "徐丽", "二分公司", "营业部", "部门经理", "30001", 6000, "", "", "", ""),
+    ("示例集团", "30003", "马超", "二分公司", "营业部", "柜员", "30002", 4000, "", "", "", ""),
+]
+
+SCHEME_SHEETS: dict[str, list[tuple[str, str, bool, str, str]]] = {
+    "方案": [
+        (
+            "方案编码",
+            "code",
+            True,
+            "方案代码；同一代码再次导入生成新版本（内容不变则不写入）。",
+            "STD",
+        ),
+        ("方案名称", "name", True, "方案名称。", "员工月度绩效考核方案"),
+        (
+            "计薪方式",
+            "pay_mode",
+            False,
+            "系数：基数×等级系数；得分：基数×总分/100。默认系数。",
+            "系数",
+        ),
+        ("得分小数位", "score_places", False, "总分保留的小数位数，0–6，默认 2。", "2"),
+        ("计薪精度", "pay_quantum", False, "绩效工资舍入到的单位，默认 0.01 元。", "0.01"),
+        ("舍入方式", "rounding", False, "四舍五入（默认）、银行家舍入、去尾、进一。", "四舍五入"),
+        ("加分上限", "bonus_cap", False, "所有加分项合计上限；留空不设上限。", "5"),
+        ("扣分上限", "deduction_cap", False, "所有扣分项合计上限；留空不设上限。", "10"),
+        ("适用机构", "institution", False, "留空适用全集团；否则为已导入的机构名称。", ""),
+    ],
+    "指标": [
+        ("指标编码", "code", True, "指标代码，方案内唯一。行序即考核人看到的顺序。", "perf"),
+        ("指标名称", "name", True, "指标名称。", "工作业绩"),
+        ("类型", "kind", True, "评分、评级、加分或扣分。", "评分"),
+        ("权重", "weight", False, "评分与评级指标必填，合计须恰好为 100；加分、扣分项留空。", "40"),
+        ("最低分", "min_score", False, "评分指标的最低分，默认 0。", "0"),
+        (
+            "最高分",
+            "max_score",
+            False,
+            "评分指标的满分（默认 100）；加分、扣分项的单项上限（必填）。",
+            "100",
+        ),
+        ("评级档次", "levels", False, "评级指标必填：档次:分值，逗号分隔，如 优:100, 良:85。", ""),
+        ("评分标准", "criteria", False, "给考核人看的评分说明。", "本月目标任务完成情况"),
+        ("低于此分须说明", "comment_below", False, "打分低于此值时须填写评语。", "60"),
+        ("满分须说明", "comment_at_max", False, "打满分时是否须填写评语：是/否。", "否"),
+    ],
+    "考核人": [
+        ("考核人", "code", True, "manager/直接上级、head/机构负责人、self/本人。", "直接上级"),
+        ("名称", "name", False, "显示名称，默认同“考核人”列。", "直接上级"),
+        ("权重", "weight", True, "各考核人权重合计须恰好为 100；自评通常为 0。", "70"),
+    ],
+    "等级": [
+        ("等级", "grade", True, "等级代码，如 A。", "A"),
+        ("等级名称", "label", True, "如 优秀。", "优秀"),
+        ("最低分", "min_score", True, "达到此总分即为该等级；至少一个等级。", "90"),
+        ("系数", "coefficient", True, "绩效系数；分数越高，系数不得越低。", "1.20"),
+    ],
+}
+SCHEME_NOTES = [
+    "一个文件一个方案，四张表：方案、指标、考核人、等级（表名、表头中英文均可）。",
+    "导入是“全部或全不”：任何一处有误，一处也不写入，并逐条列出错误。",
+    "评分与评级指标权重合计、考核人权重合计都须恰好为 100。",
+]
+SCHEME_EXAMPLE: dict[str, list[tuple[Any, ...]]] = {
+    "方案": [("STD", "员工月度绩效考核方案", "系数", 2, 0.01, "四舍五入", 5, 10, "")],
+    "指标": [
+        ("perf", "工作业绩", "评分", 40, 0, 100, "", "本月目标任务完成情况、数量与效益", 60, "否"),
+        (
+            "quality",
+            "工作质量",
+            "评级",
+            20,
+            "",
+            "",
+            "优:100, 良:85, 中:70, 差:50",
+            "准确性、规范性，差错与返工情况",
+            "",
+            "否",
+        ),
+        ("attitude", "工作态度", "评分", 10, 0, 100, "", "责任心、主动性、出勤", 60, "否"),
+        ("teamwork", "团队协作", "评分", 10, 0, 100, "", "配合同事、跨部门协作", 60, "否"),
+        ("growth", "学习成长", "评分", 10, 0, 100, "", "业务学习、技能提升", 60, "否"),
+        ("compliance", "合规纪律", "评分", 10, 0, 100, "", "遵守制度与操作规程", 60, "否"),
+        (
+            "bonus",
+            "加分项",
+            "加分",
+            "",
+            "",
+            5,
+            "",
+            "突出贡献、表彰，每次 1-3 分，合计不超过 5 分",
+            "",
+            "否",
+        ),
+        (
+            "deduction",
+            "扣分项",
+            "扣分",
+            "",
+            "",
+            10,
+            "",
+            "违规违纪、差错，每次 1-5 分，合计不超过 10 分",
+            "",
+            "否",
+        ),
+    ],
+    "考核人": [
+        ("直接上级", "直接上级", 70),
+        ("机构负责人", "机构负责人", 30),
+        ("本人", "本人自评", 0),
+    ],
+    "等级": [
+        ("A", "优秀", 90, 1.2),
+        ("B", "良好", 80, 1),
+        ("C", "合格", 70, 0.9),
+        ("D", "基本合格", 60, 0.8),
+        ("E", "不合格", 0, 0.6),
+    ],
+}
+
+BOLD = Font(bold=True)
+REQUIRED_FILL = PatternFill("solid", fgColor="FFF2CC")
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+
+def _header(ws: Worksheet, columns: Sequence[tuple[str, str, bool, str, str]], mark: bool) -> None:
+    for idx, (name, _alias, required, _note, _example) in enumerate(columns, start=1):
+        cell = ws.cell(row=1, column=idx, value=f"{name}*" if mark and required else name)
+        cell.font = BOLD
+        cell.fill = REQUIRED_FILL if required else HEADER_FILL
+        width = max(10, 2 * len(name) + 4)
+        ws.column_dimensions[cell.column_letter].width = width
+    ws.freeze_panes = "A2"
+
+
+def _rows(ws: Worksheet, rows: Sequence[Sequence[Any]]) -> None:
+    for row in rows:
+        # Empty strings stay empty cells; codes like 工号 stay text, as HR should keep them.
+        ws.append([None if v == "" else v for v in row])
+
+
+def _notes(
+    wb: Workbook, sheets: dict[str, list[tuple[str, str, bool, str, str]]], notes: list[str]
+) -> None:
+    ws = wb.create_sheet("说明")
+    for line in notes:
+        ws.append([line])
+    ws.append([])
+    ws.append(["表", "列名", "English", "必填", "说明", "示例"])
+    for cell in ws[ws.max_row]:
+        cell.font = BOLD
+    for sheet, columns in sheets.items():
+        for name, alias, required, note, example in columns:
+            ws.append([sheet, name, alias, "是" if required else "", note, example])
+    for letter, width in zip("ABCDEF", (8, 16, 16, 6, 70, 24), strict=True):
+        ws.column_dimensions[letter].width = width
+    for row in ws.iter_rows(min_row=len(notes) + 3):
+        row[4].alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _save(wb: Workbook, name: str) -> None:
+    wb.properties.creator = "Jixiao"
+    path = OUT / name
+    wb.save(path)
+    print("wrote", path.relative_to(OUT.parent.parent))
+
+
+def org(example: bool) -> None:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "员工"
+    _header(ws, ORG_COLUMNS, mark=not example)
+    if example:
+        _rows(ws, ORG_EXAMPLE)
+    _notes(wb, {"员工": ORG_COLUMNS}, ORG_NOTES)
+    _save(wb, "org_example.xlsx" if example else "org_template.xlsx")
+
+
+def org_csv() -> None:
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([c[0] for c in ORG_COLUMNS])
+    writer.writerows(ORG_EXAMPLE)
+    path = OUT / "org_example_gb18030.csv"
+    # What Excel in China writes when saving as CSV: GB18030 (GBK), CRLF, no BOM.
+    path.write_bytes(buf.getvalue().encode("gb18030"))
+    print("wrote", path.relative_to(OUT.parent.parent))
+
+
+def scheme(example: bool) -> None:
+    wb = Workbook()
+    first = wb.active
+    assert first is not None
+    wb.remove(first)
+    for title, columns in SCHEME_SHEETS.items():
+        ws = wb.create_sheet(title)
+        _header(ws, columns, mark=not example)
+        if example:
+            _rows(ws, SCHEME_EXAMPLE[title])
+    _notes(wb, SCHEME_SHEETS, SCHEME_NOTES)
+    _save(wb, "scheme_example.xlsx" if example else "scheme_template.xlsx")
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    org(example=False)
+    org(example=True)
+    org_csv()
+    scheme(example=False)
+    scheme(example=True)
+
+
+if __name__ == "__main__":
+    main()

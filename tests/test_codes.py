@@ -1,0 +1,137 @@
+"""One-time bind codes: hashed, expiring, re-issue revokes, a spreadsheet for HR."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from bot import codes
+from models import AuditEvent, BindCode, Employee
+from tests.factories import T0, small_org
+
+HOUR = dt.timedelta(hours=1)
+
+
+def test_a_code_is_short_unambiguous_and_only_its_hash_is_stored(session):
+    _group, people = small_org(session)
+    _inst, _head, staff = people["东城支行"]
+    code = codes.issue(session, staff[0].id, T0)
+    assert len(code) == 8
+    assert set(code) <= set(codes.ALPHABET)
+    assert not set(code) & set("01OIL")
+    row = session.scalar(select(BindCode).where(BindCode.employee_id == staff[0].id))
+    assert row.code_hash == hashlib.sha256(code.encode()).hexdigest() == codes.hash_code(code)
+    assert code not in row.code_hash
+
+
+def test_hashing_forgives_case_spaces_and_a_dash():
+    assert codes.hash_code("abcd-2345") == codes.hash_code(" ABCD 2345 ")
+
+
+def test_a_code_expires_after_the_configured_hours(session):
+    _group, people = small_org(session)
+    _inst, _head, staff = people["东城支行"]
+    codes.issue(session, staff[0].id, T0, ttl_hours=72)
+    row = session.scalar(select(BindCode).where(BindCode.employee_id == staff[0].id))
+    assert row.created_at == T0
+    assert row.expires_at == T0 + 72 * HOUR
+
+
+def test_issuing_for_an_institution_covers_its_active_staff_and_audits_once(session):
+    _group, people = small_org(session)
+    inst, _head, staff = people["东城支行"]
+    staff[1].active = False
+    session.flush()
+    issued = codes.issue_for_institution(session, T0, inst)
+    assert [i.number for i in issued] == sorted(i.number for i in issued)
+    assert len(issued) == 4  # the head and three active staff
+    assert len({i.code for i in issued}) == 4
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "codes.issue"))
+    assert event.entity == "institution"
+    assert event.after["issued"] == 4
+
+
+def test_reissuing_expires_the_earlier_unused_codes_but_not_used_ones(session):
+    _group, people = small_org(session)
+    inst, head, _staff = people["东城支行"]
+    first = {i.employee_id: i.code for i in codes.issue_for_institution(session, T0, inst)}
+    used = session.scalar(select(BindCode).where(BindCode.employee_id == head.id))
+    used.used_at = T0 + HOUR
+    session.flush()
+    later = T0 + 2 * HOUR
+    second = codes.issue_for_institution(session, later, inst)
+    old = {
+        b.code_hash: b for b in session.scalars(select(BindCode).where(BindCode.created_at == T0))
+    }
+    for emp_id, code in first.items():
+        row = old[codes.hash_code(code)]
+        if emp_id == head.id:
+            assert row.expires_at > later  # already used: left as it was
+        else:
+            assert row.expires_at == later
+    fresh = session.scalars(select(BindCode).where(BindCode.created_at == later)).all()
+    assert len(fresh) == len(second) == 5
+    assert all(b.expires_at > later for b in fresh)
+    assert session.scalar(select(func.count(AuditEvent.id))) == 2
+
+
+def test_the_codes_command_writes_a_sheet_with_deep_links(tmp_path, monkeypatch):
+    from bot.cli.main import app
+
+    url = f"sqlite:///{tmp_path}/x.db"
+    runner = CliRunner()
+    assert (
+        runner.invoke(app, ["--database-url", url, "demo-data", "--employees", "20"]).exit_code == 0
+    )
+    out = tmp_path / "codes.xlsx"
+    result = runner.invoke(
+        app,
+        [
+            "--database-url",
+            url,
+            "--lang",
+            "en",
+            "codes",
+            "issue",
+            "--institution",
+            "北京分公司",
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Issued" in result.output
+    ws = load_workbook(out).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:4] == ("Employee No.", "Name", "Bind code", "Link")
+    number, _name, code, link = rows[1][:4]
+    assert link.endswith(f"?start={code}")
+    assert link.startswith("https://t.me/")
+
+    from models.db import make_engine, sessions
+
+    engine = make_engine(url)
+    with sessions(engine)() as s:
+        emp = s.scalar(select(Employee).where(Employee.number == number))
+        stored = s.scalars(select(BindCode.code_hash).where(BindCode.employee_id == emp.id)).all()
+    engine.dispose()
+    assert stored == [codes.hash_code(code)]
+
+
+def test_the_codes_command_refuses_an_unknown_institution(tmp_path):
+    from bot.cli.main import app
+
+    url = f"sqlite:///{tmp_path}/x.db"
+    runner = CliRunner()
+    assert (
+        runner.invoke(app, ["--database-url", url, "demo-data", "--employees", "20"]).exit_code == 0
+    )
+    result = runner.invoke(
+        app, ["--database-url", url, "codes", "issue", "--institution", "无此机构"]
+    )
+    assert result.exit_code == 2
+    assert "无此机构" in result.output

@@ -1,0 +1,78 @@
+"""One scheduler across processes: a lease decides who runs the fixed-id jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+from sqlalchemy import select
+
+from bot import scheduler as sched
+from models import Lease
+
+T = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
+
+
+def test_only_one_holder_has_the_lease_until_it_lapses(Session):
+    with Session() as s, s.begin():
+        assert sched.acquire(s, "scheduler", "a", T, 60)
+    with Session() as s, s.begin():
+        assert not sched.acquire(s, "scheduler", "b", T + dt.timedelta(seconds=30), 60)
+        assert sched.acquire(s, "scheduler", "a", T + dt.timedelta(seconds=30), 60)  # renew
+    with Session() as s, s.begin():
+        assert not sched.acquire(s, "scheduler", "b", T + dt.timedelta(seconds=89), 60)
+        assert sched.acquire(s, "scheduler", "b", T + dt.timedelta(seconds=91), 60)
+    with Session() as s:
+        assert s.scalars(select(Lease.holder)).one() == "b"
+
+
+def test_the_jobs_have_fixed_ids_and_never_pile_up(engine):
+    scheduler = sched.build_scheduler(engine)
+    scheduler.start(paused=True)
+    try:
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert set(jobs) == {"digests", "reminders"}
+        assert all(job.coalesce for job in jobs.values())
+        assert all(job.misfire_grace_time == 600 for job in jobs.values())
+    finally:
+        scheduler.shutdown(wait=False)
+    again = sched.build_scheduler(engine)  # a restart replaces, never duplicates
+    again.start(paused=True)
+    try:
+        assert len(again.get_jobs()) == 2
+    finally:
+        again.shutdown(wait=False)
+
+
+def test_a_standby_process_takes_over_when_the_leader_stops(engine, Session, monkeypatch):
+    monkeypatch.setattr(sched, "RENEW_SECONDS", 0.05)
+    monkeypatch.setattr(sched, "LEASE_SECONDS", 0.3)
+    stop_a, stop_b = threading.Event(), threading.Event()
+    a = threading.Thread(target=sched.run_scheduler, args=(engine, stop_a, "a"))
+    a.start()
+    _wait_for_holder(Session, "a")
+    b = threading.Thread(target=sched.run_scheduler, args=(engine, stop_b, "b"))
+    b.start()
+    time.sleep(0.3)
+    assert _holder(Session) == "a"
+    stop_a.set()
+    a.join(10)
+    _wait_for_holder(Session, "b")
+    stop_b.set()
+    b.join(10)
+
+
+def _holder(Session):
+    with Session() as s:
+        lease = s.get(Lease, "scheduler")
+        return lease.holder if lease and lease.expires_at > dt.datetime.now(dt.UTC) else None
+
+
+def _wait_for_holder(Session, who):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if _holder(Session) == who:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{who} never held the lease")
