@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 from bot import i18n, outbox
 from bot.i18n import _, ngettext
 from bot.progress import GroupProgress, department_progress, group_progress, overdue_scorers
+from bot.reminders import signed
 from bot.workdays import is_quiet, is_workday, local_now
 from models import ChatIdentity, Employee, Institution
 
 DIGEST_HOUR = 9
-REMIND_PAYLOAD = "remind-overdue"
+REMIND_PAYLOAD = "nudge"
 
 
 def pct(rate: Decimal) -> str:
@@ -118,7 +119,8 @@ def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int
             digest = build(session, institution, now, progress)
         if digest is None:
             continue
-        content: dict[str, Any] = {"text": digest.text, "buttons": digest.buttons}
+        buttons = signed(session, identity, now, digest.buttons)
+        content: dict[str, Any] = {"text": digest.text, "buttons": buttons}
         queued += outbox.enqueue(
             session,
             now,
@@ -163,7 +165,12 @@ def remind_overdue(
                 now,
                 platform=identity.platform,
                 chat_id=identity.external_id,
-                content={"text": text, "buttons": [[{"label": label, "payload": "score"}]]},
+                content={
+                    "text": text,
+                    "buttons": signed(
+                        session, identity, now, [[{"label": label, "payload": "list"}]]
+                    ),
+                },
                 dedupe_key=f"nudge:{o.scorer_id}:{identity.platform}:{local.date()}",
                 employee_id=o.scorer_id,
             )

@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot import i18n, outbox
+from bot.chat.context import secret_for, sign
 from bot.i18n import _, money, ngettext
 from bot.workdays import is_quiet, is_workday, local_now, workdays_between
 from models import (
@@ -65,15 +66,29 @@ def _push(
                 now,
                 platform=ident.platform,
                 chat_id=ident.external_id,
-                content={"text": text, "buttons": buttons},
+                content={"text": text, "buttons": signed(session, ident, now, buttons)},
                 dedupe_key=f"{key}:{emp_id}:{ident.platform}",
                 employee_id=emp_id,
             )
     return queued
 
 
-def _button(label: str, payload: str) -> list[list[dict[str, str]]]:
-    return [[{"label": label, "payload": payload}]]
+def _button(label: str, body: str) -> list[list[dict[str, str]]]:
+    return [[{"label": label, "payload": body}]]
+
+
+def signed(
+    session: Session, ident: ChatIdentity, now: dt.datetime, buttons: list[list[dict[str, str]]]
+) -> list[list[dict[str, str]]]:
+    """Buttons as the recipient's chat will accept them: each body signed with that chat's
+    key, exactly like the buttons of a reply."""
+    if not buttons:
+        return buttons
+    secret = secret_for(session, ident.platform, ident.external_id, now)
+    return [
+        [{"label": b["label"], "payload": sign(secret, b["payload"])} for b in row]
+        for row in buttons
+    ]
 
 
 def queue_period_opened(session: Session, period: Period, now: dt.datetime) -> int:
@@ -94,7 +109,7 @@ def queue_period_opened(session: Session, period: Period, now: dt.datetime) -> i
             "Appraisal {label} is open: {n} people to score by {deadline}.",
             counts[e.id],
         ).format(label=period.label, n=counts[e.id], deadline=period.deadline.date())
-        return text, _button(_("Start scoring"), "score")
+        return text, _button(_("Start scoring"), "list")
 
     return _push(session, now, people, f"opened:{period.id}", render)
 
@@ -157,7 +172,7 @@ def queue_deadline_reminders(session: Session, group_id: int, now: dt.datetime) 
                     "Scoring was due {due}: {n} people still wait for your scores.",
                     left,
                 )
-            return text.format(due=due, n=left), _button(_("Start scoring"), "score")
+            return text.format(due=due, n=left), _button(_("Start scoring"), "list")
 
         queued += _push(session, now, {scorer_id: person}, f"remind:{today}", render)
         if gap <= -ESCALATE_AFTER and head_id and head_id != scorer_id:
@@ -197,6 +212,6 @@ def queue_results_published(session: Session, period: Period, now: dt.datetime) 
             "Your appraisal for {label} is published: {total} points, grade {grade}, "
             "performance pay {pay}."
         ).format(label=period.label, total=r.total, grade=r.grade, pay=money(r.pay))
-        return text, _button(_("Why this pay?"), f"why:{period.id}")
+        return text, _button(_("Why this pay?"), f"why:{r.id}")
 
     return _push(session, now, people, f"published:{period.id}", render)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
@@ -32,6 +34,27 @@ def unsign(secret: str, payload: str) -> str | None:
     if not body or not hmac.compare_digest(sign(secret, body), payload):
         return None
     return body
+
+
+def secret_for(session: Session, platform: str, external_id: str, now: dt.datetime) -> str:
+    """The button key of a chat, created if the bot has never spoken there: pushes from
+    the outbox carry buttons signed with it, like any reply."""
+    chat = session.scalar(
+        select(ChatState).where(
+            ChatState.platform == platform, ChatState.external_id == external_id
+        )
+    )
+    if chat is None:
+        chat = ChatState(
+            platform=platform,
+            external_id=external_id,
+            secret=secrets.token_hex(16),
+            state={},
+            updated_at=now,
+        )
+        session.add(chat)
+        session.flush()
+    return chat.secret
 
 
 @dataclass

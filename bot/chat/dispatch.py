@@ -23,7 +23,8 @@ from bot.chat import binding, explain, form, intents, language, menu, myscore, s
 from bot.chat.context import Ctx, unsign
 from bot.chat.intents import Intent
 from bot.chat.types import Incoming, Kind, Reply
-from bot.i18n import _
+from bot.digest import remind_overdue
+from bot.i18n import _, ngettext
 from models import ChatState
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
@@ -181,6 +182,8 @@ def _button(ctx: Ctx, body: str) -> Reply:
         return FORM_STEPS[name](ctx, *ids)
     if name == "list":
         return tasks.show_list(ctx, ids[0] if ids else 0)
+    if name == "nudge" and len(ids) == 1:
+        return _nudge(ctx, ids[0])
     if name in ("res", "why") and len(ids) <= 1:
         ref = ids[0] if ids else None
         return myscore.show(ctx, ref) if name == "res" else explain.show(ctx, ref)
@@ -195,6 +198,22 @@ def _button(ctx: Ctx, body: str) -> Reply:
     if name in simple and not args:
         return simple[name](ctx)
     return ctx.refuse(f"unknown button {body[:40]}", "button")
+
+
+def _nudge(ctx: Ctx, institution_id: int) -> Reply:
+    """The digest's one tap: remind every overdue scorer, at most once a day each."""
+    queued = remind_overdue(ctx.session, ctx.now, ctx.employee, institution_id)
+    if queued is None:
+        return ctx.refuse(
+            "nudge for an institution the speaker does not head", "institution", institution_id
+        )
+    if queued == 0:
+        return Reply(_("Everyone overdue has already been reminded today."))
+    return Reply(
+        ngettext("Reminder sent to {n} scorer.", "Reminders sent to {n} scorers.", queued).format(
+            n=queued
+        )
+    )
 
 
 def _next_person(ctx: Ctx) -> Reply:
