@@ -6,8 +6,9 @@ explicit and named in the trace.
 
 Rules (see docs/computation.md for the worked examples):
 
-* Each weighted indicator (score or rating) is normalised to 0..100:
-  ``(value - min) / (max - min) * 100``; a rating's value is its level's points.
+* Each weighted indicator is normalised to 0..100: a score as
+  ``(value - min) / (max - min) * 100``, a rating as its level's points over the best
+  level's points × 100.
 * Several scorers in one role are averaged. Roles are combined by their weights,
   **re-weighted among the roles that actually scored the indicator**: with manager 70 and
   head 30 and no head, the manager's mark counts 100%. Roles of weight 0 (self) are shown
@@ -20,8 +21,8 @@ Rules (see docs/computation.md for the worked examples):
 * total = weighted + bonuses − deductions, rounded to the scheme's score places. The
   grade is decided on that rounded total, the number the employee sees, so a shown
   90.00 is never graded below a band starting at 90.
-* pay = base × coefficient (coefficient mode) or base × total / 100 (score mode),
-  rounded to the scheme's quantum (0.01 yuan, ROUND_HALF_UP by default).
+* pay = base × coefficient (coefficient mode) or base × total / 100 (score mode, never
+  below zero), rounded to the scheme's quantum (0.01 yuan, ROUND_HALF_UP by default).
 """
 
 from __future__ import annotations
@@ -316,7 +317,8 @@ def _compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outc
     if spec.pay_mode == PayMode.COEFFICIENT:
         pay_raw = pay_base * band.coefficient
     else:
-        pay_raw = (pay_base * total).scaleb(-2)  # ÷ 100, exact
+        # ÷ 100, exact. Deductions can take a total below zero; pay never goes below it.
+        pay_raw = max((pay_base * total).scaleb(-2), ZERO)
     pay = pay_raw.quantize(spec.pay_quantum, rounding=spec.rounding)
 
     trace: dict[str, Any] = {

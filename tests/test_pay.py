@@ -487,3 +487,11 @@ def test_the_result_does_not_depend_on_the_callers_decimal_context():
     with decimal.localcontext(prec=4, rounding=decimal.ROUND_DOWN):
         again = compute(spec, ms, D("5000.01"))
     assert (again.total, again.pay, again.trace) == (expected.total, expected.pay, expected.trace)
+
+
+def test_score_mode_pay_never_goes_below_zero():
+    # weighted 10 × 100% = 10 points, deduction 30 (cap 30) → total −20.00; pay floors at 0.
+    spec = scheme(score(1, "100"), deduction(2, "30"), pay_mode=PayMode.SCORE)
+    out = compute(spec, marks("manager", I1="10", D2="30"), D("5000"))
+    assert out.total == D("-20.00")
+    assert out.pay == D("0.00")
