@@ -521,3 +521,17 @@ def test_the_cli_prints_one_line_per_problem_and_exits_2(engine, session, tmp_pa
     ]
     assert counts(session)["Employee"] == 0
     assert counts(session)["Group"] == 0
+
+
+@pytest.mark.parametrize("name", ["org_example.xlsx", "org_example_gb18030.csv"])
+def test_the_examples_in_the_docs_import_alike(session, name):
+    templates = Path(__file__).resolve().parent.parent / "docs" / "templates"
+    report = import_org(session, NOW, templates / name)
+    assert (report.group, report.created, report.institutions_created) == ("示例集团", 12, 3)
+    one = session.scalar(select(Institution).where(Institution.name == "一分公司"))
+    assert one.pilot is True
+    assert one.head.number == "20001"
+    assert employee(session, "20005").pay_base == Decimal("4000.5")
+    assert employee(session, "20005").language == "en"
+    with pytest.raises(ImportRefused):  # the blank template has no rows
+        import_org(session, NOW, templates / "org_template.xlsx", group="示例集团")

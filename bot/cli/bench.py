@@ -45,8 +45,11 @@ def compute(
     )
     typer.echo(
         _(
-            "Compute: {seconds:.2f} s for {results} results (written with traces, committed)."
-        ).format(seconds=report.compute_seconds, results=report.results)
+            "Compute: {seconds:.2f} s ({cpu:.2f} s CPU) for {results} results "
+            "(written with traces, committed)."
+        ).format(
+            seconds=report.compute_seconds, cpu=report.compute_cpu_seconds, results=report.results
+        )
     )
     typer.echo(
         _("Floor (one SQL aggregate): {seconds:.2f} s.").format(seconds=report.floor_seconds)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from bot.cli import common
 from bot.i18n import _
+from bot.settings import get_settings
 from models.db import sessions
 
 HOST = "127.0.0.1"  # the page is for this computer only
@@ -61,16 +62,16 @@ def serve(
 
 
 def run(engine: Engine, port: int, *, personas: bool) -> None:
-    """Serve until Ctrl+C."""
+    """Serve until Ctrl+C: the chat page, plus each platform whose credentials are set."""
     import uvicorn
 
-    from handlers.web import create_app
+    from handlers.server import create_server
 
     check_port_free(port)
-    app = create_app(sessions(engine), personas=personas)
+    app = create_server(get_settings(), sessions(engine), personas=personas)
     url = f"http://{HOST}:{port}/"
     typer.echo(_("Open the chat page at {url} (Ctrl+C stops it).").format(url=url))
-    uvicorn.run(app, host=HOST, port=port, log_level="warning", lifespan="off")
+    uvicorn.run(app, host=HOST, port=port, log_level="warning")
 
 
 def check_port_free(port: int) -> None:

@@ -1,0 +1,134 @@
+"""The one web entry point: the Telegram webhook, the chat page, /healthz and /metrics.
+
+Which platforms are on follows from which credentials are set; with none, only the local
+chat page runs. This module is the only place that knows every platform.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hmac
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+
+from bot.settings import Settings
+from models import OutboxMessage, OutboxState
+
+log = logging.getLogger(__name__)
+
+
+class Metrics:
+    """Prometheus counters for this process, and the outbox depth read at scrape time."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.registry = CollectorRegistry()
+        self.updates = Counter(
+            "jixiao_updates", "Platform updates handled", ["platform"], registry=self.registry
+        )
+        self.errors = Counter(
+            "jixiao_errors", "Updates that failed", ["platform"], registry=self.registry
+        )
+        depth = Gauge("jixiao_outbox_depth", "Messages waiting to be sent", registry=self.registry)
+        depth.set_function(lambda: self._depth(sessions))
+
+    @staticmethod
+    def _depth(sessions: sessionmaker[Session]) -> float:
+        with sessions() as s:
+            waiting = s.scalar(
+                select(func.count(OutboxMessage.id)).where(
+                    OutboxMessage.state.in_((OutboxState.QUEUED, OutboxState.CLAIMED))
+                )
+            )
+        return float(waiting or 0)
+
+
+def telegram_webhook(
+    settings: Settings, sessions: sessionmaker[Session], metrics: Metrics, **kwargs: Any
+) -> tuple[Route, Callable[[], Any]]:
+    """The webhook route and the application whose lifespan the server must run."""
+    from telegram import Update
+
+    from handlers.telegram.bot import build_application
+
+    application = build_application(settings.telegram_bot_token, sessions, **kwargs)
+    secret = settings.telegram_webhook_secret
+
+    async def webhook(request: Request) -> Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not secret or not hmac.compare_digest(given, secret):
+            return PlainTextResponse("forbidden", status_code=403)
+        try:
+            update = Update.de_json(await request.json(), application.bot)
+            await application.process_update(update)
+            metrics.updates.labels("telegram").inc()
+        except Exception:
+            # Swallow and answer 200 OK, otherwise Telegram redelivers the same update
+            # again and again; the error is logged and counted.
+            log.exception("telegram update failed")
+            metrics.errors.labels("telegram").inc()
+        return PlainTextResponse("ok")
+
+    return Route("/telegram/webhook", webhook, methods=["POST"]), lambda: application
+
+
+def create_server(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    *,
+    personas: bool = False,
+    telegram_base_url: str | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> Starlette:
+    from handlers.web import create_app
+
+    metrics = Metrics(sessions)
+
+    async def healthz(_: Request) -> Response:
+        await run_in_threadpool(Metrics._depth, sessions)  # the database answers
+        return JSONResponse({"ok": True})
+
+    async def scrape(_: Request) -> Response:
+        data = await run_in_threadpool(generate_latest, metrics.registry)
+        return Response(data, media_type=CONTENT_TYPE_LATEST)
+
+    routes: list[Route | Mount] = [Route("/healthz", healthz), Route("/metrics", scrape)]
+    applications = []
+    if settings.telegram_bot_token:
+        extra: dict[str, Any] = {"base_url": telegram_base_url} if telegram_base_url else {}
+        if clock is not None:
+            extra["clock"] = clock
+        route, application = telegram_webhook(settings, sessions, metrics, **extra)
+        routes.append(route)
+        applications.append(application())
+    routes.append(Mount("/", create_app(sessions, personas=personas)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        for app in applications:
+            await app.initialize()
+        try:
+            yield
+        finally:
+            for app in applications:
+                await app.shutdown()
+
+    server = Starlette(routes=routes, lifespan=lifespan)
+    server.state.metrics = metrics
+    return server

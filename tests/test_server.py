@@ -1,0 +1,93 @@
+"""The one web entry point: webhook secret, de-duplicated updates, health and metrics."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from bot.settings import Settings
+from handlers.server import create_server
+from handlers.telegram.fake_api import FakeBotAPI
+from tests.chat_helpers import NOW, build_world, issue_code
+
+SECRET = "s3cret-token"
+
+
+@pytest.fixture
+def api():
+    fake = FakeBotAPI(per_chat_interval=0.0).start()
+    yield fake
+    fake.stop()
+
+
+def _settings(**kw):
+    return Settings(
+        _env_file=None, telegram_bot_token="123:TEST", telegram_webhook_secret=SECRET, **kw
+    )
+
+
+def _update(update_id, text, user=901):
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "text": text,
+            "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": "王", "language_code": "zh"},
+        },
+    }
+
+
+@pytest.fixture
+def client(Session, api):
+    with Session() as s, s.begin():
+        w = build_world(s)
+        issue_code(s, w.zhang, "ZH4NG8KP")
+    server = create_server(_settings(), Session, telegram_base_url=api.base_url, clock=lambda: NOW)
+    with TestClient(server, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def test_a_webhook_call_without_the_secret_token_is_refused(client, api):
+    r = client.post("/telegram/webhook", json=_update(1, "/start ZH4NG8KP"))
+    assert r.status_code == 403
+    r = client.post(
+        "/telegram/webhook",
+        json=_update(1, "/start ZH4NG8KP"),
+        headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+    )
+    assert r.status_code == 403
+    assert api.calls["sendMessage"] == 0
+
+
+def test_a_retried_webhook_update_is_answered_once(client, api):
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    for _ in range(3):
+        assert (
+            client.post(
+                "/telegram/webhook", json=_update(7, "/start ZH4NG8KP"), headers=headers
+            ).status_code
+            == 200
+        )
+    assert api.calls["sendMessage"] == 1
+    assert "欢迎" in api.sent[0].params["text"]
+
+
+def test_health_and_metrics_answer(client):
+    assert client.get("/healthz").json() == {"ok": True}
+    client.post(
+        "/telegram/webhook",
+        json=_update(8, "/menu"),
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+    )
+    text = client.get("/metrics").text
+    assert 'jixiao_updates_total{platform="telegram"} 1.0' in text
+    assert "jixiao_outbox_depth 0.0" in text
+
+
+def test_without_credentials_only_the_chat_page_runs(Session):
+    server = create_server(Settings(_env_file=None), Session)
+    with TestClient(server, base_url="http://127.0.0.1") as c:
+        assert c.post("/telegram/webhook", json={}).status_code in (404, 405)
+        assert c.get("/").status_code == 200
