@@ -6,6 +6,7 @@ a dedupe key per institution and day, so a job that runs twice sends once.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import i18n, outbox
+from bot.chart import completion_bars
 from bot.i18n import _, ngettext
 from bot.progress import GroupProgress, department_progress, group_progress, overdue_scorers
 from bot.reminders import signed
@@ -34,6 +36,7 @@ def pct(rate: Decimal) -> str:
 class Digest:
     text: str
     buttons: list[list[dict[str, str]]]
+    chart: bytes | None = None  # PNG: completion by department
 
 
 def build(
@@ -92,7 +95,16 @@ def build(
         if overdue
         else []
     )
-    return Digest("\n".join(lines), buttons)
+    picture = (
+        completion_bars(
+            _("{name}: completion by department").format(name=institution.name),
+            [(path or _("(no department)"), c.rate) for path, c in depts],
+            _("Submitted (%)"),
+        )
+        if depts
+        else None
+    )
+    return Digest("\n".join(lines), buttons, picture)
 
 
 def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int:
@@ -121,6 +133,8 @@ def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int
             continue
         buttons = signed(session, identity, now, digest.buttons)
         content: dict[str, Any] = {"text": digest.text, "buttons": buttons}
+        if digest.chart:
+            content["image"] = base64.b64encode(digest.chart).decode()
         queued += outbox.enqueue(
             session,
             now,
