@@ -112,6 +112,8 @@ class SchemeSpec:
     rounding: str = decimal.ROUND_HALF_UP
     bonus_cap: Decimal | None = None
     deduction_cap: Decimal | None = None
+    # What every appraisee shares (role weights, formatted constants), worked out once.
+    _shared: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def of(cls, scheme: Scheme) -> SchemeSpec:
@@ -194,8 +196,14 @@ class Outcome:
 
 
 def _s(d: Decimal) -> str:
-    """Decimals go into the trace as plain strings (JSON has no exact number type)."""
-    return format(d.normalize(_CTX), "f") if d == d.to_integral_value() else format(d, "f")
+    """Decimals go into the trace as plain strings (JSON has no exact number type): whole
+    numbers without decimals ("37"), others with the scale they have ("82.60"), never in
+    exponent form. String surgery on str(d): this runs a hundred times per appraisee."""
+    text = str(d)
+    if "E" in text:
+        return format(d.normalize(_CTX), "f") if d == d.to_integral_value() else format(d, "f")
+    whole, dot, frac = text.partition(".")
+    return whole if dot and not frac.strip("0") else text
 
 
 def normalise(ind: IndicatorSpec, value: Decimal) -> Decimal:
@@ -204,6 +212,8 @@ def normalise(ind: IndicatorSpec, value: Decimal) -> Decimal:
 
 
 def _normalise(ind: IndicatorSpec, value: Decimal) -> Decimal:
+    if ind.kind == IndicatorKind.SCORE and ind.min_score == 0 and ind.max_score == HUNDRED:
+        return value  # the common 0..100 scale is its own normal form
     span = ind.max_score - ind.min_score
     if ind.kind == IndicatorKind.RATING and ind.levels:
         top = max(p for _, p in ind.levels)
@@ -223,7 +233,7 @@ def _combine(
         w = weights.get(role, ZERO)
         if w <= 0:
             continue
-        mean = _CTX.divide(sum(values, ZERO), Decimal(len(values)))
+        mean = values[0] if len(values) == 1 else _CTX.divide(sum(values, ZERO), len(values))
         acc += w * mean
         used += w
     if used == 0:
@@ -240,8 +250,20 @@ def compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outco
         return _compute(spec, marks, pay_base)
 
 
+def _share(spec: SchemeSpec) -> dict[str, Any]:
+    """Work out once per scheme what does not depend on the appraisee."""
+    if not spec._shared:
+        spec._shared["weights"] = {r.code: r.weight for r in spec.roles}
+        spec._shared["text"] = {
+            i.id: (_s(i.weight), _s(i.min_score), _s(i.max_score)) for i in spec.indicators
+        }
+    return spec._shared
+
+
 def _compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outcome:
-    weights = {r.code: r.weight for r in spec.roles}
+    shared = _share(spec)
+    weights: dict[str, Decimal] = shared["weights"]
+    text: dict[int, tuple[str, str, str]] = shared["text"]
     raw: dict[int, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
     comments: dict[int, list[list[str]]] = defaultdict(list)
     for m in marks:
@@ -276,9 +298,9 @@ def _compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outc
                     "code": ind.code,
                     "name": ind.name,
                     "kind": ind.kind.value,
-                    "weight": _s(ind.weight),
-                    "min": _s(ind.min_score),
-                    "max": _s(ind.max_score),
+                    "weight": text[ind.id][0],
+                    "min": text[ind.id][1],
+                    "max": text[ind.id][2],
                     "by_role": {role: [_s(v) for v in vals] for role, vals in per_role.items()},
                     "norm": _s(value),
                     "points": _s(points),
@@ -294,7 +316,7 @@ def _compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outc
                 "name": ind.name,
                 "by_role": {role: [_s(v) for v in vals] for role, vals in per_role.items()},
                 "value": _s(value),
-                "cap": _s(ind.max_score),
+                "cap": text[ind.id][2],
                 "applied": _s(applied),
                 "comments": comments.get(ind.id, []),
             }
