@@ -13,7 +13,17 @@ from bot.settings import get_settings
 # Help texts are translated when the commands are built, so pick the language first.
 i18n.set_language(get_settings().default_language)
 
-from bot.cli import bench, codes, common, demo, export, imports, periods, serve  # noqa: E402
+from bot.cli import (  # noqa: E402
+    bench,
+    codes,
+    common,
+    demo,
+    export,
+    imports,
+    periods,
+    serve,
+    worker,
+)
 from bot.i18n import _  # noqa: E402
 
 app = typer.Typer(
@@ -24,7 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.callback()(common.global_options)
-for module in (imports, periods, export, codes, demo, bench, serve):
+for module in (imports, periods, export, codes, demo, bench, serve, worker):
     module.register(app)
 
 

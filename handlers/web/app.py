@@ -128,11 +128,15 @@ def push_json(content: dict[str, Any]) -> dict[str, Any]:
                         if isinstance(b, dict) and "label" in b and "payload" in b
                     ]
                 )
+    image = content.get("image")
     return {
         "text": str(content.get("text", "")),
         "edit": False,
         "buttons": [row for row in buttons if row],
-        "image": None,
+        # Outbox pushes carry pictures (the digest's chart) as base64 PNG.
+        "image": {"name": "chart.png", "src": f"data:image/png;base64,{image}"}
+        if isinstance(image, str) and image
+        else None,
         "file": None,
     }
 
