@@ -34,15 +34,40 @@ def _done(string: object) -> bool:
 
 def main() -> None:
     run(
-        "extract", "-F", "pyproject.toml", "-k", "_", "-k", "N_", "-k", "ngettext:1,2",
-        "--add-comments=TRANSLATORS:", "--sort-by-file", "--no-wrap",
-        "--project", "jixiao", "-o", str(POT), "bot", "handlers",
+        "extract",
+        "-F",
+        "pyproject.toml",
+        "-k",
+        "_",
+        "-k",
+        "N_",
+        "-k",
+        "ngettext:1,2",
+        "--add-comments=TRANSLATORS:",
+        "--sort-by-file",
+        "--no-wrap",
+        "--project",
+        "jixiao",
+        "-o",
+        str(POT),
+        "bot",
+        "handlers",
     )
     for lang in ("zh_CN", "en"):
         po = LOCALES / lang / "LC_MESSAGES" / "messages.po"
         if po.exists():
-            run("update", "-i", str(POT), "-o", str(po), "-l", lang, "--no-wrap",
-                "--ignore-obsolete", "--no-fuzzy-matching")
+            run(
+                "update",
+                "-i",
+                str(POT),
+                "-o",
+                str(po),
+                "-l",
+                lang,
+                "--no-wrap",
+                "--ignore-obsolete",
+                "--no-fuzzy-matching",
+            )
         else:
             run("init", "-i", str(POT), "-o", str(po), "-l", lang, "--no-wrap")
     pending: dict[str, str] = {}

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, orm, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot import i18n
 from models import Base
@@ -29,9 +28,9 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1"):
-            if not (self.family == socket.AF_UNIX):
-                raise AssertionError(f"test tried to reach {host}")
+        local = host in ("127.0.0.1", "localhost", "::1")
+        if isinstance(host, str) and not local and self.family != socket.AF_UNIX:
+            raise AssertionError(f"test tried to reach {host}")
         return real(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
@@ -91,11 +90,11 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def Session(engine: Engine) -> sessionmaker[Session]:  # noqa: N802 - reads like the class
+def Session(engine: Engine) -> orm.sessionmaker[orm.Session]:  # reads like the class it makes
     return sessions(engine)
 
 
 @pytest.fixture
-def session(Session: sessionmaker[Session]) -> Iterator[Session]:  # noqa: N803
+def session(Session: orm.sessionmaker[orm.Session]) -> Iterator[orm.Session]:
     with Session() as s:
         yield s

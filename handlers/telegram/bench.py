@@ -78,7 +78,9 @@ def main() -> None:
     print(f"rate while many chats   {many_rate:.2f} msg/s = {many_rate / 30:.1%} of the limit")
     busy = [s.at - first for s in api.sent if s.chat_id == "42"]
     if busy:
-        print(f"one chat                {len(busy)} messages from {busy[0]:.1f} s to {busy[-1]:.1f} s")
+        print(
+            f"one chat                {len(busy)} messages from {busy[0]:.1f} s to {busy[-1]:.1f} s"
+        )
     print(f"many chats              done at {many[-1] - first:.1f} s")
     print(f"100,000 recipients      ~{100_000 / many_rate / 60:.0f} min at that rate")
 
