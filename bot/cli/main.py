@@ -17,6 +17,7 @@ from bot.cli import (  # noqa: E402
     bench,
     codes,
     common,
+    deliveries,
     demo,
     export,
     imports,
@@ -34,7 +35,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.callback()(common.global_options)
-for module in (imports, periods, export, codes, demo, bench, serve, worker):
+for module in (imports, periods, export, codes, demo, bench, serve, worker, deliveries):
     module.register(app)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot import periods as lifecycle
 from bot.cli.common import now, transaction
 from bot.i18n import _
+from bot.reminders import queue_period_opened, queue_results_published
 from bot.results import compute_period
 from models import Institution, Period, Result, ScoringTask, TaskState
 
@@ -55,11 +56,15 @@ def period_open(
         period, tasks = lifecycle.open_period(
             s, now(), group=grp, label=label, scheme_code=scheme, institution=inst, deadline=due
         )
+        # Queued in the same transaction: the period opens and its scorers hear of it,
+        # or neither.
+        told = queue_period_opened(s, period, now())
         typer.echo(
             _(
                 "Period {label} is open for scoring: {tasks} scoring tasks, deadline {deadline}."
             ).format(label=period.label, tasks=tasks, deadline=period.deadline.date().isoformat())
         )
+        typer.echo(_("{n} messages to scorers queued.").format(n=told))
 
 
 def _simple(action: str, done: str) -> None:
@@ -98,7 +103,9 @@ def period_publish(
     with transaction() as s:
         period = _period(s, label, group, institution)
         lifecycle.publish_period(s, now(), period, allow_missing=allow_missing)
+        told = queue_results_published(s, period, now())
         typer.echo(_("Period {label} is published.").format(label=period.label))
+        typer.echo(_("{n} messages to employees queued.").format(n=told))
 
 
 @results_app.command("compute", help=_("Compute (or recompute) results from the submitted scores."))

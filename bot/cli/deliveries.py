@@ -1,0 +1,57 @@
+"""`jixiao undelivered`: who the bot cannot reach, for HR to follow up by other means."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy import or_, select
+
+from bot.cli.common import transaction
+from bot.i18n import _
+from models import ChatIdentity, Employee, OutboxMessage, OutboxState
+
+
+def undelivered() -> None:
+    with transaction() as s:
+        rows = s.execute(
+            select(OutboxMessage, Employee)
+            .outerjoin(Employee, Employee.id == OutboxMessage.employee_id)
+            .where(
+                or_(
+                    OutboxMessage.state == OutboxState.FAILED,
+                    OutboxMessage.state == OutboxState.UNKNOWN,
+                )
+            )
+            .order_by(OutboxMessage.created_at)
+        ).all()
+        blocked = s.execute(
+            select(ChatIdentity, Employee)
+            .join(Employee, Employee.id == ChatIdentity.employee_id)
+            .where(ChatIdentity.unreachable.is_(True), ChatIdentity.revoked_at.is_(None))
+            .order_by(Employee.number)
+        ).all()
+        if not rows and not blocked:
+            typer.echo(_("Every message was delivered; nobody is unreachable."))
+        for message, employee in rows:
+            state = _("failed") if message.state == OutboxState.FAILED else _("outcome unknown")
+            typer.echo(
+                _("{number} {name} ({platform}): {state} — {error}").format(
+                    number=employee.number if employee else "-",
+                    name=employee.name if employee else "-",
+                    platform=message.platform,
+                    state=state,
+                    error=message.last_error or "-",
+                )
+            )
+        for identity, employee in blocked:
+            typer.echo(
+                _("{number} {name} ({platform}): has blocked the bot").format(
+                    number=employee.number, name=employee.name, platform=identity.platform
+                )
+            )
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "undelivered",
+        help=_("List messages that could not be delivered and people who blocked the bot."),
+    )(undelivered)
