@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.digest import queue_head_digests
 from bot.reminders import queue_deadline_reminders
+from bot.weekly import queue_weekly_report
 from models import Group, Lease
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,10 @@ def reminders_job() -> None:
     log.info("queued %d deadline reminders", _each_group(queue_deadline_reminders))
 
 
+def weekly_job() -> None:
+    log.info("queued %d weekly reports", _each_group(queue_weekly_report))
+
+
 def build_scheduler(engine: Engine) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine)},
@@ -99,6 +104,9 @@ def build_scheduler(engine: Engine) -> BackgroundScheduler:
         minutes=15,
         id="reminders",
         replace_existing=True,
+    )
+    scheduler.add_job(
+        "bot.scheduler:weekly_job", "interval", minutes=15, id="weekly", replace_existing=True
     )
     return scheduler
 

@@ -32,7 +32,7 @@ def test_the_jobs_have_fixed_ids_and_never_pile_up(engine):
     scheduler.start(paused=True)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"digests", "reminders"}
+        assert set(jobs) == {"digests", "reminders", "weekly"}
         assert all(job.coalesce for job in jobs.values())
         assert all(job.misfire_grace_time == 600 for job in jobs.values())
     finally:
@@ -40,7 +40,7 @@ def test_the_jobs_have_fixed_ids_and_never_pile_up(engine):
     again = sched.build_scheduler(engine)  # a restart replaces, never duplicates
     again.start(paused=True)
     try:
-        assert len(again.get_jobs()) == 2
+        assert len(again.get_jobs()) == 3
     finally:
         again.shutdown(wait=False)
 

@@ -7,7 +7,7 @@ from sqlalchemy import or_, select
 
 from bot.cli.common import transaction
 from bot.i18n import _
-from models import ChatIdentity, Employee, OutboxMessage, OutboxState
+from models import ChatIdentity, Employee, OutboxMessage, OutboxState, Role
 
 
 def undelivered() -> None:
@@ -55,3 +55,38 @@ def register(app: typer.Typer) -> None:
         "undelivered",
         help=_("List messages that could not be delivered and people who blocked the bot."),
     )(undelivered)
+    app.command(
+        "announce",
+        help=_("Send a one-off message to a role or an institution, through the outbox."),
+    )(announce)
+
+
+def announce(
+    text: str = typer.Argument(..., help=_("The message, as it should appear.")),
+    role: str = typer.Option(
+        None, "--role", help=_("Only people with this role: head, hr or leadership.")
+    ),
+    institution: str = typer.Option(None, "--institution", help=_("Only this institution.")),
+    group: str = typer.Option(
+        None, "--group", help=_("Group name (needed only if there are several).")
+    ),
+) -> None:
+    from bot.cli.common import Failure, now
+    from bot.periods import find_group, find_institution
+    from bot.weekly import announce as queue
+
+    if not text.strip():
+        raise Failure(_("The announcement is empty."))
+    try:
+        wanted = Role(role) if role else None
+    except ValueError:
+        raise Failure(
+            _("Unknown role {role!r}: use head, hr or leadership.").format(role=role)
+        ) from None
+    with transaction() as s:
+        grp = find_group(s, group)
+        inst = find_institution(s, grp, institution) if institution else None
+        n = queue(
+            s, now(), grp.id, text.strip(), role=wanted, institution_id=inst.id if inst else None
+        )
+        typer.echo(_("Announcement queued for {n} chats.").format(n=n))

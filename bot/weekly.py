@@ -1,0 +1,192 @@
+"""Group leadership's weekly report (Monday 09:00) and HR's one-off announcements."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from bot import i18n, outbox
+from bot.chart import completion_bars
+from bot.digest import pct
+from bot.i18n import _
+from bot.progress import group_progress
+from bot.workdays import is_quiet, local_now
+from models import (
+    ChatIdentity,
+    Employee,
+    Institution,
+    Period,
+    PeriodState,
+    Role,
+    RoleGrant,
+    ScoringTask,
+    TaskState,
+)
+
+REPORT_HOUR = 9
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    completion: Decimal
+    on_time: Decimal
+    published: bool
+    rank: int
+
+
+def rows(session: Session, group_id: int, now: dt.datetime) -> list[Row]:
+    """One row per institution, best completion first."""
+    progress = group_progress(session, group_id, now)
+    appraisee = aliased(Employee)
+    timely: dict[int, int] = {
+        inst: n
+        for inst, n in session.execute(
+            select(
+                appraisee.institution_id,
+                func.count(ScoringTask.id).filter(
+                    and_(
+                        ScoringTask.state == TaskState.SUBMITTED,
+                        ScoringTask.submitted_at <= ScoringTask.deadline,
+                    )
+                ),
+            )
+            .join(appraisee, appraisee.id == ScoringTask.appraisee_id)
+            .join(Period, Period.id == ScoringTask.period_id)
+            .where(Period.group_id == group_id, Period.state == PeriodState.SCORING)
+            .group_by(appraisee.institution_id)
+        )
+    }
+    # An institution counts as published when its latest period is published or final.
+    latest: dict[int | None, PeriodState] = {}
+    for inst_id, state in session.execute(
+        select(Period.institution_id, Period.state)
+        .where(Period.group_id == group_id)
+        .order_by(Period.starts_on, Period.id)
+    ):
+        latest[inst_id] = state
+    done = (PeriodState.PUBLISHED, PeriodState.FINAL)
+    out = []
+    for p in progress.institutions:
+        state = latest.get(p.institution_id, latest.get(None))
+        on_time = (
+            (Decimal(timely.get(p.institution_id, 0)) * 100 / p.now.total).quantize(
+                Decimal("0.1"), ROUND_HALF_UP
+            )
+            if p.now.total
+            else Decimal(0)
+        )
+        out.append(Row(p.name, p.now.rate, on_time, state in done, p.rank))
+    return out
+
+
+def render(table: list[Row], today: dt.date) -> tuple[str, bytes | None]:
+    lines = [_("Weekly appraisal report, week of {date}").format(date=today.isoformat())]
+    lines.append(_("Rank · institution · completion · on time · results published"))
+    lines.extend(
+        _("{rank}. {name} · {completion}% · {on_time}% · {published}").format(
+            rank=r.rank,
+            name=r.name,
+            completion=pct(r.completion),
+            on_time=pct(r.on_time),
+            published=_("yes") if r.published else _("no"),
+        )
+        for r in table
+    )
+    chart = (
+        completion_bars(
+            _("Completion by institution"),
+            [(r.name, r.completion) for r in table],
+            _("Submitted (%)"),
+        )
+        if table
+        else None
+    )
+    return "\n".join(lines), chart
+
+
+def queue_weekly_report(session: Session, group_id: int, now: dt.datetime) -> int:
+    """Each leadership member gets the report once on Monday from 09:00 (Shanghai)."""
+    local = local_now(now, "Asia/Shanghai")
+    if local.weekday() != 0 or local.hour < REPORT_HOUR or is_quiet(local):
+        return 0
+    leaders = session.execute(
+        select(Employee, ChatIdentity)
+        .join(RoleGrant, RoleGrant.employee_id == Employee.id)
+        .join(ChatIdentity, ChatIdentity.employee_id == Employee.id)
+        .where(
+            RoleGrant.role == Role.LEADERSHIP,
+            Employee.group_id == group_id,
+            Employee.active.is_(True),
+            ChatIdentity.revoked_at.is_(None),
+            ChatIdentity.unreachable.is_(False),
+        )
+    ).all()
+    if not leaders:
+        return 0
+    table = rows(session, group_id, now)
+    queued = 0
+    for leader, identity in leaders:
+        with i18n.using(leader.language or i18n.DEFAULT_LANGUAGE):
+            text, chart = render(table, local.date())
+        content: dict[str, object] = {"text": text, "buttons": []}
+        if chart:
+            content["image"] = base64.b64encode(chart).decode()
+        queued += outbox.enqueue(
+            session,
+            now,
+            platform=identity.platform,
+            chat_id=identity.external_id,
+            content=content,
+            dedupe_key=f"weekly:{group_id}:{identity.platform}:{leader.id}:{local.date()}",
+            employee_id=leader.id,
+        )
+    return queued
+
+
+def announce(
+    session: Session,
+    now: dt.datetime,
+    group_id: int,
+    text: str,
+    *,
+    role: Role | None = None,
+    institution_id: int | None = None,
+) -> int:
+    """HR's one-off message to everyone with a role, or everyone in an institution (or
+    both filters), through the same outbox; the same text to the same person goes once."""
+    q = (
+        select(Employee, ChatIdentity)
+        .join(ChatIdentity, ChatIdentity.employee_id == Employee.id)
+        .where(
+            Employee.group_id == group_id,
+            Employee.active.is_(True),
+            ChatIdentity.revoked_at.is_(None),
+            ChatIdentity.unreachable.is_(False),
+        )
+    )
+    if role is not None:
+        q = q.join(RoleGrant, RoleGrant.employee_id == Employee.id).where(RoleGrant.role == role)
+        if role == Role.HEAD:
+            q = q.join(Institution, Institution.head_id == Employee.id)
+    if institution_id is not None:
+        q = q.where(Employee.institution_id == institution_id)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    queued = 0
+    for employee, identity in session.execute(q.distinct()).all():
+        queued += outbox.enqueue(
+            session,
+            now,
+            platform=identity.platform,
+            chat_id=identity.external_id,
+            content={"text": text, "buttons": []},
+            dedupe_key=f"announce:{digest}:{identity.platform}:{employee.id}",
+            employee_id=employee.id,
+        )
+    return queued
