@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 from bot import i18n, outbox
 from bot.chart import completion_bars
 from bot.i18n import _, ngettext
-from bot.progress import GroupProgress, department_progress, group_progress, overdue_scorers
+from bot.progress import (
+    Completion,
+    GroupProgress,
+    Overdue,
+    departments_by_institution,
+    group_progress,
+    overdue_by_institution,
+    overdue_scorers,
+)
 from bot.reminders import signed
 from bot.workdays import is_quiet, is_workday, local_now
 from models import ChatIdentity, Employee, Institution
@@ -39,11 +47,41 @@ class Digest:
     chart: bytes | None = None  # PNG: completion by department
 
 
+@dataclass
+class GroupFacts:
+    """Everything the digests need, read for the whole group in a few grouped queries."""
+
+    progress: GroupProgress
+    departments: dict[int, list[tuple[str, Completion]]]
+    overdue: dict[int, list[Overdue]]
+
+
+def facts(session: Session, group_id: int, now: dt.datetime) -> GroupFacts:
+    return GroupFacts(
+        group_progress(session, group_id, now),
+        departments_by_institution(session, group_id),
+        overdue_by_institution(session, group_id, now),
+    )
+
+
 def build(
-    session: Session, institution: Institution, now: dt.datetime, progress: GroupProgress
+    session: Session,
+    institution: Institution,
+    now: dt.datetime,
+    progress: GroupProgress | GroupFacts,
+    *,
+    chart: bool = True,
 ) -> Digest | None:
     """The digest for one institution in the current language, or None if it has no
     open scoring."""
+    if isinstance(progress, GroupProgress):
+        progress = GroupFacts(
+            progress,
+            departments_by_institution(session, institution.group_id, institution.id),
+            overdue_by_institution(session, institution.group_id, now, institution.id),
+        )
+    known = progress
+    progress = known.progress
     mine = progress.of(institution.id)
     if mine is None or not mine.now.total:
         return None
@@ -73,7 +111,7 @@ def build(
             rank=mine.rank, count=len(progress.institutions), average=pct(progress.average)
         )
     )
-    overdue = overdue_scorers(session, institution.group_id, institution.id, now)
+    overdue = known.overdue.get(institution.id, [])
     if overdue:
         lines.append(_("Overdue scorers:"))
         lines.extend(
@@ -81,7 +119,7 @@ def build(
         )
         if len(overdue) > 10:
             lines.append(_("  … and {n} more").format(n=len(overdue) - 10))
-    depts = department_progress(session, institution.group_id, institution.id)
+    depts = known.departments.get(institution.id, [])
     if depts:
         lines.append(_("By department:"))
         lines.extend(
@@ -101,7 +139,7 @@ def build(
             [(path or _("(no department)"), c.rate) for path, c in depts],
             _("Submitted (%)"),
         )
-        if depts
+        if depts and chart
         else None
     )
     return Digest("\n".join(lines), buttons, picture)
@@ -110,7 +148,7 @@ def build(
 def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int:
     """Queue today's digest for each head whose local time is past 09:00 on a workday,
     outside quiet hours; returns how many were newly queued."""
-    progress = group_progress(session, group_id, now)
+    known = facts(session, group_id, now)
     rows = session.execute(
         select(Institution, Employee, ChatIdentity)
         .join(Employee, Employee.id == Institution.head_id)
@@ -128,7 +166,7 @@ def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int
         if local.hour < DIGEST_HOUR or is_quiet(local) or not is_workday(local.date()):
             continue
         with i18n.using(head.language or i18n.DEFAULT_LANGUAGE):
-            digest = build(session, institution, now, progress)
+            digest = build(session, institution, now, known)
         if digest is None:
             continue
         buttons = signed(session, identity, now, digest.buttons)

@@ -8,6 +8,7 @@ heads see where they stand (你追我赶).
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -68,30 +69,38 @@ def _open_tasks(group_id: int) -> Select[tuple[int]]:
 
 def group_progress(session: Session, group_id: int, now: dt.datetime) -> GroupProgress:
     """Every institution's completion now and 24 hours ago, ranked."""
-    appraisee = aliased(Employee)
     submitted = ScoringTask.state == TaskState.SUBMITTED
+    # Aggregate the open tasks per institution first, then attach every institution (one
+    # with no tasks still appears, at 0 %); an IN-subquery inside an outer join's ON
+    # clause made SQLite rescan the tasks for every row.
+    per_institution = (
+        select(
+            Employee.institution_id.label("institution_id"),
+            func.count(ScoringTask.id).label("total"),
+            func.count(ScoringTask.id).filter(submitted).label("done"),
+            func.count(ScoringTask.id)
+            .filter(and_(submitted, ScoringTask.submitted_at <= now - dt.timedelta(days=1)))
+            .label("before"),
+            func.min(ScoringTask.deadline).label("deadline"),
+        )
+        .select_from(ScoringTask)
+        .join(Period, Period.id == ScoringTask.period_id)
+        .join(Employee, Employee.id == ScoringTask.appraisee_id)
+        .where(Period.group_id == group_id, Period.state == PeriodState.SCORING)
+        .group_by(Employee.institution_id)
+        .subquery()
+    )
     rows = session.execute(
         select(
             Institution.id,
             Institution.name,
-            func.count(ScoringTask.id),
-            func.count(ScoringTask.id).filter(submitted),
-            func.count(ScoringTask.id).filter(
-                and_(submitted, ScoringTask.submitted_at <= now - dt.timedelta(days=1))
-            ),
-            func.min(ScoringTask.deadline),
+            func.coalesce(per_institution.c.total, 0),
+            func.coalesce(per_institution.c.done, 0),
+            func.coalesce(per_institution.c.before, 0),
+            per_institution.c.deadline,
         )
-        .select_from(Institution)
-        .outerjoin(appraisee, appraisee.institution_id == Institution.id)
-        .outerjoin(
-            ScoringTask,
-            and_(
-                ScoringTask.appraisee_id == appraisee.id,
-                ScoringTask.id.in_(_open_tasks(group_id)),
-            ),
-        )
+        .outerjoin(per_institution, per_institution.c.institution_id == Institution.id)
         .where(Institution.group_id == group_id)
-        .group_by(Institution.id, Institution.name)
     ).all()
     items = [
         (inst_id, name, Completion(done, total), Completion(before, total), deadline)
@@ -107,12 +116,14 @@ def group_progress(session: Session, group_id: int, now: dt.datetime) -> GroupPr
     return GroupProgress(ranked, total.rate)
 
 
-def department_progress(
-    session: Session, group_id: int, institution_id: int
-) -> list[tuple[str, Completion]]:
-    """Completion per department of one institution, weakest first."""
-    rows = session.execute(
+def departments_by_institution(
+    session: Session, group_id: int, institution_id: int | None = None
+) -> dict[int, list[tuple[str, Completion]]]:
+    """Completion per department, weakest first, for every institution in one grouped
+    query (or for one institution)."""
+    q = (
         select(
+            Employee.institution_id,
             func.coalesce(Department.path, ""),
             func.count(ScoringTask.id),
             func.count(ScoringTask.id).filter(ScoringTask.state == TaskState.SUBMITTED),
@@ -120,14 +131,52 @@ def department_progress(
         .select_from(ScoringTask)
         .join(Employee, Employee.id == ScoringTask.appraisee_id)
         .outerjoin(Department, Department.id == Employee.department_id)
-        .where(
-            Employee.institution_id == institution_id,
-            ScoringTask.id.in_(_open_tasks(group_id)),
+        .where(ScoringTask.id.in_(_open_tasks(group_id)))
+        .group_by(Employee.institution_id, Department.path)
+    )
+    if institution_id is not None:
+        q = q.where(Employee.institution_id == institution_id)
+    out: dict[int, list[tuple[str, Completion]]] = defaultdict(list)
+    for inst, path, total, done in session.execute(q):
+        out[inst].append((path, Completion(done, total)))
+    for depts in out.values():
+        depts.sort(key=lambda d: (d[1].rate, d[0]))
+    return out
+
+
+def overdue_by_institution(
+    session: Session, group_id: int, now: dt.datetime, institution_id: int | None = None
+) -> dict[int, list[Overdue]]:
+    """Scorers with unfinished tasks past their deadline, per institution of the
+    appraisees, most behind first; one grouped query for the whole group."""
+    appraisee = aliased(Employee)
+    scorer = aliased(Employee)
+    q = (
+        select(
+            appraisee.institution_id,
+            scorer.id,
+            scorer.name,
+            func.count(ScoringTask.id),
+            func.min(ScoringTask.deadline),
         )
-        .group_by(Department.path)
-    ).all()
-    out = [(path, Completion(done, total)) for path, total, done in rows]
-    return sorted(out, key=lambda d: (d[1].rate, d[0]))
+        .select_from(ScoringTask)
+        .join(appraisee, appraisee.id == ScoringTask.appraisee_id)
+        .join(scorer, scorer.id == ScoringTask.scorer_id)
+        .where(
+            ScoringTask.id.in_(_open_tasks(group_id)),
+            or_(ScoringTask.state == TaskState.PENDING, ScoringTask.state == TaskState.DRAFT),
+            ScoringTask.deadline < now,
+        )
+        .group_by(appraisee.institution_id, scorer.id, scorer.name)
+    )
+    if institution_id is not None:
+        q = q.where(appraisee.institution_id == institution_id)
+    out: dict[int, list[Overdue]] = defaultdict(list)
+    for inst, sid, name, left, deadline in session.execute(q):
+        out[inst].append(Overdue(sid, name, left, deadline))
+    for late in out.values():
+        late.sort(key=lambda o: (-o.left, o.name))
+    return out
 
 
 def overdue_scorers(
@@ -135,20 +184,4 @@ def overdue_scorers(
 ) -> list[Overdue]:
     """Scorers with unfinished tasks past their deadline for this institution's
     appraisees, most behind first."""
-    appraisee = aliased(Employee)
-    scorer = aliased(Employee)
-    rows = session.execute(
-        select(scorer.id, scorer.name, func.count(ScoringTask.id), func.min(ScoringTask.deadline))
-        .select_from(ScoringTask)
-        .join(appraisee, appraisee.id == ScoringTask.appraisee_id)
-        .join(scorer, scorer.id == ScoringTask.scorer_id)
-        .where(
-            appraisee.institution_id == institution_id,
-            ScoringTask.id.in_(_open_tasks(group_id)),
-            or_(ScoringTask.state == TaskState.PENDING, ScoringTask.state == TaskState.DRAFT),
-            ScoringTask.deadline < now,
-        )
-        .group_by(scorer.id, scorer.name)
-    ).all()
-    out = [Overdue(sid, name, left, deadline) for sid, name, left, deadline in rows]
-    return sorted(out, key=lambda o: (-o.left, o.name))
+    return overdue_by_institution(session, group_id, now, institution_id).get(institution_id, [])
