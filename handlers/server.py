@@ -88,12 +88,44 @@ def telegram_webhook(
     return Route("/telegram/webhook", webhook, methods=["POST"]), lambda: application
 
 
+def slack_events(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    metrics: Metrics,
+    base_url: str | None,
+    clock: Callable[[], dt.datetime] | None,
+) -> Route:
+    """Slack's events, slash command and interactivity, all at one signed endpoint."""
+    from slack_bolt.adapter.starlette import SlackRequestHandler
+
+    from handlers.slack.app import build_app
+
+    extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    handler = SlackRequestHandler(
+        build_app(
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            sessions,
+            base_url=base_url,
+            **extra,
+        )
+    )
+
+    async def events(request: Request) -> Response:
+        response = await handler.handle(request)
+        metrics.updates.labels("slack").inc()
+        return response
+
+    return Route("/slack/events", events, methods=["POST"])
+
+
 def create_server(
     settings: Settings,
     sessions: sessionmaker[Session],
     *,
     personas: bool = False,
     telegram_base_url: str | None = None,
+    slack_base_url: str | None = None,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> Starlette:
     from handlers.web import create_app
@@ -117,6 +149,8 @@ def create_server(
         route, application = telegram_webhook(settings, sessions, metrics, **extra)
         routes.append(route)
         applications.append(application())
+    if settings.slack_bot_token and settings.slack_signing_secret:
+        routes.append(slack_events(settings, sessions, metrics, slack_base_url, clock))
     routes.append(Mount("/", create_app(sessions, personas=personas)))
 
     @contextlib.asynccontextmanager

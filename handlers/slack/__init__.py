@@ -1,0 +1,1 @@
+"""Slack: slack-bolt on the conversation core."""

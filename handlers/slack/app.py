@@ -1,0 +1,156 @@
+"""Slack events in, the conversation core's replies out, through slack-bolt.
+
+Bolt verifies every request's signature and refuses stale ones (older than five
+minutes). Each listener acknowledges at once; the conversation runs afterwards in bolt's
+worker thread, inside one transaction that also records the event, so Slack's retries
+change nothing. Replies are Block Kit: plain-text sections (names and comments are never
+read as markup) and buttons whose values are the core's opaque payloads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.chat.dispatch import handle
+from bot.chat.types import Incoming, Kind, Reply
+from models import SeenUpdate
+
+log = logging.getLogger(__name__)
+PLATFORM = "slack"
+TEXT_LIMIT = 3000  # a section block's text
+
+
+def blocks(reply: Reply) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    text = reply.text or " "
+    for start in range(0, len(text), TEXT_LIMIT):
+        out.append(
+            {
+                "type": "section",
+                "text": {"type": "plain_text", "text": text[start : start + TEXT_LIMIT]},
+            }
+        )
+    n = 0
+    for row in reply.buttons:
+        elements = []
+        for button in row:
+            n += 1
+            elements.append(
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": button.label[:75]},
+                    "value": button.payload,
+                    "action_id": f"jx-{n}",
+                }
+            )
+        if elements:
+            out.append({"type": "actions", "elements": elements[:25]})
+    return out
+
+
+def run_once(
+    sessions: sessionmaker[Session], key: str, incoming: Incoming, now: dt.datetime
+) -> list[Reply] | None:
+    """The conversation for one Slack event, once: None if `key` was handled before.
+
+    Two events from a new user can race to create the same conversation row; the loser's
+    transaction is rolled back whole and run again, when it finds the winner's row."""
+    for attempt in (1, 2):
+        try:
+            with sessions() as s, s.begin():
+                seen = s.scalar(
+                    select(SeenUpdate.id).where(
+                        SeenUpdate.platform == PLATFORM, SeenUpdate.key == key
+                    )
+                )
+                if seen is not None:
+                    return None
+                s.add(SeenUpdate(platform=PLATFORM, key=key, at=now))
+                return handle(s, incoming, now)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    return None
+
+
+def build_app(
+    token: str,
+    signing_secret: str,
+    sessions: sessionmaker[Session],
+    *,
+    base_url: str | None = None,
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> App:
+    client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        token_verification_enabled=False,
+        request_verification_enabled=True,
+    )
+
+    def send(channel: str, replies: list[Reply] | None) -> None:
+        for reply in replies or []:
+            client.chat_postMessage(
+                channel=channel, text=reply.text[:TEXT_LIMIT], blocks=blocks(reply)
+            )
+
+    @app.command("/jixiao")
+    def command(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        private = command.get("channel_name") == "directmessage"
+        text = (command.get("text") or "").strip()
+        incoming = Incoming(
+            PLATFORM,
+            command["user_id"],
+            command["channel_id"],
+            text=text if text.startswith("/") else (f"/{text}" if text else "/menu"),
+            private=private,
+        )
+        key = f"cmd:{command.get('trigger_id', '')}"
+        send(command["channel_id"], run_once(sessions, key, incoming, clock()))
+
+    @app.event("message")
+    def message(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("bot_id") or event.get("subtype") not in (None, "file_share"):
+            return  # our own messages and edits are not questions
+        kind = Kind.OTHER if event.get("subtype") == "file_share" else Kind.TEXT
+        incoming = Incoming(
+            PLATFORM,
+            event["user"],
+            event["channel"],
+            kind=kind,
+            text=event.get("text") or "",
+            private=event.get("channel_type") == "im",
+        )
+        send(event["channel"], run_once(sessions, f"evt:{body.get('event_id')}", incoming, clock()))
+
+    @app.action({"action_id": re.compile(r"^jx-\d+$")})
+    def button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        channel = (body.get("channel") or {}).get("id") or body["user"]["id"]
+        incoming = Incoming(
+            PLATFORM,
+            body["user"]["id"],
+            channel,
+            kind=Kind.BUTTON,
+            payload=action.get("value", ""),
+            private=(body.get("channel") or {}).get("name") in (None, "directmessage")
+            or channel.startswith("D"),
+        )
+        key = f"act:{body.get('trigger_id') or action.get('action_ts')}"
+        send(channel, run_once(sessions, key, incoming, clock()))
+
+    return app

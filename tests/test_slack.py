@@ -1,0 +1,175 @@
+"""Slack through the real slack-bolt app: signed requests in, a local fake Web API out."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlencode
+
+import pytest
+from slack_sdk.signature import SignatureVerifier
+from starlette.testclient import TestClient
+
+from bot.settings import Settings
+from handlers.server import create_server
+from handlers.slack.fake_api import FakeSlackAPI
+from tests.chat_helpers import NOW, build_world, issue_code
+
+SECRET = "slack-signing-secret"
+
+
+@pytest.fixture
+def api():
+    fake = FakeSlackAPI().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def client(Session, api):
+    with Session() as s, s.begin():
+        w = build_world(s)
+        issue_code(s, w.zhang, "ZH4NG8KP")
+        issue_code(s, w.manager, "K7Q2M9XD")
+    settings = Settings(_env_file=None, slack_bot_token="xoxb-test", slack_signing_secret=SECRET)
+    server = create_server(settings, Session, slack_base_url=api.base_url, clock=lambda: NOW)
+    with TestClient(server, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def _signed(body: str, content_type: str, timestamp: int | None = None, secret: str = SECRET):
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature,
+        "Content-Type": content_type,
+    }
+
+
+def _event(client, text, user="U1", event_id="Ev1", **kw):
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "event_id": event_id,
+            "team_id": "T1",
+            "event": {
+                "type": "message",
+                "user": user,
+                "channel": f"D{user}",
+                "channel_type": "im",
+                "text": text,
+                "ts": "1.1",
+            },
+        }
+    )
+    return client.post(
+        "/slack/events", content=body, headers=_signed(body, "application/json", **kw)
+    )
+
+
+def _command(client, text, user="U1", trigger="t1"):
+    body = urlencode(
+        {
+            "command": "/jixiao",
+            "text": text,
+            "user_id": user,
+            "channel_id": f"D{user}",
+            "channel_name": "directmessage",
+            "trigger_id": trigger,
+            "team_id": "T1",
+        }
+    )
+    return client.post(
+        "/slack/events", content=body, headers=_signed(body, "application/x-www-form-urlencoded")
+    )
+
+
+def _press(client, value, user="U1", trigger="t9"):
+    payload = json.dumps(
+        {
+            "type": "block_actions",
+            "trigger_id": trigger,
+            "team": {"id": "T1"},
+            "user": {"id": user},
+            "channel": {"id": f"D{user}", "name": "directmessage"},
+            "actions": [
+                {"action_id": "jx-1", "value": value, "type": "button", "action_ts": "2.2"}
+            ],
+        }
+    )
+    body = urlencode({"payload": payload})
+    return client.post(
+        "/slack/events", content=body, headers=_signed(body, "application/x-www-form-urlencoded")
+    )
+
+
+def _wait_for(api, count, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        posted = api.posted()
+        if len(posted) >= count:
+            return posted
+        time.sleep(0.02)
+    raise AssertionError(f"expected {count} messages, got {api.posted()}")
+
+
+def _text(message):
+    return " ".join(b["text"]["text"] for b in message["blocks"] if b["type"] == "section")
+
+
+def test_binding_by_direct_message_and_reading_the_pay_explanation(client, api):
+    assert _event(client, "/start ZH4NG8KP").status_code == 200
+    assert "欢迎" in _text(_wait_for(api, 1)[0])
+    _event(client, "为什么我这个月绩效工资这么少", event_id="Ev2")
+    why = _text(_wait_for(api, 2)[1])
+    assert "¥" in why
+
+
+def test_the_slash_command_and_buttons_open_the_scoring_form(client, api):
+    _command(client, "start K7Q2M9XD", user="U2")
+    _wait_for(api, 1)
+    _command(client, "score", user="U2", trigger="t2")
+    listing = _wait_for(api, 2)[1]
+    buttons = [e for b in listing["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons
+    _press(client, buttons[0]["value"], user="U2")
+    assert "1/5" in _text(_wait_for(api, 3)[2])
+
+
+def test_a_retried_event_is_answered_once(client, api):
+    _event(client, "/start ZH4NG8KP", event_id="EvSame")
+    _wait_for(api, 1)
+    _event(client, "/start ZH4NG8KP", event_id="EvSame")
+    time.sleep(0.5)
+    assert len(api.posted()) == 1
+
+
+def test_unsigned_forged_and_stale_requests_are_refused(client, api):
+    body = json.dumps({"type": "event_callback", "event_id": "x", "event": {}})
+    assert (
+        client.post(
+            "/slack/events", content=body, headers={"Content-Type": "application/json"}
+        ).status_code
+        == 401
+    )
+    forged = _signed(body, "application/json", secret="not-the-secret")
+    assert client.post("/slack/events", content=body, headers=forged).status_code == 401
+    stale = _signed(body, "application/json", timestamp=int(time.time()) - 6 * 60)
+    assert client.post("/slack/events", content=body, headers=stale).status_code == 401
+    time.sleep(0.2)
+    assert api.posted() == []
+
+
+def test_a_button_from_another_users_chat_is_refused(client, api):
+    _command(client, "start K7Q2M9XD", user="U3")
+    _command(client, "score", user="U3", trigger="t3")
+    listing = _wait_for(api, 2)[1]
+    stolen = next(e for b in listing["blocks"] if b["type"] == "actions" for e in b["elements"])[
+        "value"
+    ]
+    _event(client, "/start ZH4NG8KP", user="U4", event_id="Ev4")
+    _wait_for(api, 3)
+    _press(client, stolen, user="U4", trigger="t4")
+    answer = _text(_wait_for(api, 4)[3])
+    assert "1/5" not in answer
