@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_id: str = ""
+    slack_bind_by_email: bool = False
     export_dir: str = "exports"
 
 

@@ -107,6 +107,7 @@ def slack_events(
             settings.slack_signing_secret,
             sessions,
             base_url=base_url,
+            bind_by_email=settings.slack_bind_by_email,
             **extra,
         )
     )

@@ -173,3 +173,70 @@ def test_a_button_from_another_users_chat_is_refused(client, api):
     _press(client, stolen, user="U4", trigger="t4")
     answer = _text(_wait_for(api, 4)[3])
     assert "1/5" not in answer
+
+
+@pytest.fixture
+def email_client(Session, api):
+    with Session() as s, s.begin():
+        w = build_world(s)
+        w.zhang.email = "Zhang.San@example.com"
+        w.staff[1].email = "shared@example.com"
+        w.staff[2].email = "shared@example.com"
+    api.emails.update({"UZ": "zhang.san@example.com", "US": "shared@example.com"})
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_bind_by_email=True,
+    )
+    server = create_server(settings, Session, slack_base_url=api.base_url, clock=lambda: NOW)
+    with TestClient(server, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def _home(client, user, event_id):
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "event_id": event_id,
+            "team_id": "T1",
+            "event": {"type": "app_home_opened", "user": user, "tab": "home"},
+        }
+    )
+    return client.post("/slack/events", content=body, headers=_signed(body, "application/json"))
+
+
+def _wait_for_method(api, method, count=1, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = api.posted(method)
+        if len(found) >= count:
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"no {method} among {[m for m, _ in api.calls]}")
+
+
+def test_the_app_home_shows_the_menu_with_a_why_button(client, api):
+    _event(client, "/start ZH4NG8KP", user="UH", event_id="EvH1")
+    _wait_for(api, 1)
+    _home(client, "UH", "EvH2")
+    view = _wait_for_method(api, "views.publish")[0]["view"]
+    assert view["type"] == "home"
+    labels = [
+        e["text"]["text"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert "为什么是这个绩效工资" in labels
+
+
+def test_hr_can_let_slack_users_bind_by_their_workspace_email(email_client, api):
+    _event(email_client, "我的成绩", user="UZ", event_id="EvE1")
+    answer = _text(_wait_for(api, 1)[0])
+    assert "/start" not in answer  # bound by email, answered as 张三
+    _event(email_client, "我的成绩", user="US", event_id="EvE2")
+    assert "/start" in _text(_wait_for(api, 2)[1])  # two employees share it: no binding
+
+
+def test_the_web_api_client_waits_out_a_429(client, api):
+    api.rate_limit_next = 1
+    _event(client, "/start ZH4NG8KP", user="UR", event_id="EvR1")
+    assert "欢迎" in _text(_wait_for(api, 1, timeout=15)[0])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.audit import record
 from bot.chat import render
@@ -55,8 +56,18 @@ def bind(ctx: Ctx, code: str) -> Reply | Employee:
         return _wrong(ctx, found)
     found.used_at = ctx.now
     employee = found.employee
-    platform, user = ctx.incoming.platform, ctx.incoming.user_id
-    for old in ctx.session.scalars(
+    attach(ctx.session, ctx.now, ctx.incoming.platform, ctx.incoming.user_id, employee)
+    chat.locked_until = None
+    ctx.update(form=None, step=None, review=None)
+    return employee
+
+
+def attach(
+    session: Session, now: dt.datetime, platform: str, user: str, employee: Employee
+) -> ChatIdentity:
+    """Bind a platform user to an employee; an earlier identity of the same employee on
+    the same platform is revoked (one phone, one account). Audited either way."""
+    for old in session.scalars(
         select(ChatIdentity).where(
             ChatIdentity.platform == platform,
             ChatIdentity.employee_id == employee.id,
@@ -64,44 +75,74 @@ def bind(ctx: Ctx, code: str) -> Reply | Employee:
         )
     ):
         if old.external_id != user:
-            old.revoked_at = ctx.now
+            old.revoked_at = now
             record(
-                ctx.session,
-                ctx.now,
+                session,
+                now,
                 "identity.revoke",
                 "chat_identity",
                 old.id,
                 actor_id=employee.id,
                 note="rebound on the same platform",
             )
-    identity = ctx.session.scalar(
+    identity = session.scalar(
         select(ChatIdentity).where(
             ChatIdentity.platform == platform, ChatIdentity.external_id == user
         )
     )
     if identity is None:
         identity = ChatIdentity(
-            platform=platform, external_id=user, employee_id=employee.id, bound_at=ctx.now
+            platform=platform, external_id=user, employee_id=employee.id, bound_at=now
         )
-        ctx.session.add(identity)
+        session.add(identity)
     else:
         identity.employee_id = employee.id
-        identity.bound_at = ctx.now
+        identity.bound_at = now
         identity.revoked_at = None
         identity.unreachable = False
-    ctx.session.flush()
+    session.flush()
     record(
-        ctx.session,
-        ctx.now,
+        session,
+        now,
         "identity.bind",
         "chat_identity",
         identity.id,
         actor_id=employee.id,
         after={"platform": platform, "employee": employee.number},
     )
-    chat.locked_until = None
-    ctx.update(form=None, step=None, review=None)
-    return employee
+    return identity
+
+
+def bind_by_email(
+    session: Session, now: dt.datetime, platform: str, user: str, email: str
+) -> Employee | None:
+    """Where HR allows it (Slack), bind by the workspace's verified email instead of a
+    code: only to exactly one active employee with that email, and only a user not yet
+    bound."""
+    if not email or identity_exists(session, platform, user):
+        return None
+    matches = session.scalars(
+        select(Employee).where(
+            func.lower(Employee.email) == email.strip().lower(), Employee.active.is_(True)
+        )
+    ).all()
+    if len(matches) != 1:
+        return None
+    attach(session, now, platform, user, matches[0])
+    return matches[0]
+
+
+def identity_exists(session: Session, platform: str, user: str) -> bool:
+    return (
+        session.scalar(
+            select(ChatIdentity.id).where(
+                ChatIdentity.platform == platform,
+                ChatIdentity.external_id == user,
+                ChatIdentity.revoked_at.is_(None),
+            )
+        )
+        is not None
+    )
 
 
 def _wrong(ctx: Ctx, found: BindCode | None) -> Reply:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.chat import binding
 from bot.chat.dispatch import handle
 from bot.chat.types import Incoming, Kind, Reply
 from models import SeenUpdate
@@ -91,6 +92,7 @@ def build_app(
     *,
     base_url: str | None = None,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    bind_by_email: bool = False,
 ) -> App:
     client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
@@ -100,6 +102,18 @@ def build_app(
         token_verification_enabled=False,
         request_verification_enabled=True,
     )
+
+    def email_binding(user: str) -> None:
+        """HR may let Slack users bind by their workspace email instead of a code."""
+        if not bind_by_email:
+            return
+        with sessions() as s:
+            if binding.identity_exists(s, PLATFORM, user):
+                return
+        info: dict[str, Any] = client.users_info(user=user).data  # type: ignore[assignment]
+        profile = info.get("user", {}).get("profile", {})
+        with sessions() as s, s.begin():
+            binding.bind_by_email(s, clock(), PLATFORM, user, profile.get("email") or "")
 
     def send(channel: str, replies: list[Reply] | None) -> None:
         for reply in replies or []:
@@ -119,6 +133,7 @@ def build_app(
             text=text if text.startswith("/") else (f"/{text}" if text else "/menu"),
             private=private,
         )
+        email_binding(command["user_id"])
         key = f"cmd:{command.get('trigger_id', '')}"
         send(command["channel_id"], run_once(sessions, key, incoming, clock()))
 
@@ -126,6 +141,7 @@ def build_app(
     def message(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("bot_id") or event.get("subtype") not in (None, "file_share"):
             return  # our own messages and edits are not questions
+        email_binding(event["user"])
         kind = Kind.OTHER if event.get("subtype") == "file_share" else Kind.TEXT
         incoming = Incoming(
             PLATFORM,
@@ -152,5 +168,18 @@ def build_app(
         )
         key = f"act:{body.get('trigger_id') or action.get('action_ts')}"
         send(channel, run_once(sessions, key, incoming, clock()))
+
+    @app.event("app_home_opened")
+    def home(event: dict[str, Any], body: dict[str, Any]) -> None:
+        """The App Home tab: the same menu as a chat (tasks left, latest result, why)."""
+        if event.get("tab") not in (None, "home"):
+            return
+        user = event["user"]
+        email_binding(user)
+        incoming = Incoming(PLATFORM, user, user, text="/menu")
+        replies = run_once(sessions, f"evt:{body.get('event_id')}", incoming, clock())
+        if replies:
+            view = {"type": "home", "blocks": [b for r in replies for b in blocks(r)][:100]}
+            client.views_publish(user_id=user, view=view)
 
     return app

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 class FakeSlackAPI:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rate_limit_next: int = 0  # answer this many calls with 429 first
+    emails: dict[str, str] = field(default_factory=dict)  # user id → profile email
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -39,7 +40,7 @@ class FakeSlackAPI:
                     params = json.loads(body or "{}")
                 else:
                     params = {k: v[0] for k, v in parse_qs(body).items()}
-                    for key in ("blocks",):
+                    for key in ("blocks", "view"):
                         if isinstance(params.get(key), str):
                             params[key] = json.loads(params[key])
                 method = self.path.rsplit("/", 1)[-1]
@@ -53,6 +54,13 @@ class FakeSlackAPI:
                     payload = json.dumps({"ok": False, "error": "ratelimited"}).encode()
                     self.send_response(429)
                     self.send_header("Retry-After", "1")
+                elif method == "users.info":
+                    user = str(params.get("user", ""))
+                    profile = {"email": api.emails[user]} if user in api.emails else {}
+                    payload = json.dumps(
+                        {"ok": True, "user": {"id": user, "profile": profile}}
+                    ).encode()
+                    self.send_response(200)
                 else:
                     payload = json.dumps({"ok": True, "ts": "1.0", "channel": "D1"}).encode()
                     self.send_response(200)
