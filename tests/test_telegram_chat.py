@@ -228,3 +228,25 @@ def test_the_command_menu_is_set_per_language(app, api):
 
 def test_when_is_checked_against_the_frozen_clock():
     assert NOW.tzinfo == dt.UTC or NOW.tzinfo is not None
+
+
+def test_long_polling_is_for_development_and_needs_a_token(Session, api, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from bot.cli.main import app as cli
+    from bot.settings import get_settings
+
+    polling = build_application("123:TEST", Session, base_url=api.base_url, polling=True)
+    webhook = build_application("123:TEST", Session, base_url=api.base_url)
+    assert polling.updater is not None
+    assert webhook.updater is None
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            cli, ["--database-url", f"sqlite:///{tmp_path / 'p.db'}", "--lang", "en", "poll"]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "TELEGRAM_BOT_TOKEN" in result.output

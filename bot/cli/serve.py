@@ -32,6 +32,20 @@ def register(app: typer.Typer) -> None:
         "serve",
         help=_("Serve the chat page on this computer, on the configured database."),
     )(serve)
+    app.command(
+        "poll",
+        help=_("Talk to Telegram by long polling, for development without a public URL."),
+    )(poll)
+
+
+def poll() -> None:
+    settings = get_settings()
+    if not settings.telegram_bot_token:
+        raise common.Failure(_("Set TELEGRAM_BOT_TOKEN first (see .env.example)."))
+    from handlers.telegram.bot import poll as run_polling
+
+    typer.echo(_("Polling Telegram for updates (Ctrl+C stops it)."))
+    run_polling(settings.telegram_bot_token, sessions(common.engine()))
 
 
 def demo(

@@ -115,9 +115,13 @@ def build_application(
     *,
     base_url: str | None = None,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    polling: bool = False,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The python-telegram-bot Application; every update goes through one handler."""
-    builder = ApplicationBuilder().token(token).updater(None)
+    """The python-telegram-bot Application; every update goes through one handler.
+    Webhook mode (the default) needs no updater; long polling, for development, does."""
+    builder = ApplicationBuilder().token(token)
+    if not polling:
+        builder = builder.updater(None)
     if base_url:
         builder = builder.base_url(base_url)
     app = builder.build()
@@ -149,6 +153,17 @@ def mark_unreachable(sessions: sessionmaker[Session], update: Update) -> None:
             )
         ):
             ident.unreachable = True
+
+
+def poll(token: str, sessions: sessionmaker[Session]) -> None:
+    """Long polling for development: no public URL needed. Blocks until Ctrl+C."""
+
+    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        await set_commands(app)
+
+    app = build_application(token, sessions, polling=True)
+    app.post_init = post_init
+    app.run_polling(allowed_updates=Update.ALL_TYPES)
 
 
 async def set_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
