@@ -134,7 +134,9 @@ def test_the_slash_command_and_buttons_open_the_scoring_form(client, api):
     buttons = [e for b in listing["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert buttons
     _press(client, buttons[0]["value"], user="U2")
-    assert "1/5" in _text(_wait_for(api, 3)[2])
+    modal = _wait_for_method(api, "views.open")[0]["view"]
+    assert modal["type"] == "modal"
+    assert [b["block_id"] for b in modal["blocks"]][:2] == ["ind-1", "com-1"]
 
 
 def test_a_retried_event_is_answered_once(client, api):
@@ -163,6 +165,7 @@ def test_unsigned_forged_and_stale_requests_are_refused(client, api):
 
 def test_a_button_from_another_users_chat_is_refused(client, api):
     _command(client, "start K7Q2M9XD", user="U3")
+    _wait_for(api, 1)
     _command(client, "score", user="U3", trigger="t3")
     listing = _wait_for(api, 2)[1]
     stolen = next(e for b in listing["blocks"] if b["type"] == "actions" for e in b["elements"])[
@@ -240,3 +243,72 @@ def test_the_web_api_client_waits_out_a_429(client, api):
     api.rate_limit_next = 1
     _event(client, "/start ZH4NG8KP", user="UR", event_id="EvR1")
     assert "欢迎" in _text(_wait_for(api, 1, timeout=15)[0])
+
+
+def _submit(client, user, view, values, draft=False):
+    state = {"values": {}}
+    for ind, (value, comment) in values.items():
+        state["values"][f"ind-{ind}"] = {"value": {"type": "plain_text_input", "value": value}}
+        state["values"][f"com-{ind}"] = {"value": {"type": "plain_text_input", "value": comment}}
+    chosen = [{"value": "draft"}] if draft else []
+    state["values"]["mode"] = {"value": {"type": "checkboxes", "selected_options": chosen}}
+    payload = json.dumps(
+        {
+            "type": "view_submission",
+            "team": {"id": "T1"},
+            "user": {"id": user},
+            "view": {**view, "id": "V1", "state": state},
+        }
+    )
+    body = urlencode({"payload": payload})
+    return client.post(
+        "/slack/events", content=body, headers=_signed(body, "application/x-www-form-urlencoded")
+    )
+
+
+def _open_modal(client, api, user):
+    _command(client, "start K7Q2M9XD", user=user, trigger=f"s-{user}")
+    _wait_for(api, 1)  # bolt answers in the background: bound before asking for tasks
+    _command(client, "score", user=user, trigger=f"l-{user}")
+    listing = _wait_for(api, 2)[1]
+    first = next(e for b in listing["blocks"] if b["type"] == "actions" for e in b["elements"])[
+        "value"
+    ]
+    _press(client, first, user=user, trigger=f"o-{user}")
+    return _wait_for_method(api, "views.open")[0]["view"]
+
+
+def test_the_modal_shows_problems_inline_and_writes_nothing(client, api, Session):
+    view = _open_modal(client, api, "UM")
+    ids = [int(b["block_id"][4:]) for b in view["blocks"] if b["block_id"].startswith("ind-")]
+    r = _submit(client, "UM", view, {ids[0]: ("150", ""), ids[1]: ("九十", "")})
+    assert r.status_code == 200
+    answer = r.json()
+    assert answer["response_action"] == "errors"
+    assert "0–100" in answer["errors"][f"ind-{ids[0]}"]
+    assert f"ind-{ids[2]}" in answer["errors"]  # required before submitting
+    from models import ScoreEntry, ScoringTask
+
+    task_id = json.loads(view["private_metadata"])["task"]
+    with Session() as s:
+        assert s.query(ScoreEntry).filter_by(task_id=task_id).count() == 0
+        assert s.get(ScoringTask, task_id).state.value == "pending"
+
+
+def test_the_modal_saves_a_draft_then_submits_once(client, api, Session):
+    from models import ScoringTask
+
+    view = _open_modal(client, api, "UN")
+    ids = [int(b["block_id"][4:]) for b in view["blocks"] if b["block_id"].startswith("ind-")]
+    task_id = json.loads(view["private_metadata"])["task"]
+    assert _submit(client, "UN", view, {ids[0]: ("88", "")}, draft=True).status_code == 200
+    with Session() as s:
+        assert s.get(ScoringTask, task_id).state.value == "draft"
+    full = {ids[0]: ("88", ""), ids[1]: ("85", ""), ids[2]: ("良好", "")}
+    assert _submit(client, "UN", view, full).status_code == 200
+    assert _submit(client, "UN", view, full).status_code == 200  # a double submit
+    with Session() as s:
+        assert s.get(ScoringTask, task_id).state.value == "submitted"
+    texts = [_text(m) for m in _wait_for(api, 5)]
+    assert any("已提交：" in t for t in texts)
+    assert any("已提交过" in t for t in texts)

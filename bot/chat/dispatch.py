@@ -14,6 +14,7 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +34,18 @@ TEXT_MAX = 1000  # outside a form; comments have their own limit
 
 def handle(session: Session, incoming: Incoming, now: dt.datetime) -> list[Reply]:
     """Everything the bot shows in answer to one message or tap."""
+    return converse(session, incoming, now, _route)
+
+
+T = TypeVar("T")
+
+
+def converse(
+    session: Session, incoming: Incoming, now: dt.datetime, step: Callable[[Ctx], T]
+) -> T | list[Reply]:
+    """Run one step for whoever is speaking, in their language, with their stored state;
+    a refused step answers politely instead. Platforms with their own forms (Slack's
+    modals) call this with their own step."""
     chat = session.scalar(
         select(ChatState).where(
             ChatState.platform == incoming.platform, ChatState.external_id == incoming.user_id
@@ -53,7 +66,7 @@ def handle(session: Session, incoming: Incoming, now: dt.datetime) -> list[Reply
         ctx.me = identity.employee
     with i18n.using(language.of(ctx)):
         try:
-            return _route(ctx)
+            return step(ctx)
         except tasks.Denied as exc:
             ctx.update(form=None, review=None, step=None)
             return [exc.reply]

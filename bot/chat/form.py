@@ -138,7 +138,7 @@ def ask(ctx: Ctx, task: ScoringTask, error: str = "") -> Reply:
     return Reply("\n".join(lines), rows, ctx.tapped)
 
 
-def _write(
+def write_answer(
     ctx: Ctx, task: ScoringTask, ind: Indicator, value: Decimal, comment: str | None
 ) -> None:
     """Store one answer; after submission every change is audited."""
@@ -221,7 +221,7 @@ def answer(ctx: Ctx, ind: Indicator, task: ScoringTask, text: str, comment: str 
     if needs_comment(ind, value) and not comment:
         ctx.update(step={"task": task.id, "ind": ind.id, "ask": "comment", "value": str(value)})
         return ask(ctx, task)
-    _write(ctx, task, ind, value, comment if comment is not None else "")
+    write_answer(ctx, task, ind, value, comment if comment is not None else "")
     return _advance(ctx, task)
 
 
@@ -244,7 +244,7 @@ def typed(ctx: Ctx, text: str) -> Reply:
             comment = check_comment(text)
         except BadValue as exc:
             return ask(ctx, task, str(exc))
-        _write(ctx, task, ind, Decimal(step["value"]), comment)
+        write_answer(ctx, task, ind, Decimal(step["value"]), comment)
         return _advance(ctx, task)
     toks = tokens(text)
     if len(toks) >= 2 and all(looks_numeric(t) for t in toks[:2]):
@@ -290,7 +290,7 @@ def quick(ctx: Ctx, task: ScoringTask, toks: list[str]) -> Reply:
         error = _("Nothing was saved:") + "\n" + "\n".join(problems)
         return ask(ctx, task, error) if task.cursor < len(inds) else summary(ctx, task, error)
     for ind, value in values:
-        _write(ctx, task, ind, value, None)
+        write_answer(ctx, task, ind, value, None)
     entries = _entries(task)
     task.cursor = next(
         (k for k, i in enumerate(inds) if _unfinished(i, entries.get(i.id))), len(inds)

@@ -10,6 +10,7 @@ read as markup) and buttons whose values are the core's opaque payloads.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -23,8 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.chat import binding
-from bot.chat.dispatch import handle
+from bot.chat.context import Ctx
+from bot.chat.dispatch import converse, handle
+from bot.chat.sheet import save_sheet
 from bot.chat.types import Incoming, Kind, Reply
+from handlers.slack import modal
 from models import SeenUpdate
 
 log = logging.getLogger(__name__)
@@ -83,6 +87,14 @@ def run_once(
             if attempt == 2:
                 raise
     return None
+
+
+def modal_for(payload: str) -> Callable[[Ctx], dict[str, Any] | None]:
+    def step(ctx: Ctx) -> dict[str, Any] | None:
+        sheet = modal.sheet_for_button(ctx, payload)
+        return None if sheet is None else modal.view(sheet)
+
+    return step
 
 
 def build_app(
@@ -166,8 +178,35 @@ def build_app(
             private=(body.get("channel") or {}).get("name") in (None, "directmessage")
             or channel.startswith("D"),
         )
+        if incoming.private and body.get("trigger_id"):
+            # A person to score opens Slack's own form: a modal with every indicator.
+            with sessions() as s, s.begin():
+                opened = converse(s, incoming, clock(), modal_for(incoming.payload))
+            if isinstance(opened, dict):
+                client.views_open(trigger_id=body["trigger_id"], view=opened)
+                return
+            if isinstance(opened, list):  # refused: say why
+                send(channel, opened)
+                return
         key = f"act:{body.get('trigger_id') or action.get('action_ts')}"
         send(channel, run_once(sessions, key, incoming, clock()))
+
+    @app.view(modal.CALLBACK)
+    def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Problems go back inline beside each input; otherwise saved, or submitted once."""
+        user = body["user"]["id"]
+        task_id = int(json.loads(view.get("private_metadata") or "{}").get("task", 0))
+        given, submit = modal.answers(view.get("state") or {})
+        incoming = Incoming(PLATFORM, user, user, kind=Kind.BUTTON, private=True)
+        with sessions() as s, s.begin():
+            result = converse(
+                s, incoming, clock(), lambda ctx: save_sheet(ctx, task_id, given, submit)
+            )
+        if isinstance(result, dict):
+            ack(response_action="errors", errors={f"ind-{k}": v for k, v in result.items()})
+            return
+        ack()
+        send(user, result)
 
     @app.event("app_home_opened")
     def home(event: dict[str, Any], body: dict[str, Any]) -> None:
