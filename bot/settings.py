@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str = ""
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
+    slack_app_token: str = ""
     slack_app_id: str = ""
     slack_bind_by_email: bool = False
     export_dir: str = "exports"

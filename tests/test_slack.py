@@ -312,3 +312,25 @@ def test_the_modal_saves_a_draft_then_submits_once(client, api, Session):
     texts = [_text(m) for m in _wait_for(api, 5)]
     assert any("已提交：" in t for t in texts)
     assert any("已提交过" in t for t in texts)
+
+
+def test_socket_mode_is_for_development_and_needs_both_tokens(Session, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from bot.cli.main import app as cli
+    from bot.settings import get_settings
+    from handlers.slack.app import socket_mode
+
+    handler = socket_mode("xoxb-test", "xapp-test", Session)  # built, not connected
+    assert handler.app_token == "xapp-test"
+    monkeypatch.setenv("SLACK_APP_TOKEN", "")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            cli,
+            ["--database-url", f"sqlite:///{tmp_path / 's.db'}", "--lang", "en", "slack-socket"],
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "SLACK_APP_TOKEN" in result.output

@@ -36,6 +36,10 @@ def register(app: typer.Typer) -> None:
         "poll",
         help=_("Talk to Telegram by long polling, for development without a public URL."),
     )(poll)
+    app.command(
+        "slack-socket",
+        help=_("Talk to Slack in Socket Mode, for development without a public URL."),
+    )(slack_socket)
 
 
 def poll() -> None:
@@ -46,6 +50,18 @@ def poll() -> None:
 
     typer.echo(_("Polling Telegram for updates (Ctrl+C stops it)."))
     run_polling(settings.telegram_bot_token, sessions(common.engine()))
+
+
+def slack_socket() -> None:
+    settings = get_settings()
+    if not (settings.slack_bot_token and settings.slack_app_token):
+        raise common.Failure(_("Set SLACK_BOT_TOKEN and SLACK_APP_TOKEN first (see .env.example)."))
+    from handlers.slack.app import socket_mode
+
+    typer.echo(_("Connecting to Slack in Socket Mode (Ctrl+C stops it)."))
+    socket_mode(
+        settings.slack_bot_token, settings.slack_app_token, sessions(common.engine())
+    ).start()
 
 
 def demo(

@@ -222,3 +222,12 @@ def build_app(
             client.views_publish(user_id=user, view=view)
 
     return app
+
+
+def socket_mode(settings_token: str, app_token: str, sessions: sessionmaker[Session]) -> Any:
+    """Socket Mode, for development without a public URL: the same app, over Slack's
+    websocket instead of signed HTTP requests. Returns the handler; `.start()` blocks."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    app = build_app(settings_token, "", sessions)
+    return SocketModeHandler(app, app_token)
