@@ -94,6 +94,8 @@ def main() -> None:
         missing = [m.id for m in read_po(fh) if m.id and not _done(m.string)]
     for m in missing:
         print("untranslated zh_CN:", m)
+    for f in (LOCALES / "pending").glob("*.json"):
+        f.unlink()  # merged: the .po files are the source from now on
     run("compile", "-d", str(LOCALES), "-D", "messages")
     print(f"{len(missing)} zh_CN messages still untranslated")
 
