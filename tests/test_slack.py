@@ -229,6 +229,9 @@ def test_the_app_home_shows_the_menu_with_a_why_button(client, api):
         e["text"]["text"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
     assert "为什么是这个绩效工资" in labels
+    shown = " ".join(b["text"]["text"] for b in view["blocks"] if b["type"] == "section")
+    assert "2026-10" in shown  # the latest published result
+    assert "¥" in shown
 
 
 def test_hr_can_let_slack_users_bind_by_their_workspace_email(email_client, api):

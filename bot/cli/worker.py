@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Coroutine
+from typing import Any
 
 import typer
 
 from bot.cli import common
+from bot.delivery import Limits
 from bot.i18n import _
+from bot.outbox import recover
 from bot.scheduler import run_scheduler
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
+from models.db import sessions
 
 
 def worker() -> None:
@@ -21,22 +26,14 @@ def worker() -> None:
         target=run_scheduler, args=(engine, stop), name="scheduler", daemon=True
     )
     scheduler.start()
+    with sessions(engine)() as s, s.begin():
+        # Leases that ran out while no worker ran go back to the queue.
+        recover(s, common.now())
     typer.echo(_("Scheduler standing by for its lease; Ctrl+C stops the worker."))
     try:
-        if settings.telegram_bot_token:
-            # The only place besides `serve` that knows a platform by name.
-            from bot.delivery import Limits
-            from handlers.telegram.worker import run
-
-            asyncio.run(
-                run(
-                    str(engine.url.render_as_string(hide_password=False)),
-                    settings.telegram_bot_token,
-                    None,
-                    Limits(),
-                    until_empty=False,
-                )
-            )
+        senders = _senders(settings, str(engine.url.render_as_string(hide_password=False)))
+        if senders:
+            asyncio.run(_run_all(senders))
         else:
             # The chat page collects its own pushes; nothing else to send.
             stop.wait()
@@ -45,6 +42,39 @@ def worker() -> None:
     finally:
         stop.set()
         scheduler.join(timeout=30)
+
+
+def _senders(settings: Settings, database_url: str) -> list[Coroutine[Any, Any, None]]:
+    """One sender per platform whose credentials are set. Besides `serve`, the only place
+    that knows the platforms by name."""
+    jobs: list[Coroutine[Any, Any, None]] = []
+    if settings.telegram_bot_token:
+        from handlers.telegram.worker import run
+
+        jobs.append(
+            run(database_url, settings.telegram_bot_token, None, Limits(), until_empty=False)
+        )
+    if settings.slack_bot_token:
+        from slack_sdk import WebClient
+
+        from bot.delivery import Sender
+        from handlers.slack.transport import SLACK_LIMITS, SlackTransport
+        from models.db import make_engine
+
+        transport = SlackTransport(WebClient(token=settings.slack_bot_token))
+        sender = Sender(
+            sessions(make_engine(database_url)), transport, "slack", limits=SLACK_LIMITS
+        )
+
+        async def slack() -> None:
+            await sender.drain(stop_when_empty=False)
+
+        jobs.append(slack())
+    return jobs
+
+
+async def _run_all(jobs: list[Coroutine[Any, Any, None]]) -> None:
+    await asyncio.gather(*jobs)
 
 
 def register(app: typer.Typer) -> None:

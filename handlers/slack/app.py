@@ -210,13 +210,17 @@ def build_app(
 
     @app.event("app_home_opened")
     def home(event: dict[str, Any], body: dict[str, Any]) -> None:
-        """The App Home tab: the same menu as a chat (tasks left, latest result, why)."""
+        """The App Home tab: the latest result, then the menu (tasks left, why this pay)."""
         if event.get("tab") not in (None, "home"):
             return
         user = event["user"]
         email_binding(user)
-        incoming = Incoming(PLATFORM, user, user, text="/menu")
-        replies = run_once(sessions, f"evt:{body.get('event_id')}", incoming, clock())
+        replies = []
+        for command in ("/myscore", "/menu"):  # the latest result first, then the menu
+            incoming = Incoming(PLATFORM, user, user, text=command)
+            replies += (
+                run_once(sessions, f"evt:{body.get('event_id')}{command}", incoming, clock()) or []
+            )
         if replies:
             view = {"type": "home", "blocks": [b for r in replies for b in blocks(r)][:100]}
             client.views_publish(user_id=user, view=view)

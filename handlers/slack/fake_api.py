@@ -16,6 +16,7 @@ class FakeSlackAPI:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rate_limit_next: int = 0  # answer this many calls with 429 first
     emails: dict[str, str] = field(default_factory=dict)  # user id → profile email
+    errors: dict[str, str] = field(default_factory=dict)  # channel → Slack error code
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -46,14 +47,18 @@ class FakeSlackAPI:
                 method = self.path.rsplit("/", 1)[-1]
                 with api._lock:
                     limited = api.rate_limit_next > 0
+                    failing = api.errors.get(str(params.get("channel", "")))
                     if limited:
                         api.rate_limit_next -= 1
-                    else:
+                    elif not failing:
                         api.calls.append((method, params))
                 if limited:
                     payload = json.dumps({"ok": False, "error": "ratelimited"}).encode()
                     self.send_response(429)
                     self.send_header("Retry-After", "1")
+                elif failing:
+                    payload = json.dumps({"ok": False, "error": failing}).encode()
+                    self.send_response(200)
                 elif method == "users.info":
                     user = str(params.get("user", ""))
                     profile = {"email": api.emails[user]} if user in api.emails else {}

@@ -1,0 +1,95 @@
+"""Outbox pushes to Slack through the real slack_sdk client and a local fake Web API."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from bot import outbox
+from bot.delivery import Sender
+from handlers.slack.fake_api import FakeSlackAPI
+from handlers.slack.transport import SLACK_LIMITS, SlackTransport
+from models import OutboxMessage, OutboxState
+
+NOW = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def api():
+    fake = FakeSlackAPI().start()
+    yield fake
+    fake.stop()
+
+
+def _drain(Session, api):
+    client = WebClient(token="xoxb-test", base_url=api.base_url)
+    sender = Sender(Session, SlackTransport(client), "slack", limits=SLACK_LIMITS)
+    return asyncio.run(sender.drain())
+
+
+def _queue(Session, users):
+    with Session() as s, s.begin():
+        for n, user in enumerate(users):
+            outbox.enqueue(
+                s,
+                NOW,
+                platform="slack",
+                chat_id=user,
+                content={
+                    "text": f"提醒 {n}",
+                    "buttons": [[{"label": "开始评分", "payload": "list|x"}]],
+                },
+                dedupe_key=f"s:{n}",
+            )
+
+
+def test_pushes_arrive_as_block_kit_with_buttons(Session, api):
+    _queue(Session, ["U1", "U2"])
+    stats = _drain(Session, api)
+    assert stats.sent == 2
+    posted = api.posted()
+    assert [p["channel"] for p in posted] == ["U1", "U2"]
+    assert posted[0]["blocks"][1]["elements"][0]["value"] == "list|x"
+
+
+def test_a_user_who_left_the_workspace_is_not_retried(Session, api):
+    api.errors["U9"] = "user_not_found"
+    _queue(Session, ["U9"])
+    stats = _drain(Session, api)
+    assert stats.failed == 1
+    with Session() as s:
+        row = s.scalars(select(OutboxMessage)).one()
+    assert row.state == OutboxState.FAILED
+    assert row.last_error == "user_not_found"
+
+
+def test_slacks_429_is_honoured_with_retry_after(Session, api):
+    api.rate_limit_next = 1
+    _queue(Session, ["U3"])
+    _drain(Session, api)
+    with Session() as s:
+        row = s.scalars(select(OutboxMessage)).one()
+    assert row.state == OutboxState.QUEUED  # queued again, not failed
+    assert row.attempts == 1
+    assert row.last_error == "ratelimited"
+    assert api.posted() == []
+
+
+def test_the_worker_runs_a_sender_for_each_configured_platform(tmp_path):
+    from bot.cli.worker import _senders
+    from bot.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    for kw, expected in (
+        ({}, 0),
+        ({"slack_bot_token": "xoxb-t"}, 1),
+        ({"slack_bot_token": "xoxb-t", "telegram_bot_token": "1:T"}, 2),
+    ):
+        jobs = _senders(Settings(_env_file=None, **kw), url)
+        assert len(jobs) == expected
+        for job in jobs:
+            job.close()  # built, not run
