@@ -8,14 +8,13 @@ every accepted message. Point python-telegram-bot at it with `base_url`.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+
+from handlers.fake_http import LocalServer
 
 
 @dataclass
@@ -39,47 +38,26 @@ class FakeBotAPI:
     _window: deque[float] = field(default_factory=deque)
     _last_per_chat: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
+    _server: LocalServer | None = None
 
     @property
     def base_url(self) -> str:
         assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/bot"
+        return self._server.url("/bot")
 
     def start(self) -> FakeBotAPI:
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode()
-                if self.headers.get("Content-Type", "").startswith("application/json"):
-                    params = json.loads(body or "{}")
-                else:
-                    # python-telegram-bot posts form fields, each value JSON-encoded.
-                    params = {k: _maybe_json(v[0]) for k, v in parse_qs(body).items()}
-                method = self.path.rsplit("/", 1)[-1]
-                status, payload = api.handle(method, params)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = LocalServer(self._status)
         return self
+
+    def _status(
+        self, method: str, params: dict[str, Any]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        status, payload = self.handle(method, params)
+        return status, {}, payload
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
 
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -142,10 +120,3 @@ def _ok(result: Any) -> dict[str, Any]:
 
 def _error(code: int, description: str) -> dict[str, Any]:
     return {"ok": False, "error_code": code, "description": description}
-
-
-def _maybe_json(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value

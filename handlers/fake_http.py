@@ -1,0 +1,61 @@
+"""The plumbing shared by the local platform fakes (Telegram's Bot API, Slack's Web API):
+a threaded HTTP server on 127.0.0.1 that decodes each POST (JSON or form fields) and
+hands it to the fake's `answer(method, params)`, which returns the status, any extra
+headers and the JSON body to send back."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+Answer = tuple[int, dict[str, str], dict[str, Any]]
+
+
+def maybe_json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+class LocalServer:
+    """Serve `answer` until stop(); form fields are JSON-decoded where they parse."""
+
+    def __init__(self, answer: Callable[[str, dict[str, Any]], Answer]) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    params = json.loads(body or "{}")
+                else:
+                    # Both client libraries post form fields, nested values JSON-encoded.
+                    params = {k: maybe_json(v[0]) for k, v in parse_qs(body).items()}
+                status, headers, payload = answer(self.path.rsplit("/", 1)[-1], params)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}{path}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
