@@ -504,6 +504,21 @@ def test_serve_runs_uvicorn_on_localhost_and_says_where(monkeypatch, engine):
     assert kw["port"] == port
 
 
+def test_serve_listens_on_every_address_when_asked_for_webhooks(monkeypatch, engine):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    ran: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.append(kw))
+    port = free_port()
+    done = CliRunner().invoke(
+        cli(monkeypatch, engine), ["serve", "--port", str(port), "--host", "0.0.0.0"]
+    )
+    assert done.exit_code == 0, done.output
+    assert ran[0]["host"] == "0.0.0.0"
+    assert f"http://127.0.0.1:{port}/" in done.output
+
+
 def test_serve_refuses_a_busy_port_in_one_line(monkeypatch, engine):
     import socket
 

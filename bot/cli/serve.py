@@ -79,6 +79,14 @@ def demo(
 
 def serve(
     port: int = PORT,
+    host: str = typer.Option(
+        HOST,
+        "--host",
+        help=_(
+            "Address to listen on: 0.0.0.0 behind a load balancer for the platforms' "
+            "webhooks. The chat page still answers only requests addressed to this computer."
+        ),
+    ),
     personas: bool = typer.Option(
         False,
         "--personas",
@@ -88,28 +96,28 @@ def serve(
         ),
     ),
 ) -> None:
-    run(common.engine(), port, personas=personas)
+    run(common.engine(), port, personas=personas, host=host)
 
 
-def run(engine: Engine, port: int, *, personas: bool) -> None:
+def run(engine: Engine, port: int, *, personas: bool, host: str = HOST) -> None:
     """Serve until Ctrl+C: the chat page, plus each platform whose credentials are set."""
     import uvicorn
 
     from handlers.server import create_server
 
-    check_port_free(port)
+    check_port_free(port, host)
     app = create_server(get_settings(), sessions(engine), personas=personas)
-    url = f"http://{HOST}:{port}/"
+    url = f"http://{HOST if host in ('0.0.0.0', '::') else host}:{port}/"
     typer.echo(_("Open the chat page at {url} (Ctrl+C stops it).").format(url=url))
-    uvicorn.run(app, host=HOST, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-def check_port_free(port: int) -> None:
+def check_port_free(port: int, host: str = HOST) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # As uvicorn does, so a port still in TIME_WAIT counts as free.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((HOST, port))
+            probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise common.Failure(
