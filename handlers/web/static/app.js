@@ -19,6 +19,7 @@
   let S = {}; // the page's strings in the current language
   let languages = [];
   let personasEnabled = true;
+  let personaLoads = 0;
   let queue = Promise.resolve(); // one request at a time, in order
   let nextId = Math.max(
     Date.now(),
@@ -125,7 +126,12 @@
       list.append(li);
       return;
     }
+    // A language switch can start a second load before the first returns: only the
+    // latest one may fill the list, and it replaces whatever is there.
+    const mine = ++personaLoads;
     const data = await api("/api/personas?lang=" + encodeURIComponent(state.lang));
+    if (mine !== personaLoads) return;
+    list.replaceChildren();
     $("no-personas").hidden = data.personas.length > 0;
     for (const p of data.personas) {
       const li = el("li");
