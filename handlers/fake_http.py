@@ -29,7 +29,13 @@ class LocalServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode()
+                raw = self.rfile.read(length)
+                if len(raw) < length:
+                    # The client died mid-request (a killed worker): a real server never
+                    # sees a complete request, so it neither answers nor acts on it.
+                    self.close_connection = True
+                    return
+                body = raw.decode()
                 if self.headers.get("Content-Type", "").startswith("application/json"):
                     params = json.loads(body or "{}")
                 else:
@@ -43,7 +49,12 @@ class LocalServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    # The client went away after asking: the request was acted on all
+                    # the same, which is the "unknown" outcome the sender must survive.
+                    self.close_connection = True
 
             def log_message(self, *args: Any) -> None:
                 pass

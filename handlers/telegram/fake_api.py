@@ -70,6 +70,8 @@ class FakeBotAPI:
             chat = str(params.get("chat_id", ""))
             if chat in self.blocked:
                 return 403, _error(403, "Forbidden: bot was blocked by the user")
+            if method in ("sendMessage", "editMessageText") and not params.get("text"):
+                return 400, _error(400, "Bad Request: message text is empty")
             if method == "editMessageText":
                 key = (chat, int(params.get("message_id", 0)))
                 if self.texts.get(key) == params.get("text"):
