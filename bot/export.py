@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.errors import Refused
 from bot.i18n import _
 from bot.periods import state_name
-from models import Department, Employee, Institution, Period, PeriodState, Result
+from models import Institution, Period, PeriodState, Result
 
 FORMATS = ("xlsx", "csv")
 EXPORTABLE = (PeriodState.SCORING_CLOSED, PeriodState.PUBLISHED, PeriodState.FINAL)
@@ -96,30 +96,35 @@ def pay_sheet(session: Session, period: Period, institution: Institution | None 
                 "closed and results are computed."
             ).format(label=period.label, state=state_name(period.state))
         )
-    q = (
-        select(
-            Employee.number,
-            Employee.name,
-            Institution.name,
-            Department.path,
-            Result.total,
-            Result.grade,
-            Result.coefficient,
-            Result.pay_base,
-            Result.pay,
+    # Who the person was, and where, comes from the result's trace: the pay sheet of a
+    # past period shows the institution and department they were paid in, not today's.
+    q = select(
+        Result.trace,
+        Result.total,
+        Result.grade,
+        Result.coefficient,
+        Result.pay_base,
+        Result.pay,
+    ).where(Result.period_id == period.id)
+    rows = []
+    for trace, total, grade, coef, base, pay in session.execute(q).tuples():
+        who = trace["appraisee"]
+        if institution is not None and who["institution"] != institution.name:
+            continue
+        rows.append(
+            PayRow(
+                who["number"],
+                who["name"],
+                who["institution"],
+                who["department"],
+                total,
+                grade,
+                coef,
+                base,
+                pay,
+            )
         )
-        .join(Employee, Employee.id == Result.employee_id)
-        .join(Institution, Institution.id == Employee.institution_id)
-        .outerjoin(Department, Department.id == Employee.department_id)
-        .where(Result.period_id == period.id)
-        .order_by(Institution.id, Department.path, Employee.number)
-    )
-    if institution is not None:
-        q = q.where(Employee.institution_id == institution.id)
-    rows = [
-        PayRow(num, name, inst, dept or "", total, grade, coef, base, pay)
-        for num, name, inst, dept, total, grade, coef, base, pay in session.execute(q).tuples()
-    ]
+    rows.sort(key=lambda r: (r.institution, r.department, r.number))
     if not rows:
         raise Refused(
             _(

@@ -28,12 +28,14 @@ Rules (see docs/computation.md for the worked examples):
 from __future__ import annotations
 
 import decimal
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from models.base import encode_json as _j
 from models.scheme import IndicatorKind, PayMode, Scheme
 
 HUNDRED = Decimal(100)
@@ -198,7 +200,7 @@ class Outcome:
 def _s(d: Decimal) -> str:
     """Decimals go into the trace as plain strings (JSON has no exact number type): whole
     numbers without decimals ("37"), others with the scale they have ("82.60"), never in
-    exponent form. String surgery on str(d): this runs a hundred times per appraisee."""
+    exponent form. String surgery on str(d): this runs for every appraisee."""
     text = str(d)
     if "E" in text:
         return format(d.normalize(_CTX), "f") if d == d.to_integral_value() else format(d, "f")
@@ -241,91 +243,323 @@ def _combine(
     return _CTX.divide(acc, used), used
 
 
+# One indicator's marks for one appraisee: (role code, value as entered, comment) per
+# scorer. The value stays text until the term is worked out, so 87.5 and 87.50 stay apart
+# (the trace shows what was entered) and equal marks are recognised by their text alone.
+Cell = tuple[str, str, str]
+# One scorer's submitted task: role code, {indicator id as text: value as entered},
+# {indicator id as text: comment} (only the indicators commented on).
+Task = tuple[str, Mapping[str, str], Mapping[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    """One indicator's part of a total: its points (weighted) or capped amount (bonus,
+    deduction), None when no counting role scored a weighted indicator, and its trace
+    entry already encoded as JSON."""
+
+    kind: IndicatorKind
+    amount: Decimal | None
+    entry: str
+
+
+# Terms depend only on the scheme version and the marks, so at group scale a few thousand
+# distinct terms serve millions of marks. Bounded, in case every mark is different.
+_MEMO_MAX = 200_000
+
+
+def _term(
+    ind: IndicatorSpec,
+    cells: tuple[Cell, ...],
+    weights: dict[str, Decimal],
+    text: dict[int, tuple[str, str, str]],
+) -> _Term:
+    per_role: dict[str, list[Decimal]] = {}
+    comments: list[list[str]] = []
+    for role, entered, comment in cells:
+        per_role.setdefault(role, []).append(Decimal(entered))
+        if comment:
+            comments.append([role, comment])
+    by_role = {role: [_s(v) for v in vals] for role, vals in per_role.items()}
+    if ind.weighted:
+        normed = {role: [_normalise(ind, v) for v in vals] for role, vals in per_role.items()}
+        value, used = _combine(normed, weights)
+        if used == 0:
+            return _Term(ind.kind, None, "")
+        points = (ind.weight * value).scaleb(-2)  # ÷ 100, exact
+        weight, low, high = text[ind.id]
+        entry = {
+            "code": ind.code,
+            "name": ind.name,
+            "kind": ind.kind.value,
+            "weight": weight,
+            "min": low,
+            "max": high,
+            "by_role": by_role,
+            "norm": _s(value),
+            "points": _s(points),
+            "lost": _s(ind.weight - points),
+            "comments": comments,
+        }
+        return _Term(ind.kind, points, _j(entry))
+    value, _ = _combine(per_role, weights)
+    applied = min(value, ind.max_score)
+    item = {
+        "code": ind.code,
+        "name": ind.name,
+        "by_role": by_role,
+        "value": _s(value),
+        "cap": text[ind.id][2],
+        "applied": _s(applied),
+        "comments": comments,
+    }
+    return _Term(ind.kind, applied, _j(item))
+
+
 def compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outcome:
-    """Total, grade, coefficient, pay and the full trace for one appraisee.
+    """Total, grade, coefficient, pay and the full, self-contained trace for one
+    appraisee (what `bot.traces.expand` makes of a stored trace).
 
     `marks` are the submitted scores only; drafts never count.
     """
+    # Several scorers in one role: each mark goes to the first of that role's tasks
+    # still without that indicator, so the marks keep their order within the role.
+    tasks: list[tuple[str, dict[str, str], dict[str, str]]] = []
+    for m in marks:
+        key = str(m.indicator_id)
+        task = next((t for t in tasks if t[0] == m.role and key not in t[1]), None)
+        if task is None:
+            task = (m.role, {}, {})
+            tasks.append(task)
+        task[1][key] = str(m.value)
+        if m.comment:
+            task[2][key] = m.comment
+    out = evaluate(spec, tasks, pay_base, inline=True)
+    return Outcome(out.total, out.grade, out.coefficient, out.pay, json.loads(out.trace))
+
+
+@dataclass(slots=True)
+class Evaluated:
+    """An appraisee's result with its trace as JSON text, ready to store."""
+
+    total: Decimal
+    grade: str
+    coefficient: Decimal
+    pay: Decimal
+    trace: str
+
+
+# A trace part: its digest and its JSON text.
+Part = tuple[str, str]
+
+
+def evaluate(
+    spec: SchemeSpec,
+    tasks: Sequence[Task],
+    pay_base: Decimal,
+    about: str = "",
+    *,
+    inline: bool = False,
+) -> Evaluated:
+    """`compute` for the batch: an appraisee's submitted tasks in, the trace out as JSON
+    text. `about` is more of the trace (period, appraisee) as JSON members, already
+    encoded.
+
+    The pieces of a trace that depend on few inputs (an indicator's marks, the roles
+    present, a total's grade, a base's pay) are worked out and encoded once per scheme
+    version. The stored trace (version 2) names them by digest, and `fresh_parts` hands
+    out the new ones to store beside it; `inline` writes them into the trace instead
+    (version 1, self-contained).
+    """
     with decimal.localcontext(_EXACT):
-        return _compute(spec, marks, pay_base)
+        return _evaluate(spec, tasks, pay_base, about, inline)
 
 
-def _share(spec: SchemeSpec) -> dict[str, Any]:
-    """Work out once per scheme what does not depend on the appraisee."""
-    if not spec._shared:
-        spec._shared["weights"] = {r.code: r.weight for r in spec.roles}
-        spec._shared["text"] = {
+def fresh_parts(spec: SchemeSpec) -> list[Part]:
+    """The trace parts named since the last call, to store with the traces naming them
+    (a part can come again once the memo is full: store them idempotently)."""
+    shared = _shared(spec)
+    taken, shared.fresh = shared.fresh, []
+    return taken
+
+
+def digest(body: str) -> str:
+    """A part's name: 80 bits of BLAKE2b of its JSON text, unique within a scheme."""
+    return hashlib.blake2b(body.encode(), digest_size=10).hexdigest()
+
+
+class _Shared:
+    """What every appraisee under one scheme version shares, worked out once."""
+
+    def __init__(self, spec: SchemeSpec) -> None:
+        self.spec = spec
+        self.weights = {r.code: r.weight for r in spec.roles}
+        self.text = {
             i.id: (_s(i.weight), _s(i.min_score), _s(i.max_score)) for i in spec.indicators
         }
-    return spec._shared
+        self.score_quantum = spec.score_quantum
+        scheme = {"id": spec.id, "code": spec.code, "name": spec.name, "version": spec.version}
+        self.opening = {
+            version: _j({"v": version, "scheme": scheme, "rule": "reweight_present_roles"})[:-1]
+            for version in (1, 2)
+        }
+        self.caps = (_j(_opt(spec.bonus_cap)), _j(_opt(spec.deduction_cap)))
+        self.keys = [(i, str(i.id)) for i in spec.indicators]
+        self.key_list = [k for _, k in self.keys]
+        self.terms: dict[tuple[Any, ...], _Term] = {}
+        self.roles: dict[frozenset[str], str] = {}
+        self.grades: dict[Decimal, tuple[BandSpec, str]] = {}
+        self.pays: dict[tuple[str, str], tuple[Decimal, str]] = {}
+        self.refs: dict[str, str] = {}
+        self.fresh: list[Part] = []
 
+    def ref(self, body: str) -> str:
+        """A part's place in a stored trace: its digest, as a JSON string."""
+        found = self.refs.get(body)
+        if found is None:
+            name = digest(body)
+            self.fresh.append((name, body))
+            found = f'"{name}"'
+            if len(self.refs) < _MEMO_MAX:
+                self.refs[body] = found
+        return found
 
-def _compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outcome:
-    shared = _share(spec)
-    weights: dict[str, Decimal] = shared["weights"]
-    text: dict[int, tuple[str, str, str]] = shared["text"]
-    raw: dict[int, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
-    comments: dict[int, list[list[str]]] = defaultdict(list)
-    for m in marks:
-        raw[m.indicator_id][m.role].append(m.value)
-        if m.comment:
-            comments[m.indicator_id].append([m.role, m.comment])
+    def term(self, ind: IndicatorSpec, key: tuple[Any, ...]) -> _Term:
+        """The term for `key` = (indicator, roles, values, comments), one per task."""
+        _, roles, values, notes = key
+        cells = tuple(
+            (role, value, notes[n] if notes else "")
+            for n, (role, value) in enumerate(zip(roles, values, strict=True))
+            if value is not None
+        )
+        found = _term(ind, cells, self.weights, self.text)
+        if len(self.terms) < _MEMO_MAX:
+            self.terms[key] = found
+        return found
 
-    present = {role for per in raw.values() for role in per}
-    trace_roles = [
-        {"code": r.code, "name": r.name, "weight": _s(r.weight), "present": r.code in present}
-        for r in spec.roles
-    ]
-    rows: list[dict[str, Any]] = []
-    missing: list[str] = []
-    weighted = ZERO
-    bonus_items: list[dict[str, Any]] = []
-    deduction_items: list[dict[str, Any]] = []
-    bonus_sum = ZERO
-    deduction_sum = ZERO
-    for ind in spec.indicators:
-        per_role = raw.get(ind.id, {})
-        if ind.weighted:
-            normed = {role: [_normalise(ind, v) for v in vals] for role, vals in per_role.items()}
-            value, used = _combine(normed, weights)
-            if used == 0:
-                missing.append(ind.code)
-                continue
-            points = (ind.weight * value).scaleb(-2)  # ÷ 100, exact
-            weighted += points
-            rows.append(
-                {
-                    "code": ind.code,
-                    "name": ind.name,
-                    "kind": ind.kind.value,
-                    "weight": text[ind.id][0],
-                    "min": text[ind.id][1],
-                    "max": text[ind.id][2],
-                    "by_role": {role: [_s(v) for v in vals] for role, vals in per_role.items()},
-                    "norm": _s(value),
-                    "points": _s(points),
-                    "lost": _s(ind.weight - points),
-                    "comments": comments.get(ind.id, []),
-                }
+    def roles_entry(self, present: frozenset[str]) -> str:
+        found = self.roles.get(present)
+        if found is None:
+            found = self.roles[present] = _j(
+                [
+                    {
+                        "code": r.code,
+                        "name": r.name,
+                        "weight": _s(r.weight),
+                        "present": r.code in present,
+                    }
+                    for r in self.spec.roles
+                ]
             )
-        else:
-            value, _ = _combine(dict(per_role), weights)
-            applied = min(value, ind.max_score)
-            item = {
-                "code": ind.code,
-                "name": ind.name,
-                "by_role": {role: [_s(v) for v in vals] for role, vals in per_role.items()},
-                "value": _s(value),
-                "cap": text[ind.id][2],
-                "applied": _s(applied),
-                "comments": comments.get(ind.id, []),
+        return found
+
+    def grade(self, total: Decimal) -> tuple[BandSpec, str]:
+        """The band of a rounded total and its trace entry (totals share one scale)."""
+        found = self.grades.get(total)
+        if found is None:
+            band, above = self.spec.grade_for(total)
+            entry = {
+                "grade": band.grade,
+                "label": band.label,
+                "min": _s(band.min_score),
+                "next": None
+                if above is None
+                else {
+                    "grade": above.grade,
+                    "label": above.label,
+                    "min": _s(above.min_score),
+                    "gap": _s(above.min_score - total),
+                },
             }
-            if ind.kind == IndicatorKind.BONUS:
-                bonus_items.append(item)
-                bonus_sum += applied
+            found = (band, _j(entry))
+            if len(self.grades) < _MEMO_MAX:
+                self.grades[total] = found
+        return found
+
+    def pay(self, base: Decimal, total: Decimal, band: BandSpec) -> tuple[Decimal, str]:
+        """Pay and its trace entry. In coefficient mode it depends on the grade, not the
+        total. Keyed by text: 4000 and 4000.00 are equal Decimals, but the trace shows
+        each as entered."""
+        spec = self.spec
+        coefficient_mode = spec.pay_mode == PayMode.COEFFICIENT
+        key = (str(base), band.grade if coefficient_mode else str(total))
+        found = self.pays.get(key)
+        if found is None:
+            if coefficient_mode:
+                raw = base * band.coefficient
             else:
-                deduction_items.append(item)
-                deduction_sum += applied
+                # ÷ 100, exact. Deductions can take a total below zero; pay never does.
+                raw = max((base * total).scaleb(-2), ZERO)
+            pay = raw.quantize(spec.pay_quantum, rounding=spec.rounding)
+            entry = {
+                "mode": spec.pay_mode.value,
+                "base": _s(base),
+                "coefficient": _s(band.coefficient),
+                "raw": _s(raw),
+                "pay": _s(pay),
+                "quantum": _s(spec.pay_quantum),
+                "rounding": spec.rounding,
+            }
+            found = (pay, _j(entry))
+            if len(self.pays) < _MEMO_MAX:
+                self.pays[key] = found
+        return found
+
+
+def _shared(spec: SchemeSpec) -> _Shared:
+    found: _Shared | None = spec._shared.get("shared")
+    if found is None:
+        found = spec._shared["shared"] = _Shared(spec)
+    return found
+
+
+def _evaluate(
+    spec: SchemeSpec, tasks: Sequence[Task], pay_base: Decimal, about: str, inline: bool
+) -> Evaluated:
+    shared = _shared(spec)
+    memo = shared.terms
+    place = str if inline else shared.ref
+    roles = tuple([t[0] for t in tasks])
+    values = [t[1] for t in tasks]
+    notes = [t[2] for t in tasks] if any(t[2] for t in tasks) else None
+    present = frozenset([t[0] for t in tasks if t[1]])
+    missing: list[str] = []
+    weighted = bonus_sum = deduction_sum = ZERO
+    entries: list[str] = []
+    bonus_items: list[str] = []
+    deduction_items: list[str] = []
+    if values and notes is None and all(list(v) == shared.key_list for v in values):
+        # Every task scored every indicator in the scheme's order (the usual case): the
+        # marks per indicator are the tasks' values side by side.
+        side_by_side = zip(*[v.values() for v in values], strict=True)
+        keys: Iterable[tuple[Any, ...]] = (
+            (k, roles, marks, ()) for k, marks in zip(shared.key_list, side_by_side, strict=True)
+        )
+    else:
+        keys = (
+            (
+                k,
+                roles,
+                tuple([v.get(k) for v in values]),
+                tuple([n.get(k, "") for n in notes]) if notes else (),
+            )
+            for k in shared.key_list
+        )
+    for (ind, _), key in zip(shared.keys, keys, strict=True):
+        term = memo.get(key) or shared.term(ind, key)
+        if term.amount is None:
+            missing.append(ind.code)
+            continue
+        placed = place(term.entry)
+        if term.kind is IndicatorKind.BONUS:
+            bonus_sum += term.amount
+            bonus_items.append(placed)
+        elif term.kind is IndicatorKind.DEDUCTION:
+            deduction_sum += term.amount
+            deduction_items.append(placed)
+        else:
+            weighted += term.amount
+            entries.append(placed)
     if missing:
         raise Incomplete(missing)
 
@@ -333,60 +567,53 @@ def _compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outc
     deduction = (
         deduction_sum if spec.deduction_cap is None else min(deduction_sum, spec.deduction_cap)
     )
-    total_raw = weighted + bonus - deduction
-    total = total_raw.quantize(spec.score_quantum, rounding=spec.rounding)
-    band, above = spec.grade_for(total)
-    if spec.pay_mode == PayMode.COEFFICIENT:
-        pay_raw = pay_base * band.coefficient
-    else:
-        # ÷ 100, exact. Deductions can take a total below zero; pay never goes below it.
-        pay_raw = max((pay_base * total).scaleb(-2), ZERO)
-    pay = pay_raw.quantize(spec.pay_quantum, rounding=spec.rounding)
-
-    trace: dict[str, Any] = {
-        "v": 1,
-        "scheme": {"id": spec.id, "code": spec.code, "name": spec.name, "version": spec.version},
-        "rule": "reweight_present_roles",
-        "roles": trace_roles,
-        "indicators": rows,
-        "bonus": {"items": bonus_items, "sum": _s(bonus_sum), "cap": _opt(spec.bonus_cap)},
-        "deduction": {
-            "items": deduction_items,
-            "sum": _s(deduction_sum),
-            "cap": _opt(spec.deduction_cap),
-        },
-        "weighted": _s(weighted),
-        "bonus_applied": _s(bonus),
-        "deduction_applied": _s(deduction),
-        "total_raw": _s(total_raw),
-        "total": _s(total),
-        "score_places": spec.score_places,
-        "grade": {
-            "grade": band.grade,
-            "label": band.label,
-            "min": _s(band.min_score),
-            "next": None
-            if above is None
-            else {
-                "grade": above.grade,
-                "label": above.label,
-                "min": _s(above.min_score),
-                "gap": _s(above.min_score - total),
-            },
-        },
-        "pay": {
-            "mode": spec.pay_mode.value,
-            "base": _s(pay_base),
-            "coefficient": _s(band.coefficient),
-            "raw": _s(pay_raw),
-            "pay": _s(pay),
-            "quantum": _s(spec.pay_quantum),
-            "rounding": spec.rounding,
-        },
-    }
-    return Outcome(
-        total=total, grade=band.grade, coefficient=band.coefficient, pay=pay, trace=trace
+    plain = not bonus_items and not deduction_items
+    total_raw = weighted if plain else weighted + bonus - deduction
+    total = total_raw.quantize(shared.score_quantum, rounding=spec.rounding)
+    band, grade_entry = shared.grade(total)
+    pay, pay_entry = shared.pay(pay_base, total, band)
+    weighted_text = _s(weighted)
+    # The pieces are JSON already; the trace is their concatenation, one object.
+    trace = "".join(
+        (
+            shared.opening[1 if inline else 2],
+            "," + about if about else "",
+            ',"roles":',
+            place(shared.roles_entry(present)),
+            ',"indicators":[',
+            ",".join(entries),
+            '],"bonus":{"items":[',
+            ",".join(bonus_items),
+            '],"sum":"',
+            _s(bonus_sum) if bonus_items else "0",
+            '","cap":',
+            shared.caps[0],
+            '},"deduction":{"items":[',
+            ",".join(deduction_items),
+            '],"sum":"',
+            _s(deduction_sum) if deduction_items else "0",
+            '","cap":',
+            shared.caps[1],
+            '},"weighted":"',
+            weighted_text,
+            '","bonus_applied":"',
+            "0" if plain else _s(bonus),
+            '","deduction_applied":"',
+            "0" if plain else _s(deduction),
+            '","total_raw":"',
+            weighted_text if plain else _s(total_raw),
+            '","total":"',
+            _s(total),
+            '","score_places":',
+            str(spec.score_places),
+            ',"grade":',
+            place(grade_entry),
+            ',"pay":',
+            place(pay_entry),
+            "}",
+        )
     )
+    return Evaluated(total, band.grade, band.coefficient, pay, trace)
 
 
 def _opt(d: Decimal | None) -> str | None:

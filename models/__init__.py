@@ -15,6 +15,7 @@ from models.period import (
     ScoreEntry,
     ScoringTask,
     TaskState,
+    TracePart,
 )
 from models.schedule import Lease, apscheduler_jobs
 from models.scheme import GradeBand, Indicator, IndicatorKind, PayMode, Scheme, ScorerRole
@@ -49,5 +50,6 @@ __all__ = [
     "ScoringTask",
     "SeenUpdate",
     "TaskState",
+    "TracePart",
     "apscheduler_jobs",
 ]

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 from decimal import Decimal
 from typing import Annotated, Any
 
 from sqlalchemy import JSON, DateTime, Dialect, Enum, MetaData, Numeric, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, mapped_column
+
+
+class EncodedJSON(str):
+    """JSON text already encoded (a result's trace is assembled from cached pieces):
+    stored as it is in a JSON column instead of being encoded a second time."""
+
+
+def encode_json(value: Any) -> str:
+    """How JSON columns are written (the engines' serializer): compact, Chinese kept as
+    UTF-8 (a third of the size of \\u escapes), `EncodedJSON` as it is."""
+    if isinstance(value, EncodedJSON):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class ExactDecimal(TypeDecorator[Decimal]):

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Select, Table, create_engine, event, insert
 from sqlalchemy.orm import Session, sessionmaker
+
+from models.base import Base, encode_json
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with SQLite set up for a busy single file: foreign keys, WAL, patience."""
+    """An engine with SQLite set up for a busy single file: foreign keys, WAL, patience.
+    JSON columns keep Chinese as UTF-8 and accept `EncodedJSON` text as it is."""
+    kwargs.setdefault("json_serializer", encode_json)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
     engine = create_engine(url, **kwargs)
@@ -46,3 +51,52 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` with Alembic; an empty database gets everything."""
     command.upgrade(alembic_config(engine), revision)
+
+
+def insert_many(
+    conn: Connection, model: type[Base], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """INSERT rows straight through the driver's executemany.
+
+    At group scale SQLAlchemy's per-row parameter handling costs more than the database
+    does. The values still go through each column's own bind processing (exact decimals,
+    aware datetimes, JSON), so what is stored is exactly what an ORM insert stores.
+    """
+    table = model.__table__
+    assert isinstance(table, Table)
+    dialect = conn.dialect
+    compiled = insert(table).inline().compile(dialect=dialect, column_keys=list(columns))
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    ]
+    positional = compiled.positiontup is not None
+    if positional and list(compiled.positiontup or ()) != list(columns):
+        raise ValueError("columns must be given in the table's order")
+
+    def processed(row: Sequence[Any]) -> Any:
+        values = [v if p is None else p(v) for p, v in zip(processors, row, strict=True)]
+        return tuple(values) if positional else dict(zip(columns, values, strict=True))
+
+    batch = [processed(row) for row in rows]
+    if batch:
+        conn.exec_driver_sql(compiled.string, batch)
+
+
+def stream(conn: Connection, stmt: Select[Any], batch: int) -> Iterator[Sequence[Any]]:
+    """Rows of a SELECT straight from the driver's cursor, `batch` at a time.
+
+    For reading millions of plain values (ids, text) where SQLAlchemy's row objects
+    cost more than the database. The statement's parameters are rendered into it, so
+    use it only for ids and fixed values, never for text someone typed. No result
+    processing happens: columns must be of types the driver returns as they are stored.
+    """
+    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    raw: Any = conn.connection.driver_connection
+    # PostgreSQL streams through a server-side cursor; SQLite's cursor always streams.
+    cursor = raw.cursor() if conn.dialect.name == "sqlite" else raw.cursor(name="jixiao_stream")
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()

@@ -7,7 +7,17 @@ import enum
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Code, When, intpk, str_enum
@@ -92,7 +102,16 @@ class ScoringTask(Base):
 
 class ScoreEntry(Base):
     __tablename__ = "score_entries"
-    __table_args__ = (UniqueConstraint("task_id", "indicator_id"),)
+    __table_args__ = (
+        UniqueConstraint("task_id", "indicator_id"),
+        # Few marks carry a comment: computing a period finds them without a full scan.
+        Index(
+            "ix_score_entries_commented",
+            "task_id",
+            sqlite_where=text("comment != ''"),
+            postgresql_where=text("comment != ''"),
+        ),
+    )
 
     id: Mapped[intpk]
     task_id: Mapped[int] = mapped_column(ForeignKey("scoring_tasks.id"))
@@ -113,19 +132,37 @@ class Result(Base):
     __table_args__ = (UniqueConstraint("period_id", "employee_id"),)
 
     id: Mapped[intpk]
-    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    # (period_id, employee_id) is unique, so that index also serves lookups by period.
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
     employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
     total: Mapped[Decimal]
     grade: Mapped[str] = mapped_column(String(16))
     coefficient: Mapped[Decimal]
     pay_base: Mapped[Decimal]
     pay: Mapped[Decimal]
-    # Every term with its numbers, as strings: explanations are rendered from this alone.
+    # Every term with its numbers, as strings: explanations are rendered from this and
+    # the trace parts it names (see TracePart).
     trace: Mapped[dict[str, Any]]
     computed_at: Mapped[When]
 
     period: Mapped[Period] = relationship()
     employee: Mapped[Employee] = relationship()
+
+
+class TracePart(Base):
+    """A piece of result traces that many appraisees share: one indicator's marks and
+    points, the roles that scored, a total's grade, a base's pay.
+
+    Content-addressed (the digest of its JSON) within a scheme version and never
+    changed, so a stored trace that names it explains the same numbers forever. At group
+    scale ten thousand parts serve a hundred thousand traces.
+    """
+
+    __tablename__ = "trace_parts"
+
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(32), primary_key=True)
+    body: Mapped[Any] = mapped_column(JSON)
 
 
 class AuditEvent(Base):

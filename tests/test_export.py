@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from bot import demo, export
 from bot.errors import Refused
 from bot.periods import find_group, find_institution, find_period
-from models import Period, Result
+from models import Employee, Institution, Period, Result
 
 NOW = dt.datetime(2026, 11, 24, 2, 30, tzinfo=dt.UTC)
 ZH_HEADERS = ["工号", "姓名", "机构", "部门", "总分", "等级", "系数", "绩效工资基数", "绩效工资"]
@@ -46,6 +46,23 @@ def test_one_institution_only(group, session):
     sheet = export.pay_sheet(session, period, inst)
     assert {r.institution for r in sheet.rows} == {"北京分公司"}
     assert sheet.default_name("csv") == "pay_2026-10_北京分公司.csv"
+
+
+def test_a_past_sheet_shows_where_people_were_paid_not_where_they_are_now(group, session):
+    period, _results = stored(session, "2026-10")
+    beijing = find_institution(session, group, "北京分公司")
+    before = export.pay_sheet(session, period, beijing).rows[0]
+    moved = session.scalar(select(Employee).where(Employee.number == before.number))
+    other = session.scalar(
+        select(Institution).where(Institution.group_id == group.id, Institution.id != beijing.id)
+    )
+    moved.institution_id = other.id
+    moved.department_id = None
+    session.flush()
+    again = [r for r in export.pay_sheet(session, period).rows if r.number == before.number]
+    assert again == [before]
+    assert before in export.pay_sheet(session, period, beijing).rows
+    assert all(r.number != before.number for r in export.pay_sheet(session, period, other).rows)
 
 
 def test_a_period_still_open_for_scoring_is_refused(group, session):

@@ -184,7 +184,8 @@ def test_pay_is_base_times_rounded_total_over_a_hundred_in_score_mode(case):
     spec, marks, base = case
     spec = replace(spec, pay_mode=PayMode.SCORE)
     out = compute(spec, marks, base)
-    assert out.pay == (base * out.total / 100).quantize(CENT, spec.rounding)
+    # Deductions can take the total below zero; pay stops at zero.
+    assert out.pay == max(base * out.total / 100, D(0)).quantize(CENT, spec.rounding)
 
 
 @FAST

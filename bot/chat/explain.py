@@ -14,6 +14,7 @@ from bot.chat.context import Ctx
 from bot.chat.myscore import VISIBLE, by_role, comments, find, not_yet
 from bot.chat.types import Reply
 from bot.i18n import _
+from bot.traces import expand
 from models import Period, Result
 
 DRIVERS = 3
@@ -164,7 +165,7 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
         return not_yet(ctx)
     if isinstance(found, Reply):
         return found
-    t = found.trace
+    t = expand(ctx.session, found.trace)
     prev = _previous(ctx, found)
     parts = [
         [
@@ -175,7 +176,7 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
         formula(t),
         grade(t),
         indicators(t),
-        change(t, prev.trace if prev else None),
+        change(t, expand(ctx.session, prev.trace) if prev else None),
     ]
     return Reply(
         "\n\n".join("\n".join(p) for p in parts),

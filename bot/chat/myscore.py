@@ -13,6 +13,7 @@ from bot.chat import render
 from bot.chat.context import Ctx
 from bot.chat.types import Reply
 from bot.i18n import _
+from bot.traces import expand
 from models import Period, PeriodState, Result, ScoringTask
 
 VISIBLE = (PeriodState.PUBLISHED, PeriodState.FINAL)
@@ -92,7 +93,7 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
         return not_yet(ctx)
     if isinstance(found, Reply):
         return found
-    t = found.trace
+    t = expand(ctx.session, found.trace)
     places = int(t.get("score_places", 2))
     grade = t["grade"]
     lines = [

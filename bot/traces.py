@@ -1,0 +1,53 @@
+"""Stored traces back in full.
+
+A result's stored trace (version 2) names the parts it shares with other appraisees'
+traces (an indicator's marks and points, the roles present, the grade, the pay) by
+digest; `expand` puts them back, giving the self-contained trace (version 1) that
+`bot.pay.compute` returns and every explanation is rendered from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import TracePart
+
+
+class MissingParts(LookupError):
+    """A trace names parts that are not stored: the data is damaged."""
+
+
+def expand(session: Session, trace: dict[str, Any]) -> dict[str, Any]:
+    """The full trace of a stored one; a version 1 trace is returned as it is."""
+    if trace.get("v") != 2:
+        return trace
+    names = {
+        trace["roles"],
+        trace["grade"],
+        trace["pay"],
+        *trace["indicators"],
+        *trace["bonus"]["items"],
+        *trace["deduction"]["items"],
+    }
+    bodies: dict[str, Any] = dict(
+        session.execute(
+            select(TracePart.digest, TracePart.body).where(
+                TracePart.scheme_id == trace["scheme"]["id"], TracePart.digest.in_(names)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    if missing := names - bodies.keys():
+        raise MissingParts(", ".join(sorted(missing)))
+    full = dict(trace, v=1)
+    full["roles"] = bodies[trace["roles"]]
+    full["grade"] = bodies[trace["grade"]]
+    full["pay"] = bodies[trace["pay"]]
+    full["indicators"] = [bodies[name] for name in trace["indicators"]]
+    for side in ("bonus", "deduction"):
+        full[side] = dict(trace[side], items=[bodies[name] for name in trace[side]["items"]])
+    return full
