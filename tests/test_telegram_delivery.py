@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -88,6 +89,30 @@ def test_a_429_from_telegram_is_honoured(Session, api):
         row = s.scalars(select(OutboxMessage).where(OutboxMessage.state != OutboxState.SENT)).one()
     assert row.next_attempt_at > NOW
     assert row.attempts == 1
+
+
+def test_a_request_cut_off_mid_body_is_neither_answered_nor_acted_on(api):
+    """A worker killed while posting leaves half a request: the fake, like Telegram,
+    never sees a complete sendMessage, so it sends nothing."""
+    host, port = api.base_url.split("//")[1].split("/")[0].split(":")
+    body = b"chat_id=1001&text=m0"
+    with socket.create_connection((host, int(port))) as conn:
+        conn.sendall(
+            b"POST /bot123:TEST/sendMessage HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[:9]
+        )
+        conn.shutdown(socket.SHUT_WR)
+        assert conn.recv(1024) == b""  # closed without an answer
+    assert api.sent == []
+    assert api.calls["sendMessage"] == 0
+
+
+def test_a_message_without_text_is_refused_as_telegram_does(api):
+    status, payload = api.handle("sendMessage", {"chat_id": "1001"})
+    assert (status, payload["description"]) == (400, "Bad Request: message text is empty")
+    assert api.sent == []
 
 
 def test_long_answers_are_split_at_line_boundaries():
