@@ -66,7 +66,7 @@ class ComputeReport:
         return self.created + self.updated + self.unchanged
 
 
-def _task_rows(session: Session, period_id: int) -> Iterator[TaskRow]:
+def task_rows(session: Session, period_id: int) -> Iterator[TaskRow]:
     """Submitted tasks in appraisee order, each with its marks joined into one string.
 
     The database does the joining, so at group scale Python reads 200,000 task rows
@@ -229,7 +229,7 @@ def _compute_period(
     report = ComputeReport()
     scored: set[int] = set()
     period_entry = json.dumps({"id": period.id, "label": period.label}, ensure_ascii=False)
-    rows = _task_rows(session, period.id)
+    rows = task_rows(session, period.id)
     for outcomes, parts in _outcomes(spec, period_entry, people, rows):
         # Parts first: the traces below name them.
         new_parts = {name: body for name, body in parts if name not in stored_parts}

@@ -130,4 +130,5 @@ def test_the_bench_command_reports_compute_and_floor(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Compute:" in result.output
     assert "Floor (one SQL aggregate):" in result.output
+    assert "writing the same results alone" in result.output
     assert "Peak memory" in result.output

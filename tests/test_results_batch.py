@@ -160,3 +160,27 @@ def test_a_failure_halfway_writes_nothing(engine, Session, monkeypatch):
     with Session() as session, session.begin():
         report = compute_period(session, NOW, session.get_one(Period, period_id))
     assert report.created == 40
+
+
+def test_the_benchs_read_and_write_measure_leaves_the_results_as_they_were(engine, Session):
+    """The bench rewrites the very results compute_period wrote, to time reading and
+    writing alone: afterwards every row and trace is what it was."""
+    from bot.bench import read_and_write_only
+
+    period_id, _entries = build(engine, 30, 3, 2, seed=3)
+    with Session() as session, session.begin():
+        compute_period(session, NOW, session.get_one(Period, period_id))
+
+    def stored():
+        with Session() as session:
+            return [
+                (r.employee_id, r.total, r.grade, r.coefficient, r.pay_base, r.pay, r.trace)
+                for r in session.scalars(
+                    select(Result).where(Result.period_id == period_id).order_by(Result.employee_id)
+                )
+            ]
+
+    before = stored()
+    assert len(before) == 30
+    assert read_and_write_only(engine, period_id) > 0
+    assert stored() == before

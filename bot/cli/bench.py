@@ -55,6 +55,12 @@ def compute(
         _("Floor (one SQL aggregate): {seconds:.2f} s.").format(seconds=report.floor_seconds)
     )
     typer.echo(_("Ratio compute / floor: {ratio:.2f}.").format(ratio=report.ratio))
+    typer.echo(
+        _(
+            "Reading the marks and writing the same results alone, nothing computed: "
+            "{seconds:.2f} s ({ratio:.2f} × the floor)."
+        ).format(seconds=report.read_write_seconds, ratio=report.read_write_ratio)
+    )
     typer.echo(_("Peak memory: {mb:.0f} MB.").format(mb=report.peak_mb))
 
 
