@@ -7,14 +7,26 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot import results
 from bot.bench import build
 from bot.pay import Mark, SchemeSpec, compute
 from bot.results import compute_period
 from bot.traces import MissingParts, expand
-from models import Employee, Period, Result, Scheme, ScoreEntry, ScoringTask, TracePart
+from models import (
+    Employee,
+    GradeBand,
+    Indicator,
+    Period,
+    Result,
+    Scheme,
+    ScoreEntry,
+    ScorerRole,
+    ScoringTask,
+    TracePart,
+)
 
 NOW = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
 
@@ -136,6 +148,30 @@ def test_a_trace_naming_a_part_that_is_not_stored_is_refused(engine, Session):
         session.execute(delete(TracePart).where(TracePart.digest == result.trace["grade"]))
         with pytest.raises(MissingParts, match=result.trace["grade"]):
             expand(session, result.trace)
+
+
+def test_the_database_refuses_to_delete_a_scheme_version_whose_parts_traces_name(engine, Session):
+    """Traces name their parts within a scheme version: the version cannot go while they
+    exist (foreign keys, enforced on SQLite too), so no stored explanation is orphaned."""
+    period_id, _entries = build(engine, 3, 2, 1, seed=1)
+    with Session() as session, session.begin():
+        period = session.get_one(Period, period_id)
+        compute_period(session, NOW, period)
+        scheme_id = period.scheme_id
+    with Session() as session, session.begin():
+        # Even with the period and its results gone, the parts keep the version.
+        session.execute(delete(Result).where(Result.period_id == period_id))
+        session.execute(delete(ScoreEntry))
+        session.execute(delete(ScoringTask))
+        session.execute(delete(Period).where(Period.id == period_id))
+        for part in (Indicator, ScorerRole, GradeBand):
+            session.execute(delete(part).where(part.scheme_id == scheme_id))
+        # Only the trace parts hold the version now.
+        with pytest.raises(IntegrityError):
+            session.execute(delete(Scheme).where(Scheme.id == scheme_id))
+    with Session() as session:
+        assert session.scalar(select(func.count()).select_from(TracePart)) > 0
+        assert session.get(Scheme, scheme_id) is not None
 
 
 def test_a_failure_halfway_writes_nothing(engine, Session, monkeypatch):
