@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from bot import results
+from bot.periods import new_period
 from bot.results import compute_period
 from models import (
     Employee,
@@ -37,7 +38,6 @@ from models import (
     IndicatorKind,
     Institution,
     Period,
-    PeriodKind,
     PeriodState,
     Result,
     Scheme,
@@ -182,17 +182,8 @@ def build(
         insts = [Institution(group_id=group.id, name=f"机构{i:03d}") for i in range(n_inst)]
         session.add_all(insts)
         session.flush()
-        period = Period(
-            group_id=group.id,
-            scope="group",
-            label="2026-11",
-            kind=PeriodKind.MONTHLY,
-            starts_on=dt.date(2026, 11, 1),
-            ends_on=dt.date(2026, 11, 30),
-            scheme_id=scheme.id,
-            state=PeriodState.SCORING_CLOSED,
-            deadline=at,
-            created_at=at,
+        period = new_period(
+            group.id, scheme.id, "2026-11", state=PeriodState.SCORING_CLOSED, deadline=at, now=at
         )
         session.add(period)
         session.flush()

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from bot.digest import build, facts
+from bot.periods import new_period
 from models import (
     Department,
     Employee,
@@ -29,8 +30,6 @@ from models import (
     Indicator,
     IndicatorKind,
     Institution,
-    Period,
-    PeriodKind,
     PeriodState,
     Scheme,
     ScorerRole,
@@ -63,17 +62,13 @@ def populate(engine: Engine, employees: int, institutions: int, seed: int = 7) -
         ]
         s.add(scheme)
         s.flush()
-        period = Period(
-            group_id=group.id,
-            scope="group",
-            label="2026-11",
-            kind=PeriodKind.MONTHLY,
-            starts_on=dt.date(2026, 11, 1),
-            ends_on=dt.date(2026, 11, 30),
-            scheme_id=scheme.id,
+        period = new_period(
+            group.id,
+            scheme.id,
+            "2026-11",
             state=PeriodState.SCORING,
             deadline=NOW - dt.timedelta(days=2),
-            created_at=NOW,
+            now=NOW,
         )
         s.add(period)
         s.execute(

@@ -186,6 +186,33 @@ def _action_name(action: str) -> str:
     }[action]
 
 
+def new_period(
+    group_id: int,
+    scheme_id: int,
+    label: str,
+    *,
+    state: PeriodState,
+    deadline: dt.datetime,
+    now: dt.datetime,
+    institution_id: int | None = None,
+) -> Period:
+    """A period row for `label`, its kind and dates read from the label (not yet added)."""
+    span = parse_label(label)
+    return Period(
+        group_id=group_id,
+        institution_id=institution_id,
+        scope=str(institution_id) if institution_id else "group",
+        label=label,
+        kind=span.kind,
+        starts_on=span.starts_on,
+        ends_on=span.ends_on,
+        scheme_id=scheme_id,
+        state=state,
+        deadline=deadline,
+        created_at=now,
+    )
+
+
 def open_period(
     session: Session,
     now: dt.datetime,
@@ -209,19 +236,14 @@ def open_period(
     tz = institution.timezone if institution else "Asia/Shanghai"
     due = end_of_day(deadline or span.ends_on + dt.timedelta(days=7), tz)
     if period is None:
-        scheme = latest_scheme(session, group, scheme_code)
-        period = Period(
-            group_id=group.id,
-            institution_id=institution.id if institution else None,
-            scope=scope,
-            label=label,
-            kind=span.kind,
-            starts_on=span.starts_on,
-            ends_on=span.ends_on,
-            scheme_id=scheme.id,
+        period = new_period(
+            group.id,
+            latest_scheme(session, group, scheme_code).id,
+            label,
             state=PeriodState.DRAFT,
             deadline=due,
-            created_at=now,
+            now=now,
+            institution_id=institution.id if institution else None,
         )
         session.add(period)
         session.flush()

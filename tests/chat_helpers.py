@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.chat.dispatch import handle
 from bot.chat.types import Incoming, Kind, Reply
 from bot.codes import hash_code
+from bot.periods import new_period
 from bot.results import compute_period
 from models import (
     BindCode,
@@ -23,7 +24,6 @@ from models import (
     IndicatorKind,
     Institution,
     Period,
-    PeriodKind,
     PeriodState,
     Role,
     RoleGrant,
@@ -113,18 +113,14 @@ def _scheme(group: Group) -> Scheme:
     return scheme
 
 
-def _period(session, w_group, scheme, label, state, starts, ends, deadline) -> Period:
-    period = Period(
-        group_id=w_group.id,
-        scope="group",
-        label=label,
-        kind=PeriodKind.MONTHLY,
-        starts_on=starts,
-        ends_on=ends,
-        scheme_id=scheme.id,
+def _period(session, w_group, scheme, label, state, deadline) -> Period:
+    period = new_period(
+        w_group.id,
+        scheme.id,
+        label,
         state=state,
         deadline=deadline,
-        created_at=deadline - dt.timedelta(days=30),
+        now=deadline - dt.timedelta(days=30),
     )
     session.add(period)
     session.flush()
@@ -206,8 +202,6 @@ def build_world(session) -> World:
         scheme,
         "2026-09",
         PeriodState.SCORING,
-        dt.date(2026, 9, 1),
-        dt.date(2026, 9, 30),
         dt.datetime(2026, 10, 8, 23, 59, tzinfo=SH),
     )
     oct_ = _period(
@@ -216,8 +210,6 @@ def build_world(session) -> World:
         scheme,
         "2026-10",
         PeriodState.SCORING,
-        dt.date(2026, 10, 1),
-        dt.date(2026, 10, 31),
         dt.datetime(2026, 11, 7, 23, 59, tzinfo=SH),
     )
     _scored(session, sep, manager, staff[0], "manager", {"perf": 80, "quality": 80, "attitude": 80})
@@ -252,8 +244,6 @@ def build_world(session) -> World:
         scheme,
         "2026-11",
         PeriodState.SCORING,
-        dt.date(2026, 11, 1),
-        dt.date(2026, 11, 30),
         dt.datetime(2026, 12, 7, 23, 59, tzinfo=SH),
     )
     for person in staff:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from bot import i18n
 from bot.chat.types import Button, Incoming, Kind, Reply
 from bot.errors import Refused
+from bot.periods import new_period
 from handlers.web import create_app
 from handlers.web import strings as page
 from models import (
@@ -23,7 +24,6 @@ from models import (
     Group,
     Institution,
     Period,
-    PeriodKind,
     PeriodState,
     Result,
     Role,
@@ -71,27 +71,14 @@ def org(Session):
         s.add(scheme)
         s.flush()
 
-        def period(label: str, state: PeriodState, start: dt.date, end: dt.date) -> Period:
-            p = Period(
-                group_id=grp.id,
-                scope="group",
-                label=label,
-                kind=PeriodKind.MONTHLY,
-                starts_on=start,
-                ends_on=end,
-                scheme_id=scheme.id,
-                state=state,
-                deadline=NOW,
-                created_at=NOW,
-            )
+        def period(label: str, state: PeriodState) -> Period:
+            p = new_period(grp.id, scheme.id, label, state=state, deadline=NOW, now=NOW)
             s.add(p)
             s.flush()
             return p
 
-        done = period("2026-11", PeriodState.FINAL, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
-        now_open = period(
-            "2026-12", PeriodState.SCORING, dt.date(2026, 12, 1), dt.date(2026, 12, 31)
-        )
+        done = period("2026-11", PeriodState.FINAL)
+        now_open = period("2026-12", PeriodState.SCORING)
         s.add(
             Result(
                 period_id=done.id,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.chat.dispatch import handle
 from bot.chat.types import Incoming, Kind, Reply
+from bot.periods import new_period
 from models import (
     AuditEvent,
     ChatIdentity,
@@ -31,8 +32,6 @@ from models import (
     Indicator,
     IndicatorKind,
     Institution,
-    Period,
-    PeriodKind,
     PeriodState,
     Scheme,
     ScorerRole,
@@ -66,17 +65,13 @@ def _world(session: Session, people: int, indicators: int) -> None:
     scorer = Employee(group_id=group.id, number="0", name="scorer", institution_id=inst.id)
     session.add(scorer)
     session.flush()
-    period = Period(
-        group_id=group.id,
-        scope="group",
-        label="2026-11",
-        kind=PeriodKind.MONTHLY,
-        starts_on=dt.date(2026, 11, 1),
-        ends_on=dt.date(2026, 11, 30),
-        scheme_id=scheme.id,
+    period = new_period(
+        group.id,
+        scheme.id,
+        "2026-11",
         state=PeriodState.SCORING,
         deadline=NOW + dt.timedelta(days=4),
-        created_at=NOW,
+        now=NOW,
     )
     session.add(period)
     session.add(ChatIdentity(platform="web", external_id=USER, employee_id=scorer.id, bound_at=NOW))
