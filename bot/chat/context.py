@@ -36,9 +36,9 @@ def unsign(secret: str, payload: str) -> str | None:
     return body
 
 
-def secret_for(session: Session, platform: str, external_id: str, now: dt.datetime) -> str:
-    """The button key of a chat, created if the bot has never spoken there: pushes from
-    the outbox carry buttons signed with it, like any reply."""
+def chat_state(session: Session, platform: str, external_id: str, now: dt.datetime) -> ChatState:
+    """Where a chat's conversation stands, created (with its button key) the first time
+    the bot hears from or speaks to it."""
     chat = session.scalar(
         select(ChatState).where(
             ChatState.platform == platform, ChatState.external_id == external_id
@@ -54,7 +54,13 @@ def secret_for(session: Session, platform: str, external_id: str, now: dt.dateti
         )
         session.add(chat)
         session.flush()
-    return chat.secret
+    return chat
+
+
+def secret_for(session: Session, platform: str, external_id: str, now: dt.datetime) -> str:
+    """The button key of a chat, created if the bot has never spoken there: pushes from
+    the outbox carry buttons signed with it, like any reply."""
+    return chat_state(session, platform, external_id, now).secret
 
 
 @dataclass

@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import i18n
 from bot.chat import binding, explain, form, intents, language, menu, myscore, status, tasks
-from bot.chat.context import Ctx, unsign
+from bot.chat.context import Ctx, chat_state, unsign
 from bot.chat.intents import Intent
 from bot.chat.types import Incoming, Kind, Reply
 from bot.digest import remind_overdue
 from bot.i18n import _, ngettext
-from models import ChatState
+from models import SeenUpdate
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
 TEXT_MAX = 1000  # outside a form; comments have their own limit
@@ -35,6 +35,38 @@ TEXT_MAX = 1000  # outside a form; comments have their own limit
 def handle(session: Session, incoming: Incoming, now: dt.datetime) -> list[Reply]:
     """Everything the bot shows in answer to one message or tap."""
     return converse(session, incoming, now, _route)
+
+
+def handle_once(
+    sessions: sessionmaker[Session],
+    platform: str,
+    key: str,
+    incoming: Incoming | None,
+    now: dt.datetime,
+) -> list[Reply] | None:
+    """`handle` in its own transaction, once per delivery `key` (platforms redeliver):
+    None if `key` was handled before, [] for an update with nothing to answer.
+
+    The key is recorded in the same transaction: handled and remembered, or neither.
+    Two first messages from a new chat can race to create its conversation row; the
+    loser's transaction is rolled back whole and run again, when it finds the winner's.
+    """
+    for attempt in (1, 2):
+        try:
+            with sessions() as s, s.begin():
+                seen = s.scalar(
+                    select(SeenUpdate.id).where(
+                        SeenUpdate.platform == platform, SeenUpdate.key == key
+                    )
+                )
+                if seen is not None:
+                    return None
+                s.add(SeenUpdate(platform=platform, key=key, at=now))
+                return [] if incoming is None else handle(s, incoming, now)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    return None
 
 
 T = TypeVar("T")
@@ -46,20 +78,7 @@ def converse(
     """Run one step for whoever is speaking, in their language, with their stored state;
     a refused step answers politely instead. Platforms with their own forms (Slack's
     modals) call this with their own step."""
-    chat = session.scalar(
-        select(ChatState).where(
-            ChatState.platform == incoming.platform, ChatState.external_id == incoming.user_id
-        )
-    )
-    if chat is None:
-        chat = ChatState(
-            platform=incoming.platform,
-            external_id=incoming.user_id,
-            secret=secrets.token_hex(16),
-            state={},
-            updated_at=now,
-        )
-        session.add(chat)
+    chat = chat_state(session, incoming.platform, incoming.user_id, now)
     ctx = Ctx(session, incoming, now, chat, None)
     identity = binding.identity_of(ctx)
     if identity is not None and identity.employee.active:

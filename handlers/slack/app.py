@@ -19,17 +19,14 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.chat import binding
 from bot.chat.context import Ctx
-from bot.chat.dispatch import converse, handle
+from bot.chat.dispatch import converse, handle_once
 from bot.chat.sheet import save_sheet
 from bot.chat.types import Incoming, Kind, Reply
 from handlers.slack import modal
-from models import SeenUpdate
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
@@ -67,26 +64,8 @@ def blocks(reply: Reply) -> list[dict[str, Any]]:
 def run_once(
     sessions: sessionmaker[Session], key: str, incoming: Incoming, now: dt.datetime
 ) -> list[Reply] | None:
-    """The conversation for one Slack event, once: None if `key` was handled before.
-
-    Two events from a new user can race to create the same conversation row; the loser's
-    transaction is rolled back whole and run again, when it finds the winner's row."""
-    for attempt in (1, 2):
-        try:
-            with sessions() as s, s.begin():
-                seen = s.scalar(
-                    select(SeenUpdate.id).where(
-                        SeenUpdate.platform == PLATFORM, SeenUpdate.key == key
-                    )
-                )
-                if seen is not None:
-                    return None
-                s.add(SeenUpdate(platform=PLATFORM, key=key, at=now))
-                return handle(s, incoming, now)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    return None
+    """The conversation for one Slack event, once: None if `key` was handled before."""
+    return handle_once(sessions, PLATFORM, key, incoming, now)
 
 
 def modal_for(payload: str) -> Callable[[Ctx], dict[str, Any] | None]:
@@ -178,8 +157,14 @@ def build_app(
             private=(body.get("channel") or {}).get("name") in (None, "directmessage")
             or channel.startswith("D"),
         )
-        if incoming.private and body.get("trigger_id"):
+        if (
+            incoming.private
+            and body.get("trigger_id")
+            and incoming.payload.startswith(modal.TASK_BUTTON)
+        ):
             # A person to score opens Slack's own form: a modal with every indicator.
+            # (The prefix only spares other taps a second transaction; the signature is
+            # checked inside.)
             with sessions() as s, s.begin():
                 opened = converse(s, incoming, clock(), modal_for(incoming.payload))
             if isinstance(opened, dict):

@@ -13,12 +13,13 @@ from bot.i18n import _
 
 CALLBACK = "jx-sheet"
 DRAFT = "draft"
+TASK_BUTTON = "task:"  # the body of a "score this person" button: task:<id>
 
 
 def sheet_for_button(ctx: Ctx, payload: str) -> Sheet | None:
     """The sheet a "task" button points to, if it was issued to this chat."""
     body = unsign(ctx.chat.secret, payload)
-    if ctx.me is None or body is None or not body.startswith("task:"):
+    if ctx.me is None or body is None or not body.startswith(TASK_BUTTON):
         return None
     try:
         task_id = int(body.split(":")[1])

@@ -10,6 +10,7 @@ be read as markup.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -22,11 +23,11 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot import i18n
-from bot.chat.dispatch import handle
+from bot.chat.dispatch import handle_once
 from bot.chat.types import Incoming, Kind, Reply
 from bot.i18n import _
 from handlers.telegram.transport import keyboard, split
-from models import ChatIdentity, SeenUpdate
+from models import ChatIdentity
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"
@@ -60,20 +61,7 @@ def process(
     sessions: sessionmaker[Session], update: Update, now: dt.datetime
 ) -> list[Reply] | None:
     """Run the conversation for one update, once: None if this update_id was seen."""
-    incoming = to_incoming(update)
-    with sessions() as s, s.begin():
-        seen = s.scalar(
-            select(SeenUpdate.id).where(
-                SeenUpdate.platform == PLATFORM, SeenUpdate.key == str(update.update_id)
-            )
-        )
-        if seen is not None:
-            return None
-        # Recorded in the same transaction: handled and remembered, or neither.
-        s.add(SeenUpdate(platform=PLATFORM, key=str(update.update_id), at=now))
-        if incoming is None:
-            return []
-        return handle(s, incoming, now)
+    return handle_once(sessions, PLATFORM, str(update.update_id), to_incoming(update), now)
 
 
 async def render(context: ContextTypes.DEFAULT_TYPE, update: Update, replies: list[Reply]) -> None:
@@ -129,14 +117,16 @@ def build_application(
     async def on_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not isinstance(update, Update):
             return
-        replies = process(sessions, update, clock())
+        # The database work runs off the event loop, so one conversation's transaction
+        # never stalls the server's other requests.
+        replies = await asyncio.to_thread(process, sessions, update, clock())
         if not replies:
             return
         try:
             await render(context, update, replies)
         except Forbidden:
             # The user blocked the bot: stop pushing to them; HR can list who.
-            mark_unreachable(sessions, update)
+            await asyncio.to_thread(mark_unreachable, sessions, update)
 
     app.add_handler(TypeHandler(Update, on_update))
     return app
