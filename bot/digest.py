@@ -27,7 +27,7 @@ from bot.progress import (
     overdue_by_institution,
     overdue_scorers,
 )
-from bot.reminders import signed
+from bot.reminders import reachable_identities, signed
 from bot.workdays import is_quiet, is_workday, local_now
 from models import ChatIdentity, Employee, Institution
 
@@ -74,13 +74,15 @@ def build(
 ) -> Digest | None:
     """The digest for one institution in the current language, or None if it has no
     open scoring."""
-    if isinstance(progress, GroupProgress):
-        progress = GroupFacts(
+    known = (
+        progress
+        if isinstance(progress, GroupFacts)
+        else GroupFacts(
             progress,
             departments_by_institution(session, institution.group_id, institution.id),
             overdue_by_institution(session, institution.group_id, now, institution.id),
         )
-    known = progress
+    )
     progress = known.progress
     mine = progress.of(institution.id)
     if mine is None or not mine.now.total:
@@ -147,9 +149,13 @@ def build(
 
 def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int:
     """Queue today's digest for each head whose local time is past 09:00 on a workday,
-    outside quiet hours; returns how many were newly queued."""
-    known = facts(session, group_id, now)
-    rows = session.execute(
+    outside quiet hours; returns how many were newly queued.
+
+    The job runs every quarter of an hour: what was queued today is skipped before
+    anything is built, each institution's digest (and chart) is built once per language,
+    and all are built before the first write, so drawing never holds the write lock."""
+    due = []
+    for institution, head, identity in session.execute(
         select(Institution, Employee, ChatIdentity)
         .join(Employee, Employee.id == Institution.head_id)
         .join(ChatIdentity, ChatIdentity.employee_id == Employee.id)
@@ -159,14 +165,26 @@ def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int
             ChatIdentity.unreachable.is_(False),
             Employee.active.is_(True),
         )
-    ).all()
-    queued = 0
-    for institution, head, identity in rows:
+    ).all():
         local = local_now(now, institution.timezone)
         if local.hour < DIGEST_HOUR or is_quiet(local) or not is_workday(local.date()):
             continue
-        with i18n.using(head.language or i18n.DEFAULT_LANGUAGE):
-            digest = build(session, institution, now, known)
+        key = f"digest:{institution.id}:{identity.platform}:{local.date()}"
+        due.append((institution, head, identity, key))
+    done = outbox.queued_before(session, (key for *_, key in due))
+    due = [row for row in due if row[3] not in done]
+    if not due:
+        return 0
+    known = facts(session, group_id, now)
+    digests: dict[tuple[int, str], Digest | None] = {}
+    for institution, head, _identity, _key in due:
+        language = head.language or i18n.DEFAULT_LANGUAGE
+        if (institution.id, language) not in digests:
+            with i18n.using(language):
+                digests[institution.id, language] = build(session, institution, now, known)
+    queued = 0
+    for institution, head, identity, key in due:
+        digest = digests[institution.id, head.language or i18n.DEFAULT_LANGUAGE]
         if digest is None:
             continue
         buttons = signed(session, identity, now, digest.buttons)
@@ -179,7 +197,7 @@ def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int
             platform=identity.platform,
             chat_id=identity.external_id,
             content=content,
-            dedupe_key=f"digest:{institution.id}:{identity.platform}:{local.date()}",
+            dedupe_key=key,
             employee_id=head.id,
         )
     return queued
@@ -195,16 +213,13 @@ def remind_overdue(
         return None
     local = local_now(now, institution.timezone)
     sent = 0
-    for o in overdue_scorers(session, institution.group_id, institution.id, now):
-        identities = session.scalars(
-            select(ChatIdentity).where(
-                ChatIdentity.employee_id == o.scorer_id,
-                ChatIdentity.revoked_at.is_(None),
-                ChatIdentity.unreachable.is_(False),
-            )
-        ).all()
-        scorer = session.get_one(Employee, o.scorer_id)
-        for identity in identities:
+    late = overdue_scorers(session, institution.group_id, institution.id, now)
+    ids = {o.scorer_id for o in late}
+    chats = reachable_identities(session, ids)
+    scorers = {e.id: e for e in session.scalars(select(Employee).where(Employee.id.in_(ids)))}
+    for o in late:
+        scorer = scorers[o.scorer_id]
+        for identity in chats.get(o.scorer_id, []):
             with i18n.using(scorer.language or i18n.DEFAULT_LANGUAGE):
                 text = ngettext(
                     "Reminder from {head}: {left} person is waiting for your scores.",

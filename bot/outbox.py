@@ -8,6 +8,7 @@ side by side, a single `UPDATE ... RETURNING` on SQLite, whose writes are serial
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Table, and_, case, func, select, update
@@ -57,6 +58,19 @@ def enqueue(
         .returning(table.c.id)
     )
     return session.execute(stmt).first() is not None
+
+
+def queued_before(session: Session, keys: Iterable[str]) -> set[str]:
+    """Which of these dedupe keys are in the outbox already: a job that runs every
+    quarter of an hour checks this before building (and drawing) what it would queue."""
+    wanted = list(set(keys))
+    if not wanted:
+        return set()
+    return set(
+        session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(wanted))
+        )
+    )
 
 
 def claim(

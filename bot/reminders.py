@@ -32,7 +32,8 @@ MORNING = dt.time(9, 0)
 ESCALATE_AFTER = 2  # workdays overdue before a scorer is named to their head
 
 
-def _identities(session: Session, employee_ids: set[int]) -> dict[int, list[ChatIdentity]]:
+def reachable_identities(session: Session, employee_ids: set[int]) -> dict[int, list[ChatIdentity]]:
+    """Each employee's chats that pushes can reach (bound, not revoked, not blocked)."""
     found: dict[int, list[ChatIdentity]] = defaultdict(list)
     if not employee_ids:
         return found
@@ -56,7 +57,7 @@ def _push(
 ) -> int:
     """Queue `render(employee)` (text, buttons) to every live identity of each person."""
     queued = 0
-    for emp_id, idents in _identities(session, set(people)).items():
+    for emp_id, idents in reachable_identities(session, set(people)).items():
         employee = people[emp_id]
         with i18n.using(employee.language or i18n.DEFAULT_LANGUAGE):
             text, buttons = render(employee)

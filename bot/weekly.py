@@ -6,7 +6,7 @@ import base64
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
@@ -15,7 +15,7 @@ from bot import i18n, outbox
 from bot.chart import completion_bars
 from bot.digest import pct
 from bot.i18n import _
-from bot.progress import group_progress
+from bot.progress import Completion, group_progress
 from bot.workdays import is_quiet, local_now
 from models import (
     ChatIdentity,
@@ -75,13 +75,7 @@ def rows(session: Session, group_id: int, now: dt.datetime) -> list[Row]:
     out = []
     for p in progress.institutions:
         state = latest.get(p.institution_id, latest.get(None))
-        on_time = (
-            (Decimal(timely.get(p.institution_id, 0)) * 100 / p.now.total).quantize(
-                Decimal("0.1"), ROUND_HALF_UP
-            )
-            if p.now.total
-            else Decimal(0)
-        )
+        on_time = Completion(timely.get(p.institution_id, 0), p.now.total).rate
         out.append(Row(p.name, p.now.rate, on_time, state in done, p.rank))
     return out
 
@@ -128,13 +122,25 @@ def queue_weekly_report(session: Session, group_id: int, now: dt.datetime) -> in
             ChatIdentity.unreachable.is_(False),
         )
     ).all()
-    if not leaders:
+    due = [
+        (leader, identity, f"weekly:{group_id}:{identity.platform}:{leader.id}:{local.date()}")
+        for leader, identity in leaders
+    ]
+    done = outbox.queued_before(session, (key for *_, key in due))
+    due = [row for row in due if row[2] not in done]
+    if not due:
         return 0
     table = rows(session, group_id, now)
+    # One text and chart per language, all drawn before the first write.
+    reports: dict[str, tuple[str, bytes | None]] = {}
+    for leader, _identity, _key in due:
+        language = leader.language or i18n.DEFAULT_LANGUAGE
+        if language not in reports:
+            with i18n.using(language):
+                reports[language] = render(table, local.date())
     queued = 0
-    for leader, identity in leaders:
-        with i18n.using(leader.language or i18n.DEFAULT_LANGUAGE):
-            text, chart = render(table, local.date())
+    for leader, identity, key in due:
+        text, chart = reports[leader.language or i18n.DEFAULT_LANGUAGE]
         content: dict[str, object] = {"text": text, "buttons": []}
         if chart:
             content["image"] = base64.b64encode(chart).decode()
@@ -144,7 +150,7 @@ def queue_weekly_report(session: Session, group_id: int, now: dt.datetime) -> in
             platform=identity.platform,
             chat_id=identity.external_id,
             content=content,
-            dedupe_key=f"weekly:{group_id}:{identity.platform}:{leader.id}:{local.date()}",
+            dedupe_key=key,
             employee_id=leader.id,
         )
     return queued

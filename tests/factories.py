@@ -93,10 +93,10 @@ def submit(session, appraisees, at):
         task.submitted_at = at
 
 
-def bind(session, employee, chat="chat"):
+def bind(session, employee, chat="chat", platform="telegram"):
     session.add(
         ChatIdentity(
-            platform="telegram",
+            platform=platform,
             external_id=f"{chat}{employee.id}",
             employee_id=employee.id,
             bound_at=T0,

@@ -75,6 +75,34 @@ def test_digests_go_out_once_a_workday_after_nine_local_time(session):
     assert session.query(OutboxMessage).count() == 2
 
 
+def test_a_later_run_the_same_day_builds_nothing_and_each_digest_is_built_once(
+    session, monkeypatch
+):
+    """The job runs every quarter of an hour: once today's digests are queued, later runs
+    draw no chart; and two heads' chats in one institution and language share one build."""
+    import bot.digest as digest
+
+    group, people = small_org(session)
+    open_period(session, T0, group=group, label="2026-11", scheme_code="STD")
+    for _inst, head, _ in people.values():
+        bind(session, head)
+        bind(session, head, platform="slack")  # a second chat, same language
+    built = []
+    real = digest.build
+
+    def counting(session, institution, now, known, **kw):
+        built.append(institution.id)
+        return real(session, institution, now, known, **kw)
+
+    monkeypatch.setattr(digest, "build", counting)
+    nine = dt.datetime(2026, 11, 24, 9, 0, tzinfo=SH)
+    assert queue_head_digests(session, group.id, nine) == 4
+    assert sorted(built) == sorted({inst.id for inst, _head, _ in people.values()})
+    built.clear()
+    assert queue_head_digests(session, group.id, nine + dt.timedelta(minutes=15)) == 0
+    assert built == []
+
+
 def test_pressing_remind_twice_nudges_each_scorer_once_a_day(session):
     group, people = small_org(session)
     open_period(

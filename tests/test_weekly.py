@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -58,6 +59,17 @@ def test_leadership_gets_it_once_on_monday_morning_with_a_chart(session):
     assert "每周考核报告" in message.content["text"]
     assert "1. " in message.content["text"]
     assert message.content["image"]
+
+
+def test_a_later_run_on_monday_draws_nothing(session, monkeypatch):
+    import bot.weekly as weekly
+
+    group, people = small_org(session)
+    open_period(session, T0, group=group, label="2026-11", scheme_code="STD")
+    _leader(session, people)
+    assert queue_weekly_report(session, group.id, MONDAY) == 1
+    monkeypatch.setattr(weekly, "render", lambda *a: pytest.fail("drawn again"))
+    assert queue_weekly_report(session, group.id, MONDAY + dt.timedelta(minutes=15)) == 0
 
 
 def test_an_announcement_reaches_a_role_or_an_institution_once(session):
