@@ -139,7 +139,14 @@ class Sender:
     def _claim(self) -> int:
         now = self.clock()
         with self.sessions() as s, s.begin():
-            ids = outbox.claim(s, self.worker, now, self.batch, dt.timedelta(minutes=10))
+            ids = outbox.claim(
+                s,
+                self.worker,
+                now,
+                self.batch,
+                dt.timedelta(minutes=10),
+                platform=self.platform,
+            )
             rows = (
                 s.query(
                     OutboxMessage.id,
@@ -148,14 +155,11 @@ class Sender:
                     OutboxMessage.content,
                     OutboxMessage.attempts,
                 )
-                .filter(OutboxMessage.id.in_(ids), OutboxMessage.platform == self.platform)
+                .filter(OutboxMessage.id.in_(ids))
                 .all()
                 if ids
                 else []
             )
-            mine = {r[0] for r in rows}
-            if other := [i for i in ids if i not in mine]:
-                outbox.release(s, self.worker, other)
         by_id = {r[0]: r for r in rows}
         for mid in ids:  # in the fair order the claim ranked them
             if (row := by_id.get(mid)) is not None:

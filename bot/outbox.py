@@ -80,8 +80,10 @@ def claim(
     limit: int,
     lease: dt.timedelta,
     spacing: int = 30,
+    platform: str | None = None,
 ) -> list[int]:
-    """Lease up to `limit` ready messages to `worker`; returns their ids, in the order to send them.
+    """Lease up to `limit` ready messages (of one `platform`, if given) to `worker`;
+    returns their ids, in the order to send them.
 
     A chat's first waiting message is ranked by position (chats with most waiting go
     first); its k-th message is placed `spacing` × (k-1) positions in, about where the
@@ -90,6 +92,8 @@ def claim(
     messages keep their order.
     """
     ready = and_(OutboxMessage.state == Q.QUEUED, OutboxMessage.next_attempt_at <= now)
+    if platform is not None:
+        ready = and_(ready, OutboxMessage.platform == platform)
     turns = (
         select(
             OutboxMessage.id,
@@ -186,19 +190,6 @@ def finish(
     if state == Q.QUEUED:
         values["next_attempt_at"] = retry_at or now
     session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
-
-
-def release(session: Session, worker: str, ids: list[int]) -> None:
-    """Give back claimed messages this worker will not send now (it is stopping)."""
-    session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id.in_(ids),
-            OutboxMessage.state == Q.CLAIMED,
-            OutboxMessage.claimed_by == worker,
-        )
-        .values(state=Q.QUEUED, claimed_by=None, lease_until=None)
-    )
 
 
 def recover(session: Session, now: dt.datetime) -> tuple[int, int]:

@@ -61,13 +61,13 @@ def clock(monkeypatch):
     return clock
 
 
-def _queue(Session, n, chat=lambda i: f"chat{i}", group=False, prefix="m"):
+def _queue(Session, n, chat=lambda i: f"chat{i}", group=False, prefix="m", platform="telegram"):
     with Session() as s, s.begin():
         for i in range(n):
             outbox.enqueue(
                 s,
                 NOW,
-                platform="telegram",
+                platform=platform,
                 chat_id=chat(i),
                 content={"text": f"{prefix}{i}"},
                 dedupe_key=f"{prefix}:{i}",
@@ -203,6 +203,19 @@ def test_a_claim_takes_no_more_than_asked(Session):
         second = outbox.claim(s, "b", NOW, 10, dt.timedelta(minutes=1))
     assert len(first) == len(second) == 10
     assert not set(first) & set(second)
+
+
+def test_each_platforms_sender_claims_only_its_own_messages(Session):
+    """A Telegram broadcast does not keep the Slack sender busy claiming and giving back."""
+    _queue(Session, 30)
+    _queue(Session, 3, prefix="s", platform="slack")
+    with Session() as s, s.begin():
+        slack = outbox.claim(s, "s", NOW, 10, dt.timedelta(minutes=1), platform="slack")
+        platforms = set(
+            s.scalars(select(OutboxMessage.platform).where(OutboxMessage.id.in_(slack)))
+        )
+    assert len(slack) == 3
+    assert platforms == {"slack"}
 
 
 def test_a_busy_chat_is_spread_through_a_broadcast_in_order(Session):
