@@ -110,13 +110,18 @@ def find_institution(session: Session, group: Group, name: str) -> Institution:
     return inst
 
 
-def latest_scheme(session: Session, group: Group, code: str) -> Scheme:
-    scheme = session.scalar(
+def newest_scheme(session: Session, group: Group, code: str) -> Scheme | None:
+    """The latest version of a scheme, if any was imported."""
+    return session.scalar(
         select(Scheme)
         .where(Scheme.group_id == group.id, Scheme.code == code)
         .order_by(Scheme.version.desc())
         .limit(1)
     )
+
+
+def latest_scheme(session: Session, group: Group, code: str) -> Scheme:
+    scheme = newest_scheme(session, group, code)
     if scheme is None:
         raise Refused(
             _("No scheme with code {code!r}: import one with `jixiao import scheme FILE`.").format(

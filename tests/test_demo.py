@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from bot import demo
@@ -24,6 +25,7 @@ from models import (
     ScoringTask,
     TaskState,
 )
+from models.db import make_engine, upgrade
 
 NOW = dt.datetime(2026, 11, 24, 2, 30, tzinfo=dt.UTC)
 
@@ -100,6 +102,23 @@ def test_it_refuses_a_database_with_someone_elses_group(engine, session):
     session.commit()
     with pytest.raises(Refused, match="真实集团"):
         demo.prepare(engine, NOW, reset=True)
+
+
+def test_the_demo_command_on_someone_elses_database_is_one_line_and_status_2(tmp_path):
+    """`jixiao demo` (the README's first command) refuses like every other command: one
+    line, exit status 2, no traceback and no server."""
+    from bot.cli.main import app
+
+    url = f"sqlite:///{tmp_path}/real.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine) as s, s.begin():
+        s.add(Group(name="真实集团"))
+    engine.dispose()
+    result = CliRunner().invoke(app, ["--database-url", url, "--lang", "en", "demo"])
+    assert result.exit_code == 2, result.output
+    assert "真实集团" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_the_months_follow_now_in_china_time():

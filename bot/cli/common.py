@@ -64,15 +64,20 @@ def engine() -> Engine:
 
 
 @contextmanager
+def refusals() -> Iterator[None]:
+    """A domain refusal becomes a one-line Failure (exit status 2), not a traceback."""
+    try:
+        yield
+    except Refused as exc:
+        raise Failure(str(exc)) from exc
+
+
+@contextmanager
 def transaction() -> Iterator[Session]:
     """One session and transaction: commits on success, rolls back on any error, and turns
     a domain refusal into a one-line Failure."""
-    with sessions(engine())() as session:
-        try:
-            with session.begin():
-                yield session
-        except Refused as exc:
-            raise Failure(str(exc)) from exc
+    with sessions(engine())() as session, refusals(), session.begin():
+        yield session
 
 
 def now() -> dt.datetime:

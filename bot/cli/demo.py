@@ -6,7 +6,6 @@ import typer
 
 from bot import demo
 from bot.cli import common
-from bot.errors import Refused
 from bot.i18n import N_, _
 
 ROLE_NAMES = {
@@ -28,7 +27,7 @@ def demo_data(
         False, "--reset", help=_("Delete the demo group and build it again.")
     ),
 ) -> None:
-    try:
+    with common.refusals():
         summary = demo.prepare(
             common.engine(),
             common.now(),
@@ -37,8 +36,6 @@ def demo_data(
             institutions=institutions,
             seed=seed,
         )
-    except Refused as exc:
-        raise common.Failure(str(exc)) from exc
     if not summary.created:
         typer.echo(_("Demo data is already here and was kept as it is (--reset builds it again)."))
     typer.echo(

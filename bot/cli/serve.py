@@ -73,7 +73,8 @@ def demo(
     from bot import demo as demo_data
 
     engine = common.engine()
-    demo_data.prepare(engine, common.now(), reset=not no_reset)
+    with common.refusals():
+        demo_data.prepare(engine, common.now(), reset=not no_reset)
     run(engine, port, personas=True)
 
 

@@ -41,6 +41,7 @@ from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
 from bot.importing.table import Column, Row, Table, build, canonical, open_workbook, sheet_rows
+from bot.periods import newest_scheme
 from models import (
     GradeBand,
     Group,
@@ -650,20 +651,11 @@ def _bands(table: Table, problems: Problems) -> tuple[BandDraft, ...] | None:
     return tuple(band for _row, band in reversed(found))
 
 
-def latest(session: Session, group: Group, code: str) -> Scheme | None:
-    return session.scalar(
-        select(Scheme)
-        .where(Scheme.group_id == group.id, Scheme.code == code)
-        .order_by(Scheme.version.desc())
-        .limit(1)
-    )
-
-
 def store(
     session: Session, now: dt.datetime, group: Group, draft: SchemeDraft, *, source: str = ""
 ) -> SchemeReport:
     """Add `draft` as the scheme's next version, unless the latest one is identical."""
-    previous = latest(session, group, draft.code)
+    previous = newest_scheme(session, group, draft.code)
     if previous is not None and SchemeDraft.of(previous) == draft:
         return SchemeReport(source, draft.code, previous.version, written=False)
     version = previous.version + 1 if previous is not None else 1
