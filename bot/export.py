@@ -38,6 +38,25 @@ class PayRow:
     pay_base: Decimal
     pay: Decimal
 
+    def cells(self) -> list[object]:
+        """The row as the sheet's columns give it (`headers()` order)."""
+        return [
+            self.number,
+            self.name,
+            self.institution,
+            self.department,
+            self.total,
+            self.grade,
+            self.coefficient,
+            self.pay_base,
+            self.pay,
+        ]
+
+
+def file_safe(name: str) -> str:
+    """A name usable as a file name on Windows too (HR's Excel machines)."""
+    return re.sub(r'[\\/:*?"<>|\s]+', "-", name)
+
 
 @dataclass(frozen=True, slots=True)
 class PaySheet:
@@ -70,7 +89,7 @@ class PaySheet:
         if self.preview:
             parts.append("preview")
         name = "_".join(parts)
-        return re.sub(r'[\\/:*?"<>|\s]+', "-", name) + f".{fmt}"
+        return file_safe(name) + f".{fmt}"
 
 
 def headers() -> list[str]:
@@ -161,20 +180,7 @@ def write_csv(sheet: PaySheet, path: Path) -> None:
         if sheet.preview:
             out.writerow([sheet.title])
         out.writerow(headers())
-        for r in sheet.rows:
-            out.writerow(
-                [
-                    r.number,
-                    r.name,
-                    r.institution,
-                    r.department,
-                    r.total,
-                    r.grade,
-                    r.coefficient,
-                    r.pay_base,
-                    r.pay,
-                ]
-            )
+        out.writerows(r.cells() for r in sheet.rows)
         out.writerow(_totals(sheet))
 
 
@@ -203,19 +209,7 @@ def write_xlsx(sheet: PaySheet, path: Path, now: dt.datetime | None = None) -> N
     for cell in ws[first]:
         cell.font = bold
     for r in sheet.rows:
-        ws.append(
-            [
-                r.number,
-                r.name,
-                r.institution,
-                r.department,
-                r.total,
-                r.grade,
-                r.coefficient,
-                r.pay_base,
-                r.pay,
-            ]
-        )
+        ws.append(r.cells())
     ws.append(_totals(sheet))
     last = ws.max_row
     for cell in ws[last]:
@@ -234,8 +228,9 @@ def write_xlsx(sheet: PaySheet, path: Path, now: dt.datetime | None = None) -> N
     wb.save(path)
 
 
-def write(sheet: PaySheet, path: Path, fmt: str) -> None:
+def write(sheet: PaySheet, path: Path, fmt: str, now: dt.datetime | None = None) -> None:
+    """The sheet in `fmt` (csv or xlsx); `now` is the workbook's creation time."""
     if fmt == "csv":
         write_csv(sheet, path)
     else:
-        write_xlsx(sheet, path)
+        write_xlsx(sheet, path, now)

@@ -131,15 +131,22 @@ def latest_scheme(session: Session, group: Group, code: str) -> Scheme:
     return scheme
 
 
-def find_period(
+def scoped_period(
     session: Session, group: Group, label: str, institution: Institution | None = None
-) -> Period:
+) -> Period | None:
+    """The institution's own period `label` (the group-wide one without an institution)."""
     scope = str(institution.id) if institution else "group"
-    period = session.scalar(
+    return session.scalar(
         select(Period).where(
             Period.group_id == group.id, Period.scope == scope, Period.label == label
         )
     )
+
+
+def find_period(
+    session: Session, group: Group, label: str, institution: Institution | None = None
+) -> Period:
+    period = scoped_period(session, group, label, institution)
     if period is None:
         # An HR user rarely cares whether a period is group-wide: take the only match.
         matches = session.scalars(
@@ -232,12 +239,7 @@ def open_period(
     """Create (or take the draft of) a period, bind the scheme version in force, open it
     for scoring and create its scoring tasks. Returns the period and the task count."""
     span = parse_label(label)
-    scope = str(institution.id) if institution else "group"
-    period = session.scalar(
-        select(Period).where(
-            Period.group_id == group.id, Period.scope == scope, Period.label == label
-        )
-    )
+    period = scoped_period(session, group, label, institution)
     tz = institution.timezone if institution else "Asia/Shanghai"
     due = end_of_day(deadline or span.ends_on + dt.timedelta(days=7), tz)
     if period is None:

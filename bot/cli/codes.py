@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import typer
 
-from bot import codes
+from bot import codes, export
 from bot import periods as lifecycle
-from bot.cli.common import now, transaction
+from bot.cli.common import GROUP, now, transaction
 from bot.i18n import _
 from bot.settings import get_settings
 
@@ -28,9 +27,7 @@ def issue(
     output: str = typer.Option(
         None, "--output", help=_("File to write; default: a file in the export folder.")
     ),
-    group: str = typer.Option(
-        None, "--group", help=_("Group name (needed only if there are several).")
-    ),
+    group: str = GROUP,
 ) -> None:
     settings = get_settings()
     at = now()
@@ -38,7 +35,7 @@ def issue(
         grp = lifecycle.find_group(s, group)
         inst = lifecycle.find_institution(s, grp, institution)
         issued = codes.issue_for_institution(s, at, inst)
-        name = re.sub(r'[\\/:*?"<>|\s]+', "-", institution)
+        name = export.file_safe(institution)
         path = (
             Path(output)
             if output

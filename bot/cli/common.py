@@ -17,6 +17,9 @@ from bot.i18n import _
 from bot.settings import get_settings
 from models.db import make_engine, sessions, upgrade
 
+# The --group option of every command that acts on one group.
+GROUP = typer.Option(None, "--group", help=_("Group name (needed only if there are several)."))
+
 
 class Failure(typer.Exit):
     """A refusal: one line on stderr, exit status 2.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from sqlalchemy import or_, select
 
-from bot.cli.common import transaction
+from bot.cli.common import GROUP, transaction
 from bot.i18n import _
 from models import ChatIdentity, Employee, OutboxMessage, OutboxState, Role
 
@@ -67,9 +67,7 @@ def announce(
         None, "--role", help=_("Only people with this role: head, hr or leadership.")
     ),
     institution: str = typer.Option(None, "--institution", help=_("Only this institution.")),
-    group: str = typer.Option(
-        None, "--group", help=_("Group name (needed only if there are several).")
-    ),
+    group: str = GROUP,
 ) -> None:
     from bot.cli.common import Failure, now
     from bot.periods import find_group, find_institution

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import export
 from bot import periods as lifecycle
-from bot.cli.common import Failure, now, transaction
+from bot.cli.common import GROUP, Failure, now, transaction
 from bot.i18n import _, money
 from bot.settings import get_settings
 from models import Group, Institution, Period
@@ -20,17 +19,8 @@ export_app = typer.Typer(help=_("Export results for payroll and reports."))
 
 def find(session: Session, group: Group, label: str, institution: Institution | None) -> Period:
     """The institution's own period if it has one, else the group-wide one."""
-    if institution is not None:
-        own = session.scalar(
-            select(Period).where(
-                Period.group_id == group.id,
-                Period.scope == str(institution.id),
-                Period.label == label,
-            )
-        )
-        if own is not None:
-            return own
-    return lifecycle.find_period(session, group, label)
+    own = lifecycle.scoped_period(session, group, label, institution) if institution else None
+    return own or lifecycle.find_period(session, group, label)
 
 
 @export_app.command("pay", help=_("Export the pay sheet of a period: one row per employee."))
@@ -43,9 +33,7 @@ def pay(
     institution: str = typer.Option(
         None, "--institution", help=_("Only this institution's employees.")
     ),
-    group: str = typer.Option(
-        None, "--group", help=_("Group name (needed only if there are several).")
-    ),
+    group: str = GROUP,
 ) -> None:
     fmt = fmt.lower()
     if fmt not in export.FORMATS:
@@ -56,10 +44,7 @@ def pay(
         period = find(s, grp, label, inst)
         sheet = export.pay_sheet(s, period, inst)
     path = Path(output) if output else Path(get_settings().export_dir) / sheet.default_name(fmt)
-    if fmt == "csv":
-        export.write_csv(sheet, path)
-    else:
-        export.write_xlsx(sheet, path, now())
+    export.write(sheet, path, fmt, now())
     typer.echo(
         _("Wrote {path}: {count} employees, pay base {base}, performance pay {pay}.").format(
             path=path, count=len(sheet.rows), base=money(sheet.base_sum), pay=money(sheet.pay_sum)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from bot import periods as lifecycle
-from bot.cli.common import now, transaction
+from bot.cli.common import GROUP, now, transaction
 from bot.i18n import _
 from bot.importing import import_org, import_scheme
 
@@ -49,9 +49,7 @@ def org(
 )
 def scheme(
     file: str = typer.Argument(..., help=_("The scheme workbook (.xlsx).")),
-    group: str = typer.Option(
-        None, "--group", help=_("Group name (needed only if there are several).")
-    ),
+    group: str = GROUP,
 ) -> None:
     with transaction() as s:
         report = import_scheme(s, now(), Path(file), lifecycle.find_group(s, group))

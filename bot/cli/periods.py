@@ -8,7 +8,7 @@ import typer
 from sqlalchemy import func, select
 
 from bot import periods as lifecycle
-from bot.cli.common import now, transaction
+from bot.cli.common import GROUP, now, transaction
 from bot.i18n import _
 from bot.reminders import queue_period_opened, queue_results_published
 from bot.results import compute_period
@@ -17,7 +17,6 @@ from models import Institution, Period, Result, ScoringTask, TaskState
 period_app = typer.Typer(help=_("Open, close, publish and finalize appraisal periods."))
 results_app = typer.Typer(help=_("Compute appraisal results."))
 
-GROUP = typer.Option(None, "--group", help=_("Group name (needed only if there are several)."))
 INSTITUTION = typer.Option(
     None, "--institution", help=_("Institution name; omit for a group-wide period.")
 )
@@ -50,15 +49,16 @@ def period_open(
             raise Failure(
                 _("Deadline {value!r} is not a date like 2026-12-05.").format(value=deadline)
             ) from None
+    at = now()  # one moment for the transition, its audit event and its messages
     with transaction() as s:
         grp = lifecycle.find_group(s, group)
         inst = lifecycle.find_institution(s, grp, institution) if institution else None
         period, tasks = lifecycle.open_period(
-            s, now(), group=grp, label=label, scheme_code=scheme, institution=inst, deadline=due
+            s, at, group=grp, label=label, scheme_code=scheme, institution=inst, deadline=due
         )
         # Queued in the same transaction: the period opens and its scorers hear of it,
         # or neither.
-        told = queue_period_opened(s, period, now())
+        told = queue_period_opened(s, period, at)
         typer.echo(
             _(
                 "Period {label} is open for scoring: {tasks} scoring tasks, deadline {deadline}."
@@ -100,10 +100,11 @@ def period_publish(
     group: str = GROUP,
     institution: str = INSTITUTION,
 ) -> None:
+    at = now()
     with transaction() as s:
         period = _period(s, label, group, institution)
-        lifecycle.publish_period(s, now(), period, allow_missing=allow_missing)
-        told = queue_results_published(s, period, now())
+        lifecycle.publish_period(s, at, period, allow_missing=allow_missing)
+        told = queue_results_published(s, period, at)
         typer.echo(_("Period {label} is published.").format(label=period.label))
         typer.echo(_("{n} messages to employees queued.").format(n=told))
 

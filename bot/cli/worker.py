@@ -8,6 +8,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 import typer
+from sqlalchemy import Engine
 
 from bot.cli import common
 from bot.delivery import Limits
@@ -31,7 +32,7 @@ def worker() -> None:
         recover(s, common.now())
     typer.echo(_("Scheduler standing by for its lease; Ctrl+C stops the worker."))
     try:
-        senders = _senders(settings, str(engine.url.render_as_string(hide_password=False)))
+        senders = _senders(settings, engine)
         if senders:
             asyncio.run(_run_all(senders))
         else:
@@ -44,10 +45,13 @@ def worker() -> None:
         scheduler.join(timeout=30)
 
 
-def _senders(settings: Settings, database_url: str) -> list[Coroutine[Any, Any, None]]:
+def _senders(settings: Settings, engine: Engine) -> list[Coroutine[Any, Any, None]]:
     """One sender per platform whose credentials are set. Besides `serve`, the only place
     that knows the platforms by name."""
     jobs: list[Coroutine[Any, Any, None]] = []
+    # The Telegram sender is also its own process (`python -m handlers.telegram.worker`),
+    # so it takes the database's URL.
+    database_url = engine.url.render_as_string(hide_password=False)
     if settings.telegram_bot_token:
         from handlers.telegram.worker import run
 
@@ -59,12 +63,9 @@ def _senders(settings: Settings, database_url: str) -> list[Coroutine[Any, Any, 
 
         from bot.delivery import Sender
         from handlers.slack.transport import SLACK_LIMITS, SlackTransport
-        from models.db import make_engine
 
         transport = SlackTransport(WebClient(token=settings.slack_bot_token))
-        sender = Sender(
-            sessions(make_engine(database_url)), transport, "slack", limits=SLACK_LIMITS
-        )
+        sender = Sender(sessions(engine), transport, "slack", limits=SLACK_LIMITS)
 
         async def slack() -> None:
             await sender.drain(stop_when_empty=False)
