@@ -37,12 +37,7 @@ def main() -> None:
         "extract",
         "-F",
         "pyproject.toml",
-        "-k",
-        "_",
-        "-k",
-        "N_",
-        "-k",
-        "ngettext:1,2",
+        # babel's default keywords already cover _, N_ and ngettext.
         "--add-comments=TRANSLATORS:",
         "--sort-by-file",
         "--no-wrap",
@@ -71,6 +66,7 @@ def main() -> None:
         else:
             run("init", "-i", str(POT), "-o", str(po), "-l", lang, "--no-wrap")
     pending: dict[str, str] = {}
+    missing: list[object] = []
     for f in sorted((LOCALES / "pending").glob("*.json")):
         pending.update(json.loads(f.read_text(encoding="utf-8")))
     for lang in ("zh_CN", "en"):
@@ -88,10 +84,10 @@ def main() -> None:
                 # Chinese has one plural form.
                 msg.string = (pending[key],) if plural else pending[key]
             msg.flags.discard("fuzzy")
+            if lang == "zh_CN" and not _done(msg.string):
+                missing.append(msg.id)
         with po.open("wb") as fh:
             write_po(fh, catalog, width=0, sort_by_file=True, ignore_obsolete=True)
-    with (LOCALES / "zh_CN/LC_MESSAGES/messages.po").open("rb") as fh:
-        missing = [m.id for m in read_po(fh) if m.id and not _done(m.string)]
     for m in missing:
         print("untranslated zh_CN:", m)
     for f in (LOCALES / "pending").glob("*.json"):
