@@ -84,6 +84,12 @@ class IndicatorSpec:
         return self.kind in (IndicatorKind.SCORE, IndicatorKind.RATING)
 
 
+def levels_of(stored: Sequence[Sequence[Any]] | None) -> tuple[tuple[str, Decimal], ...]:
+    """A rating indicator's levels as stored (JSON pairs of label and points) in exact
+    form: points go through their text, never a binary float."""
+    return tuple((str(label), Decimal(str(points))) for label, points in stored or ())
+
+
 @dataclass(frozen=True, slots=True)
 class RoleSpec:
     code: str
@@ -134,7 +140,7 @@ class SchemeSpec:
                     weight=i.weight,
                     min_score=i.min_score,
                     max_score=i.max_score,
-                    levels=tuple((str(label), Decimal(str(p))) for label, p in i.levels or ()),
+                    levels=levels_of(i.levels),
                 )
                 for i in scheme.indicators
             ),

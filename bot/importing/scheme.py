@@ -41,6 +41,7 @@ from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
 from bot.importing.table import Column, Row, Table, build, canonical, open_workbook, sheet_rows
+from bot.pay import BandSpec, RoleSpec, levels_of
 from bot.periods import newest_scheme
 from models import (
     GradeBand,
@@ -172,19 +173,9 @@ class IndicatorDraft:
     comment_at_max: bool
 
 
-@dataclass(frozen=True, slots=True)
-class RoleDraft:
-    code: str
-    name: str
-    weight: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class BandDraft:
-    grade: str
-    label: str
-    min_score: Decimal
-    coefficient: Decimal
+# A checked role or band is exactly what the pay engine holds of one.
+RoleDraft = RoleSpec
+BandDraft = BandSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +215,7 @@ class SchemeDraft:
                     weight=i.weight,
                     min_score=i.min_score,
                     max_score=i.max_score,
-                    levels=tuple((str(lb), Decimal(str(pt))) for lb, pt in i.levels or ()),
+                    levels=levels_of(i.levels),
                     criteria=i.criteria,
                     comment_below=i.comment_below,
                     comment_at_max=i.comment_at_max,
