@@ -18,42 +18,31 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bot.importing import org as org_importer
+from bot.importing import scheme as scheme_importer
+from bot.importing.table import Column
+
 OUT = Path(__file__).resolve().parent.parent / "docs" / "templates"
 
-# (header, English alias, required, what it means, example)
-ORG_COLUMNS = [
-    ("集团", "group", False, "集团名称；全文件须一致。可改用命令行 --group 指定。", "示例集团"),
-    ("工号", "number", True, "员工工号，集团内唯一，按文本保存（007 不等于 7）。", "20003"),
-    ("姓名", "name", True, "员工姓名。", "陈静"),
-    ("机构", "institution", True, "所属机构；不存在的机构会自动创建。", "一分公司"),
-    (
-        "部门",
-        "department",
-        False,
-        "部门路径，用 / 分隔上下级；不存在的部门自动创建。",
-        "零售部/柜面组",
-    ),
-    ("岗位", "position", False, "岗位名称。", "组长"),
-    ("直接上级工号", "manager_number", False, "直接上级的工号：须在本文件中或已导入。", "20002"),
-    (
-        "绩效工资基数",
-        "pay_base",
-        True,
-        "元，不小于 0，最多两位小数；可写 4,000.00 或 ¥4000。",
-        "5000",
-    ),
-    ("邮箱", "email", False, "电子邮箱。", "chenjing@example.com"),
-    ("语言", "language", False, "提示语言：中文（zh_CN）或英文（en）；留空用默认语言。", "中文"),
-    ("是否试点", "pilot", False, "机构是否为试点机构：是/否；同一机构各行不得矛盾。", "是"),
-    (
-        "角色",
-        "roles",
-        False,
-        "多个用逗号分隔：一把手（机构负责人，每个机构一人）、人力（本机构人力）、"
-        "集团人力（全集团人力）、集团领导。有此列时，文件中每位员工的角色以此为准。",
+# What each column means and an example, in the template's column order; headers,
+# aliases and which columns are required come from the importer itself.
+ORG_HELP: dict[str, tuple[str, str]] = {
+    "group": ("集团名称；全文件须一致。可改用命令行 --group 指定。", "示例集团"),
+    "number": ("员工工号，集团内唯一，按文本保存（007 不等于 7）。", "20003"),
+    "name": ("员工姓名。", "陈静"),
+    "institution": ("所属机构；不存在的机构会自动创建。", "一分公司"),
+    "department": ("部门路径，用 / 分隔上下级；不存在的部门自动创建。", "零售部/柜面组"),
+    "position": ("岗位名称。", "组长"),
+    "manager_number": ("直接上级的工号：须在本文件中或已导入。", "20002"),
+    "pay_base": ("元，不小于 0，最多两位小数；可写 4,000.00 或 ¥4000。", "5000"),
+    "email": ("电子邮箱。", "chenjing@example.com"),
+    "language": ("提示语言：中文（zh_CN）或英文（en）；留空用默认语言。", "中文"),
+    "pilot": ("机构是否为试点机构：是/否；同一机构各行不得矛盾。", "是"),
+    "roles": (
+        "多个用逗号分隔：一把手（机构负责人，每个机构一人）、人力（本机构人力）、集团人力（全集团人力）、集团领导。有此列时，文件中每位员工的角色以此为准。",
         "一把手",
     ),
-]
+}
 ORG_NOTES = [
     "每行一名员工，按工号新增或更新；再次导入同一文件不会产生任何变化。",
     "导入是“全部或全不”：任何一行有误，一行也不写入，并逐行列出错误（行号同 Excel）。",
@@ -168,60 +157,66 @@ ORG_EXAMPLE = [
     ("示例集团", "30003", "马超", "二分公司", "营业部", "柜员", "30002", 4000, "", "", "", ""),
 ]
 
-SCHEME_SHEETS: dict[str, list[tuple[str, str, bool, str, str]]] = {
-    "方案": [
-        (
-            "方案编码",
-            "code",
-            True,
-            "方案代码；同一代码再次导入生成新版本（内容不变则不写入）。",
-            "STD",
-        ),
-        ("方案名称", "name", True, "方案名称。", "员工月度绩效考核方案"),
-        (
-            "计薪方式",
-            "pay_mode",
-            False,
-            "系数：基数×等级系数；得分：基数×总分/100。默认系数。",
-            "系数",
-        ),
-        ("得分小数位", "score_places", False, "总分保留的小数位数，0–6，默认 2。", "2"),
-        ("计薪精度", "pay_quantum", False, "绩效工资舍入到的单位，默认 0.01 元。", "0.01"),
-        ("舍入方式", "rounding", False, "四舍五入（默认）、银行家舍入、去尾、进一。", "四舍五入"),
-        ("加分上限", "bonus_cap", False, "所有加分项合计上限；留空不设上限。", "5"),
-        ("扣分上限", "deduction_cap", False, "所有扣分项合计上限；留空不设上限。", "10"),
-        ("适用机构", "institution", False, "留空适用全集团；否则为已导入的机构名称。", ""),
-    ],
-    "指标": [
-        ("指标编码", "code", True, "指标代码，方案内唯一。行序即考核人看到的顺序。", "perf"),
-        ("指标名称", "name", True, "指标名称。", "工作业绩"),
-        ("类型", "kind", True, "评分、评级、加分或扣分。", "评分"),
-        ("权重", "weight", False, "评分与评级指标必填，合计须恰好为 100；加分、扣分项留空。", "40"),
-        ("最低分", "min_score", False, "评分指标的最低分，默认 0。", "0"),
-        (
-            "最高分",
-            "max_score",
-            False,
-            "评分指标的满分（默认 100）；加分、扣分项的单项上限（必填）。",
-            "100",
-        ),
-        ("评级档次", "levels", False, "评级指标必填：档次:分值，逗号分隔，如 优:100, 良:85。", ""),
-        ("评分标准", "criteria", False, "给考核人看的评分说明。", "本月目标任务完成情况"),
-        ("低于此分须说明", "comment_below", False, "打分低于此值时须填写评语。", "60"),
-        ("满分须说明", "comment_at_max", False, "打满分时是否须填写评语：是/否。", "否"),
-    ],
-    "考核人": [
-        ("考核人", "code", True, "manager/直接上级、head/机构负责人、self/本人。", "直接上级"),
-        ("名称", "name", False, "显示名称，默认同“考核人”列。", "直接上级"),
-        ("权重", "weight", True, "各考核人权重合计须恰好为 100；自评通常为 0。", "70"),
-    ],
-    "等级": [
-        ("等级", "grade", True, "等级代码，如 A。", "A"),
-        ("等级名称", "label", True, "如 优秀。", "优秀"),
-        ("最低分", "min_score", True, "达到此总分即为该等级；至少一个等级。", "90"),
-        ("系数", "coefficient", True, "绩效系数；分数越高，系数不得越低。", "1.20"),
-    ],
+# Per importer sheet: each column's meaning and an example, in the importer's order
+# (sheet titles, headers and required flags come from the importer).
+SCHEME_HELP: dict[str, dict[str, tuple[str, str]]] = {
+    "scheme": {
+        "code": ("方案代码；同一代码再次导入生成新版本（内容不变则不写入）。", "STD"),
+        "name": ("方案名称。", "员工月度绩效考核方案"),
+        "pay_mode": ("系数：基数×等级系数；得分：基数×总分/100。默认系数。", "系数"),
+        "score_places": ("总分保留的小数位数，0–6，默认 2。", "2"),
+        "pay_quantum": ("绩效工资舍入到的单位，默认 0.01 元。", "0.01"),
+        "rounding": ("四舍五入（默认）、银行家舍入、去尾、进一。", "四舍五入"),
+        "bonus_cap": ("所有加分项合计上限；留空不设上限。", "5"),
+        "deduction_cap": ("所有扣分项合计上限；留空不设上限。", "10"),
+        "institution": ("留空适用全集团；否则为已导入的机构名称。", ""),
+    },
+    "indicators": {
+        "code": ("指标代码，方案内唯一。行序即考核人看到的顺序。", "perf"),
+        "name": ("指标名称。", "工作业绩"),
+        "kind": ("评分、评级、加分或扣分。", "评分"),
+        "weight": ("评分与评级指标必填，合计须恰好为 100；加分、扣分项留空。", "40"),
+        "min_score": ("评分指标的最低分，默认 0。", "0"),
+        "max_score": ("评分指标的满分（默认 100）；加分、扣分项的单项上限（必填）。", "100"),
+        "levels": ("评级指标必填：档次:分值，逗号分隔，如 优:100, 良:85。", ""),
+        "criteria": ("给考核人看的评分说明。", "本月目标任务完成情况"),
+        "comment_below": ("打分低于此值时须填写评语。", "60"),
+        "comment_at_max": ("打满分时是否须填写评语：是/否。", "否"),
+    },
+    "roles": {
+        "code": ("manager/直接上级、head/机构负责人、self/本人。", "直接上级"),
+        "name": ("显示名称，默认同“考核人”列。", "直接上级"),
+        "weight": ("各考核人权重合计须恰好为 100；自评通常为 0。", "70"),
+    },
+    "grades": {
+        "grade": ("等级代码，如 A。", "A"),
+        "label": ("如 优秀。", "优秀"),
+        "min_score": ("达到此总分即为该等级；至少一个等级。", "90"),
+        "coefficient": ("绩效系数；分数越高，系数不得越低。", "1.20"),
+    },
 }
+
+
+def _columns(
+    columns: Sequence[Column], help_: dict[str, tuple[str, str]]
+) -> list[tuple[str, str, bool, str, str]]:
+    """(header, English alias, required, what it means, example) per column, in the
+    order of `help_`, which must cover exactly the importer's columns."""
+    by_key = {c.key: c for c in columns}
+    if set(by_key) != set(help_):
+        raise SystemExit(f"template help and importer columns differ: {set(by_key) ^ set(help_)}")
+    return [
+        (by_key[k].title, k, by_key[k].required, note, example)
+        for k, (note, example) in help_.items()
+    ]
+
+
+ORG_COLUMNS = _columns(org_importer.COLUMNS, ORG_HELP)
+SCHEME_SHEETS = {
+    scheme_importer.SHEETS[key][0][0]: _columns(scheme_importer.SHEETS[key][1], help_)
+    for key, help_ in SCHEME_HELP.items()
+}
+
 SCHEME_NOTES = [
     "一个文件一个方案，四张表：方案、指标、考核人、等级（表名、表头中英文均可）。",
     "导入是“全部或全不”：任何一处有误，一处也不写入，并逐条列出错误。",
