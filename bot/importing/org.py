@@ -40,7 +40,7 @@ from bot.i18n import _
 from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
-from bot.importing.table import Column, Row, Table, read_table
+from bot.importing.table import Column, Row, RowReader, Table, read_table
 from models import Department, Employee, Group, Institution, Role, RoleGrant
 
 COLUMNS = (
@@ -318,34 +318,8 @@ def _parse(table: Table, group_name: str, problems: Problems) -> tuple[list[Pers
 
 
 def _person(table: Table, row: Row, problems: Problems) -> Person | None:
-    ok = True
-
-    def read(key: str, reader: Any, *, required: bool = False, max_len: int = 0) -> Any:
-        nonlocal ok
-        raw = row.cells.get(key)
-        if cells.is_blank(raw):
-            if required:
-                ok = False
-                _bad(problems, table, row, key, _("is required but empty"))
-            return None
-        try:
-            value = reader(raw)
-        except BadCell as exc:
-            ok = False
-            _bad(problems, table, row, key, str(exc))
-            return None
-        if max_len and isinstance(value, str) and len(value) > max_len:
-            ok = False
-            _bad(
-                problems,
-                table,
-                row,
-                key,
-                _("is longer than {n} characters").format(n=max_len),
-            )
-            return None
-        return value
-
+    r = RowReader(table, row, problems)
+    read = r.get
     number = read("number", cells.code, required=True, max_len=CODE_MAX)
     name = read("name", cells.text, required=True, max_len=NAME_MAX)
     institution = read("institution", cells.text, required=True, max_len=NAME_MAX)
@@ -357,7 +331,7 @@ def _person(table: Table, row: Row, problems: Problems) -> Person | None:
     language = read("language", _language)
     pilot = read("pilot", cells.flag)
     roles = read("roles", _roles) or frozenset()
-    if not ok:
+    if not r.ok:
         return None
     return Person(
         row.number,

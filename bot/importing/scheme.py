@@ -40,7 +40,15 @@ from bot.i18n import _
 from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
-from bot.importing.table import Column, Row, Table, build, canonical, open_workbook, sheet_rows
+from bot.importing.table import (
+    Column,
+    RowReader,
+    Table,
+    build,
+    canonical,
+    open_workbook,
+    sheet_rows,
+)
 from bot.pay import BandSpec, RoleSpec, levels_of
 from bot.periods import newest_scheme
 from models import (
@@ -301,54 +309,6 @@ def read_workbook(path: Path, problems: Problems) -> dict[str, Table]:
     return tables
 
 
-class _Reader:
-    """Reads one row's cells, noting each bad one and remembering that the row is bad."""
-
-    def __init__(self, table: Table, row: Row, problems: Problems) -> None:
-        self.table, self.row, self.problems = table, row, problems
-        self.ok = True
-
-    def bad(self, key: str, reason: str) -> None:
-        self.ok = False
-        self.problems.add(
-            reason,
-            row=self.row.number,
-            column=self.table.header(key),
-            value=cells.shown(self.row.cells.get(key)),
-            sheet=self.table.name,
-        )
-
-    def blank(self, key: str) -> bool:
-        return not self.row.has(key)
-
-    def get(
-        self,
-        key: str,
-        reader: Callable[[object], Any],
-        *,
-        required: bool = False,
-        max_len: int = 0,
-    ) -> Any:
-        raw = self.row.cells.get(key)
-        if cells.is_blank(raw):
-            if required:
-                self.bad(key, _("is required but empty"))
-            return None
-        try:
-            value = reader(raw)
-        except BadCell as exc:
-            self.bad(key, str(exc))
-            return None
-        if max_len and isinstance(value, str) and len(value) > max_len:
-            self.bad(key, _("is longer than {n} characters").format(n=max_len))
-            return None
-        return value
-
-
-def _number(value: object) -> Decimal:
-    return cells.decimal(value)
-
-
 def _weight(value: object) -> Decimal:
     weight = cells.decimal(value, percent=True)
     if weight < 0:
@@ -395,14 +355,14 @@ def _scheme_row(
             sheet=table.name,
         )
         return None
-    r = _Reader(table, table.rows[0], problems)
+    r = RowReader(table, table.rows[0], problems, sheet=table.name)
     code = r.get("code", cells.code, required=True, max_len=CODE_MAX)
     name = r.get("name", cells.text, required=True, max_len=NAME_MAX)
     pay_mode = r.get("pay_mode", _word(PAY_MODE_WORDS, _("is not a pay mode: use 系数 or 得分")))
-    places = r.get("score_places", _number)
+    places = r.get("score_places", cells.decimal)
     if places is not None and (places != places.to_integral_value() or not 0 <= places <= 6):
         r.bad("score_places", _("is not a whole number from 0 to 6"))
-    quantum = r.get("pay_quantum", _number)
+    quantum = r.get("pay_quantum", cells.decimal)
     if quantum is not None and quantum <= 0:
         r.bad("pay_quantum", _("must be more than 0, such as 0.01 or 1"))
     rounding = r.get(
@@ -467,18 +427,18 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
     found: list[IndicatorDraft] = []
     first_row: dict[str, int] = {}
     ok = True
-    kind_hint = _("is not an indicator type: use 评分, 评级, 加分 or 扣分")
+    kind_of = _word(KIND_WORDS, _("is not an indicator type: use 评分, 评级, 加分 or 扣分"))
     for row in table.rows:
-        r = _Reader(table, row, problems)
+        r = RowReader(table, row, problems, sheet=table.name)
         code = r.get("code", cells.code, required=True, max_len=CODE_MAX)
         name = r.get("name", cells.text, required=True, max_len=NAME_MAX)
-        kind = r.get("kind", _word(KIND_WORDS, kind_hint), required=True)
+        kind = r.get("kind", kind_of, required=True)
         weight = r.get("weight", _weight)
-        low = r.get("min_score", _number)
-        high = r.get("max_score", _number)
+        low = r.get("min_score", cells.decimal)
+        high = r.get("max_score", cells.decimal)
         levels = r.get("levels", _levels) or ()
         criteria = r.get("criteria", cells.text) or ""
-        comment_below = r.get("comment_below", _number)
+        comment_below = r.get("comment_below", cells.decimal)
         comment_at_max = bool(r.get("comment_at_max", cells.flag))
         if code is not None:
             if code in first_row:
@@ -487,7 +447,7 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
                 )
             else:
                 first_row[code] = row.number
-        if kind in (IndicatorKind.SCORE, IndicatorKind.RATING):
+        if kind in _WEIGHTED:
             if weight is None:
                 r.bad("weight", _("is required for a score or rating indicator"))
             elif weight == 0:
@@ -554,12 +514,15 @@ def _roles(table: Table, problems: Problems) -> tuple[RoleDraft, ...] | None:
     found: list[RoleDraft] = []
     first_row: dict[str, int] = {}
     ok = True
-    hint = _("is not a scorer role: use {codes}").format(
-        codes=", ".join(("manager/直接上级", "head/机构负责人", "self/本人"))
+    role_of = _word(
+        ROLE_WORDS,
+        _("is not a scorer role: use {codes}").format(
+            codes=", ".join(("manager/直接上级", "head/机构负责人", "self/本人"))
+        ),
     )
     for row in table.rows:
-        r = _Reader(table, row, problems)
-        code = r.get("code", _word(ROLE_WORDS, hint), required=True)
+        r = RowReader(table, row, problems, sheet=table.name)
+        code = r.get("code", role_of, required=True)
         name = r.get("name", cells.text, max_len=NAME_MAX) or cells.text(row.cells.get("code"))
         weight = r.get("weight", _weight, required=True)
         if code is not None:
@@ -593,10 +556,10 @@ def _bands(table: Table, problems: Problems) -> tuple[BandDraft, ...] | None:
     min_row: dict[Decimal, int] = {}
     ok = True
     for row in table.rows:
-        r = _Reader(table, row, problems)
+        r = RowReader(table, row, problems, sheet=table.name)
         grade = r.get("grade", cells.folded, required=True, max_len=GRADE_MAX)
         label = r.get("label", cells.text, required=True, max_len=NAME_MAX)
-        low = r.get("min_score", _number, required=True)
+        low = r.get("min_score", cells.decimal, required=True)
         coefficient = r.get("coefficient", _not_negative, required=True)
         if grade is not None:
             if grade in grade_row:

@@ -13,13 +13,13 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.i18n import _
-from bot.importing.cells import is_blank, text
+from bot.importing.cells import BadCell, is_blank, shown, text
 from bot.importing.report import Problems
 
 _NOTE = re.compile(r"[（(【\[].*?[）)】\]]")
@@ -185,3 +185,50 @@ def _read_bytes(path: Path, problems: Problems) -> bytes | None:
     except OSError as exc:
         problems.add(_("file {path} cannot be read: {error}").format(path=path, error=exc))
     return None
+
+
+class RowReader:
+    """Reads one row's cells, noting each bad one (with the sheet, for workbooks of
+    several) and remembering that the row is bad."""
+
+    def __init__(
+        self, table: Table, row: Row, problems: Problems, sheet: str | None = None
+    ) -> None:
+        self.table, self.row, self.problems, self.sheet = table, row, problems, sheet
+        self.ok = True
+
+    def bad(self, key: str, reason: str) -> None:
+        self.ok = False
+        self.problems.add(
+            reason,
+            row=self.row.number,
+            column=self.table.header(key),
+            value=shown(self.row.cells.get(key)),
+            sheet=self.sheet,
+        )
+
+    def blank(self, key: str) -> bool:
+        return not self.row.has(key)
+
+    def get(
+        self,
+        key: str,
+        reader: Callable[[object], Any],
+        *,
+        required: bool = False,
+        max_len: int = 0,
+    ) -> Any:
+        raw = self.row.cells.get(key)
+        if is_blank(raw):
+            if required:
+                self.bad(key, _("is required but empty"))
+            return None
+        try:
+            value = reader(raw)
+        except BadCell as exc:
+            self.bad(key, str(exc))
+            return None
+        if max_len and isinstance(value, str) and len(value) > max_len:
+            self.bad(key, _("is longer than {n} characters").format(n=max_len))
+            return None
+        return value
