@@ -31,6 +31,11 @@ def is_quiet(local: dt.datetime, start: dt.time = QUIET_START, end: dt.time = QU
     return t >= start or t < end if start > end else start <= t < end
 
 
+def utc_now() -> dt.datetime:
+    """The clock everything runs on unless a test or a bench gives its own."""
+    return dt.datetime.now(dt.UTC)
+
+
 def local_now(now: dt.datetime, timezone: str) -> dt.datetime:
     return now.astimezone(ZoneInfo(timezone))
 

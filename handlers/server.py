@@ -60,14 +60,20 @@ class Metrics:
 
 
 def telegram_webhook(
-    settings: Settings, sessions: sessionmaker[Session], metrics: Metrics, **kwargs: Any
-) -> tuple[Route, Callable[[], Any]]:
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    metrics: Metrics,
+    base_url: str | None,
+    clock: Callable[[], dt.datetime] | None,
+) -> tuple[Route, Any]:
     """The webhook route and the application whose lifespan the server must run."""
     from telegram import Update
 
     from handlers.telegram.bot import build_application
 
-    application = build_application(settings.telegram_bot_token, sessions, **kwargs)
+    application = build_application(
+        settings.telegram_bot_token, sessions, base_url=base_url, clock=clock
+    )
     secret = settings.telegram_webhook_secret
 
     async def webhook(request: Request) -> Response:
@@ -85,7 +91,7 @@ def telegram_webhook(
             metrics.errors.labels("telegram").inc()
         return PlainTextResponse("ok")
 
-    return Route("/telegram/webhook", webhook, methods=["POST"]), lambda: application
+    return Route("/telegram/webhook", webhook, methods=["POST"]), application
 
 
 def slack_events(
@@ -100,15 +106,14 @@ def slack_events(
 
     from handlers.slack.app import build_app
 
-    extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     handler = SlackRequestHandler(
         build_app(
             settings.slack_bot_token,
             settings.slack_signing_secret,
             sessions,
             base_url=base_url,
+            clock=clock,
             bind_by_email=settings.slack_bind_by_email,
-            **extra,
         )
     )
 
@@ -144,12 +149,9 @@ def create_server(
     routes: list[Route | Mount] = [Route("/healthz", healthz), Route("/metrics", scrape)]
     applications = []
     if settings.telegram_bot_token:
-        extra: dict[str, Any] = {"base_url": telegram_base_url} if telegram_base_url else {}
-        if clock is not None:
-            extra["clock"] = clock
-        route, application = telegram_webhook(settings, sessions, metrics, **extra)
+        route, application = telegram_webhook(settings, sessions, metrics, telegram_base_url, clock)
         routes.append(route)
-        applications.append(application())
+        applications.append(application)
     if settings.slack_bot_token and settings.slack_signing_secret:
         routes.append(slack_events(settings, sessions, metrics, slack_base_url, clock))
     routes.append(Mount("/", create_app(sessions, personas=personas)))

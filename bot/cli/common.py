@@ -15,6 +15,7 @@ from bot import i18n
 from bot.errors import Refused
 from bot.i18n import _
 from bot.settings import get_settings
+from bot.workdays import utc_now
 from models.db import make_engine, sessions, upgrade
 
 # The --group option of every command that acts on one group.
@@ -84,4 +85,4 @@ def transaction() -> Iterator[Session]:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return utc_now()

@@ -26,6 +26,7 @@ from bot.chat.context import Ctx
 from bot.chat.dispatch import converse, handle_once
 from bot.chat.sheet import save_sheet
 from bot.chat.types import Incoming, Kind, Reply
+from bot.workdays import utc_now
 from handlers.slack import modal
 
 log = logging.getLogger(__name__)
@@ -82,9 +83,10 @@ def build_app(
     sessions: sessionmaker[Session],
     *,
     base_url: str | None = None,
-    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    clock: Callable[[], dt.datetime] | None = None,
     bind_by_email: bool = False,
 ) -> App:
+    now = clock or utc_now
     client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     app = App(
@@ -104,7 +106,7 @@ def build_app(
         info: dict[str, Any] = client.users_info(user=user).data  # type: ignore[assignment]
         profile = info.get("user", {}).get("profile", {})
         with sessions() as s, s.begin():
-            binding.bind_by_email(s, clock(), PLATFORM, user, profile.get("email") or "")
+            binding.bind_by_email(s, now(), PLATFORM, user, profile.get("email") or "")
 
     def send(channel: str, replies: list[Reply] | None) -> None:
         for reply in replies or []:
@@ -126,7 +128,7 @@ def build_app(
         )
         email_binding(command["user_id"])
         key = f"cmd:{command.get('trigger_id', '')}"
-        send(command["channel_id"], run_once(sessions, key, incoming, clock()))
+        send(command["channel_id"], run_once(sessions, key, incoming, now()))
 
     @app.event("message")
     def message(event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -142,7 +144,7 @@ def build_app(
             text=event.get("text") or "",
             private=event.get("channel_type") == "im",
         )
-        send(event["channel"], run_once(sessions, f"evt:{body.get('event_id')}", incoming, clock()))
+        send(event["channel"], run_once(sessions, f"evt:{body.get('event_id')}", incoming, now()))
 
     @app.action({"action_id": re.compile(r"^jx-\d+$")})
     def button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -166,7 +168,7 @@ def build_app(
             # (The prefix only spares other taps a second transaction; the signature is
             # checked inside.)
             with sessions() as s, s.begin():
-                opened = converse(s, incoming, clock(), modal_for(incoming.payload))
+                opened = converse(s, incoming, now(), modal_for(incoming.payload))
             if isinstance(opened, dict):
                 client.views_open(trigger_id=body["trigger_id"], view=opened)
                 return
@@ -174,7 +176,7 @@ def build_app(
                 send(channel, opened)
                 return
         key = f"act:{body.get('trigger_id') or action.get('action_ts')}"
-        send(channel, run_once(sessions, key, incoming, clock()))
+        send(channel, run_once(sessions, key, incoming, now()))
 
     @app.view(modal.CALLBACK)
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -185,7 +187,7 @@ def build_app(
         incoming = Incoming(PLATFORM, user, user, kind=Kind.BUTTON, private=True)
         with sessions() as s, s.begin():
             result = converse(
-                s, incoming, clock(), lambda ctx: save_sheet(ctx, task_id, given, submit)
+                s, incoming, now(), lambda ctx: save_sheet(ctx, task_id, given, submit)
             )
         if isinstance(result, dict):
             ack(response_action="errors", errors={f"ind-{k}": v for k, v in result.items()})
@@ -204,7 +206,7 @@ def build_app(
         for command in ("/myscore", "/menu"):  # the latest result first, then the menu
             incoming = Incoming(PLATFORM, user, user, text=command)
             replies += (
-                run_once(sessions, f"evt:{body.get('event_id')}{command}", incoming, clock()) or []
+                run_once(sessions, f"evt:{body.get('event_id')}{command}", incoming, now()) or []
             )
         if replies:
             view = {"type": "home", "blocks": [b for r in replies for b in blocks(r)][:100]}

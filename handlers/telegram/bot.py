@@ -26,6 +26,7 @@ from bot import i18n
 from bot.chat.dispatch import handle_once
 from bot.chat.types import Incoming, Kind, Reply
 from bot.i18n import _
+from bot.workdays import utc_now
 from handlers.telegram.transport import keyboard, split
 from models import ChatIdentity
 
@@ -102,11 +103,12 @@ def build_application(
     sessions: sessionmaker[Session],
     *,
     base_url: str | None = None,
-    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    clock: Callable[[], dt.datetime] | None = None,
     polling: bool = False,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The python-telegram-bot Application; every update goes through one handler.
     Webhook mode (the default) needs no updater; long polling, for development, does."""
+    now = clock or utc_now
     builder = ApplicationBuilder().token(token)
     if not polling:
         builder = builder.updater(None)
@@ -119,7 +121,7 @@ def build_application(
             return
         # The database work runs off the event loop, so one conversation's transaction
         # never stalls the server's other requests.
-        replies = await asyncio.to_thread(process, sessions, update, clock())
+        replies = await asyncio.to_thread(process, sessions, update, now())
         if not replies:
             return
         try:

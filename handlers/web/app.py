@@ -36,6 +36,7 @@ from bot import i18n
 from bot.chat.types import Incoming, Kind, Reply
 from bot.errors import Refused
 from bot.i18n import _
+from bot.workdays import utc_now
 from handlers.web import personas as persona_finder
 from handlers.web.strings import languages, page_strings
 from models import ChatIdentity
@@ -57,10 +58,6 @@ LANGUAGE_CODES = {"zh_CN": "zh-CN", "en": "en"}
 Handle = Callable[[Session, Incoming, dt.datetime], list[Reply]]
 Clock = Callable[[], dt.datetime]
 IssueCode = Callable[[Session, int, dt.datetime], str]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def core_handle(session: Session, incoming: Incoming, now: dt.datetime) -> list[Reply]:
