@@ -250,13 +250,16 @@ def _nudge(ctx: Ctx, institution_id: int) -> Reply:
 
 def _next_person(ctx: Ctx) -> Reply:
     """Open the first task not yet submitted, or say everyone is done."""
-    task = tasks.next_task(ctx)
-    if task is None:
-        left, total = tasks.left(ctx)
+    task_id = tasks.next_task(ctx)
+    if task_id is None:
+        todo = tasks.left(ctx)
         return menu.show(
-            ctx, _("Everyone is scored ({total}/{total}). Thank you!").format(total=total - left)
+            ctx,
+            _("Everyone is scored ({total}/{total}). Thank you!").format(
+                total=todo.total - todo.left
+            ),
         )
-    return form.open_task(ctx, task.id)
+    return form.open_task(ctx, task_id)
 
 
 FORM_STEPS: dict[str, Callable[..., Reply]] = {

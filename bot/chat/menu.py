@@ -51,13 +51,14 @@ def show(ctx: Ctx, note: str = "") -> Reply:
         [ctx.button(_("My score"), "my"), ctx.button(_("Why is my pay this amount"), "why")],
         [ctx.button(_("History"), "hist"), ctx.button(_("Language"), "lang")],
     ]
-    left, total = tasks.left(ctx)
-    if total:
-        due = tasks.deadline(ctx)
+    todo = tasks.left(ctx)
+    if todo.total:
         label = (
-            _("To score: {left} left, due {deadline}").format(left=left, deadline=due)
-            if left and due
-            else _("To score: all {total} done").format(total=total)
+            _("To score: {left} left, due {deadline}").format(
+                left=todo.left, deadline=todo.deadline
+            )
+            if todo.left and todo.deadline
+            else _("To score: all {total} done").format(total=todo.total)
         )
         rows.insert(0, [ctx.button(label, "list:0")])
     if headed(ctx):

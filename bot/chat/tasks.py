@@ -3,7 +3,9 @@ server-side check that a task is the speaker's own and still open for scoring.""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from bot.chat import render
@@ -24,44 +26,48 @@ class Denied(Exception):
         self.reply = reply
 
 
-def _open(ctx: Ctx) -> list[ScoringTask]:
+def _open_tasks(ctx: Ctx) -> Select[tuple[ScoringTask]]:
     """The speaker's tasks in periods open for scoring, in list order."""
+    return (
+        select(ScoringTask)
+        .join(Period, Period.id == ScoringTask.period_id)
+        .join(Employee, Employee.id == ScoringTask.appraisee_id)
+        .where(ScoringTask.scorer_id == ctx.employee.id, Period.state == PeriodState.SCORING)
+        .order_by(Period.deadline, Period.id, Employee.number, ScoringTask.role_code)
+    )
+
+
+def _open(ctx: Ctx) -> list[ScoringTask]:
     return list(
         ctx.session.scalars(
-            select(ScoringTask)
-            .join(Period, Period.id == ScoringTask.period_id)
-            .join(Employee, Employee.id == ScoringTask.appraisee_id)
-            .where(ScoringTask.scorer_id == ctx.employee.id, Period.state == PeriodState.SCORING)
-            .options(joinedload(ScoringTask.appraisee), joinedload(ScoringTask.period))
-            .order_by(Period.deadline, Period.id, Employee.number, ScoringTask.role_code)
+            _open_tasks(ctx).options(
+                joinedload(ScoringTask.appraisee), joinedload(ScoringTask.period)
+            )
         )
     )
 
 
-def left(ctx: Ctx) -> tuple[int, int]:
-    """(tasks left, all tasks) in periods open for scoring, for the menu button."""
-    total, done = ctx.session.execute(
+@dataclass(frozen=True, slots=True)
+class Left:
+    """Tasks left and all tasks in periods open for scoring, and the earliest deadline
+    of those left (rendered), for the menu button."""
+
+    left: int
+    total: int
+    deadline: str | None
+
+
+def left(ctx: Ctx) -> Left:
+    total, done, due = ctx.session.execute(
         select(
             func.count(ScoringTask.id),
             func.count(ScoringTask.id).filter(ScoringTask.state == TaskState.SUBMITTED),
+            func.min(ScoringTask.deadline).filter(ScoringTask.state != TaskState.SUBMITTED),
         )
         .join(Period, Period.id == ScoringTask.period_id)
         .where(ScoringTask.scorer_id == ctx.employee.id, Period.state == PeriodState.SCORING)
     ).one()
-    return total - done, total
-
-
-def deadline(ctx: Ctx) -> str | None:
-    value = ctx.session.scalar(
-        select(func.min(ScoringTask.deadline))
-        .join(Period, Period.id == ScoringTask.period_id)
-        .where(
-            ScoringTask.scorer_id == ctx.employee.id,
-            Period.state == PeriodState.SCORING,
-            ScoringTask.state != TaskState.SUBMITTED,
-        )
-    )
-    return render.when(value, ctx.tz) if value else None
+    return Left(total - done, total, render.when(due, ctx.tz) if due else None)
 
 
 def show_list(ctx: Ctx, page: int = 0) -> Reply:
@@ -98,8 +104,14 @@ def show_list(ctx: Ctx, page: int = 0) -> Reply:
     return Reply("\n".join(lines), rows, ctx.tapped)
 
 
-def next_task(ctx: Ctx) -> ScoringTask | None:
-    return next((t for t in _open(ctx) if t.state != TaskState.SUBMITTED), None)
+def next_task(ctx: Ctx) -> int | None:
+    """The first task in list order not yet submitted."""
+    return ctx.session.scalar(
+        _open_tasks(ctx)
+        .with_only_columns(ScoringTask.id)
+        .where(ScoringTask.state != TaskState.SUBMITTED)
+        .limit(1)
+    )
 
 
 def own(ctx: Ctx, task_id: int) -> ScoringTask:
