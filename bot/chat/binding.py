@@ -32,13 +32,24 @@ def how_to_bind() -> Reply:
     )
 
 
-def identity_of(ctx: Ctx) -> ChatIdentity | None:
-    return ctx.session.scalar(
+def active_identity(session: Session, platform: str, user: str) -> ChatIdentity | None:
+    """The chat's binding to an employee, unless revoked."""
+    return session.scalar(
         select(ChatIdentity).where(
-            ChatIdentity.platform == ctx.incoming.platform,
-            ChatIdentity.external_id == ctx.incoming.user_id,
+            ChatIdentity.platform == platform,
+            ChatIdentity.external_id == user,
             ChatIdentity.revoked_at.is_(None),
         )
+    )
+
+
+def identity_of(ctx: Ctx) -> ChatIdentity | None:
+    return active_identity(ctx.session, ctx.incoming.platform, ctx.incoming.user_id)
+
+
+def _locked_out(ctx: Ctx, until: dt.datetime) -> Reply:
+    return Reply(
+        _("Too many wrong codes. Try again after {when}.").format(when=render.when(until, ctx.tz))
     )
 
 
@@ -46,11 +57,7 @@ def bind(ctx: Ctx, code: str) -> Reply | Employee:
     """Check the code; bound, it returns the employee, otherwise the refusal to send."""
     chat = ctx.chat
     if chat.locked_until is not None and ctx.now < chat.locked_until:
-        return Reply(
-            _("Too many wrong codes. Try again after {when}.").format(
-                when=render.when(chat.locked_until, ctx.tz)
-            )
-        )
+        return _locked_out(ctx, chat.locked_until)
     found = ctx.session.scalar(select(BindCode).where(BindCode.code_hash == hash_code(code)))
     if found is None or found.used_at is not None or found.expires_at <= ctx.now:
         return _wrong(ctx, found)
@@ -133,16 +140,7 @@ def bind_by_email(
 
 
 def identity_exists(session: Session, platform: str, user: str) -> bool:
-    return (
-        session.scalar(
-            select(ChatIdentity.id).where(
-                ChatIdentity.platform == platform,
-                ChatIdentity.external_id == user,
-                ChatIdentity.revoked_at.is_(None),
-            )
-        )
-        is not None
-    )
+    return active_identity(session, platform, user) is not None
 
 
 def _wrong(ctx: Ctx, found: BindCode | None) -> Reply:
@@ -171,11 +169,7 @@ def _wrong(ctx: Ctx, found: BindCode | None) -> Reply:
     )
     if recent >= TRIES:
         ctx.chat.locked_until = ctx.now + LOCKOUT
-        return Reply(
-            _("Too many wrong codes. Try again after {when}.").format(
-                when=render.when(ctx.chat.locked_until, ctx.tz)
-            )
-        )
+        return _locked_out(ctx, ctx.chat.locked_until)
     if found is not None and found.used_at is not None:
         reason = _("This code has already been used.")
     elif found is not None:

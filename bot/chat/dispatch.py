@@ -120,8 +120,7 @@ def _route(ctx: Ctx) -> list[Reply]:
         code = language.wanted(arg)
         if code is None:
             return [language.choose(ctx)]
-        note = language.switch(ctx, code)
-        return [menu.show(ctx, note) if ctx.me else Reply(note)]
+        return [_switched(ctx, code)]
     if command == "start" and arg:
         if not incoming.private:
             return [_privately()]
@@ -200,8 +199,7 @@ def _button(ctx: Ctx, body: str) -> Reply:
     if name == "lang":
         if not args:
             return language.choose(ctx)
-        note = language.switch(ctx, args[0])
-        return menu.show(ctx, note) if ctx.me else Reply(note)
+        return _switched(ctx, args[0])
     try:
         ids = [int(a) for a in args[:2]]
     except ValueError:
@@ -246,6 +244,12 @@ def _nudge(ctx: Ctx, institution_id: int) -> Reply:
             n=queued
         )
     )
+
+
+def _switched(ctx: Ctx, code: str) -> Reply:
+    """Switch the language; say so in the new one, with the menu for a bound person."""
+    note = language.switch(ctx, code)
+    return menu.show(ctx, note) if ctx.me else Reply(note)
 
 
 def _next_person(ctx: Ctx) -> Reply:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.chat import render
 from bot.chat.context import Ctx
-from bot.chat.myscore import VISIBLE, by_role, comments, find, not_yet
+from bot.chat.myscore import VISIBLE, by_role, comments, find
 from bot.chat.types import Reply
 from bot.i18n import _
 from bot.traces import expand
@@ -161,8 +161,6 @@ def change(t: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
 def show(ctx: Ctx, result_id: int | None = None) -> Reply:
     """Explain the pay of the speaker's result (the latest when no id is given)."""
     found = find(ctx, result_id)
-    if found is None:
-        return not_yet(ctx)
     if isinstance(found, Reply):
         return found
     t = expand(ctx.session, found.trace)

@@ -59,7 +59,7 @@ def _step(ctx: Ctx, task: ScoringTask, ind: Indicator) -> dict[str, Any]:
     if isinstance(step, dict) and step.get("task") == task.id and step.get("ind") == ind.id:
         return step
     entry = _entries(task).get(ind.id)
-    if entry is not None and needs_comment(ind, entry.value) and not entry.comment:
+    if entry is not None and _unfinished(ind, entry):
         return {"task": task.id, "ind": ind.id, "ask": "comment", "value": str(entry.value)}
     return {"task": task.id, "ind": ind.id, "ask": "value"}
 
@@ -232,10 +232,10 @@ def typed(ctx: Ctx, text: str) -> Reply:
     inds = _inds(task)
     if task.state == TaskState.SUBMITTED and not ctx.state.get("review"):
         return summary(ctx, task, _("This form is submitted: tap Edit to change it."))
+    line = _quick_line(text)
     if task.cursor >= len(inds):
-        toks = tokens(text)
-        if len(toks) >= 2 and all(looks_numeric(t) for t in toks[:2]):
-            return quick(ctx, task, toks)
+        if line is not None:
+            return quick(ctx, task, line)
         return summary(ctx, task, _("Tap Confirm to submit, or Edit to change a score."))
     ind = inds[task.cursor]
     step = _step(ctx, task, ind)
@@ -246,13 +246,18 @@ def typed(ctx: Ctx, text: str) -> Reply:
             return ask(ctx, task, str(exc))
         write_answer(ctx, task, ind, Decimal(step["value"]), comment)
         return _advance(ctx, task)
-    toks = tokens(text)
-    if len(toks) >= 2 and all(looks_numeric(t) for t in toks[:2]):
-        return quick(ctx, task, toks)
+    if line is not None:
+        return quick(ctx, task, line)
     split = re.match(r"\s*(\S+)\s+(.+)", text, re.DOTALL)
     if split and looks_numeric(split.group(1)):
         return answer(ctx, ind, task, split.group(1), split.group(2))
     return answer(ctx, ind, task, text, None)
+
+
+def _quick_line(text: str) -> list[str] | None:
+    """The values of a quick-entry line (two numbers or more first), else None."""
+    toks = tokens(text)
+    return toks if len(toks) >= 2 and all(looks_numeric(t) for t in toks[:2]) else None
 
 
 def quick(ctx: Ctx, task: ScoringTask, toks: list[str]) -> Reply:

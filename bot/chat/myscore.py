@@ -20,9 +20,9 @@ VISIBLE = (PeriodState.PUBLISHED, PeriodState.FINAL)
 HISTORY = 12
 
 
-def find(ctx: Ctx, result_id: int | None) -> Result | Reply | None:
-    """The speaker's result (the latest published one when no id is given), a refusal for
-    anyone else's or an unpublished one, or None when there is none yet."""
+def find(ctx: Ctx, result_id: int | None) -> Result | Reply:
+    """The speaker's result (the latest published one when no id is given), or the reply
+    instead: a refusal for anyone else's or an unpublished one, or when to expect one."""
     if result_id is not None:
         result = ctx.session.get(Result, result_id)
         if result is None or result.employee_id != ctx.employee.id:
@@ -30,13 +30,14 @@ def find(ctx: Ctx, result_id: int | None) -> Result | Reply | None:
         if result.period.state not in VISIBLE:
             return ctx.refuse("result not published", "result", result_id)
         return result
-    return ctx.session.scalar(
+    latest = ctx.session.scalar(
         select(Result)
         .join(Period, Period.id == Result.period_id)
         .where(Result.employee_id == ctx.employee.id, Period.state.in_(VISIBLE))
         .order_by(Period.starts_on.desc(), Period.id.desc())
         .limit(1)
     )
+    return not_yet(ctx) if latest is None else latest
 
 
 def not_yet(ctx: Ctx) -> Reply:
@@ -89,8 +90,6 @@ def comments(trace: dict[str, Any], row: dict[str, Any]) -> list[str]:
 def show(ctx: Ctx, result_id: int | None = None) -> Reply:
     """The result with its breakdown by indicator and scorer role; offers the explanation."""
     found = find(ctx, result_id)
-    if found is None:
-        return not_yet(ctx)
     if isinstance(found, Reply):
         return found
     t = expand(ctx.session, found.trace)
