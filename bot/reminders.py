@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot import i18n, outbox
-from bot.chat.context import secret_for, sign
+from bot.chat.context import secret_for, secrets_for, sign
 from bot.i18n import _, money, ngettext
 from bot.workdays import is_quiet, is_workday, local_now, workdays_between
 from models import (
@@ -56,18 +56,32 @@ def _push(
     render: Any,
 ) -> int:
     """Queue `render(employee)` (text, buttons) to every live identity of each person."""
-    queued = 0
+    rendered = []
     for emp_id, idents in reachable_identities(session, set(people)).items():
         employee = people[emp_id]
         with i18n.using(employee.language or i18n.DEFAULT_LANGUAGE):
             text, buttons = render(employee)
+        rendered.append((emp_id, idents, text, buttons))
+    keys = secrets_for(
+        session,
+        (
+            (i.platform, i.external_id)
+            for _, idents, _, buttons in rendered
+            if buttons
+            for i in idents
+        ),
+        now,
+    )
+    queued = 0
+    for emp_id, idents, text, buttons in rendered:
         for ident in idents:
+            key_of_chat = keys.get((ident.platform, ident.external_id), "")
             queued += outbox.enqueue(
                 session,
                 now,
                 platform=ident.platform,
                 chat_id=ident.external_id,
-                content={"text": text, "buttons": signed(session, ident, now, buttons)},
+                content={"text": text, "buttons": sign_buttons(key_of_chat, buttons)},
                 dedupe_key=f"{key}:{emp_id}:{ident.platform}",
                 employee_id=emp_id,
             )
@@ -85,7 +99,11 @@ def signed(
     key, exactly like the buttons of a reply."""
     if not buttons:
         return buttons
-    secret = secret_for(session, ident.platform, ident.external_id, now)
+    return sign_buttons(secret_for(session, ident.platform, ident.external_id, now), buttons)
+
+
+def sign_buttons(secret: str, buttons: list[list[dict[str, str]]]) -> list[list[dict[str, str]]]:
+    """Each button's body signed with a chat's key."""
     return [
         [{"label": b["label"], "payload": sign(secret, b["payload"])} for b in row]
         for row in buttons

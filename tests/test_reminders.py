@@ -130,3 +130,16 @@ def test_each_employee_hears_their_published_result_with_a_why_button(session):
     )
     assert message.content["buttons"][0][0]["payload"].startswith("why:")  # signed
     assert session.get(Employee, employee.id) is not None
+
+
+def test_chat_keys_for_a_whole_push_are_the_keys_each_chat_answers_with(session):
+    """A period-wide push signs its buttons with keys fetched (or made) for all chats at
+    once: the same key a reply to that chat is signed with, never a second one."""
+    from bot.chat.context import secret_for, secrets_for
+
+    known = secret_for(session, "telegram", "known", T0)
+    keys = secrets_for(session, [("telegram", "known"), ("slack", "new"), ("slack", "new")], T0)
+    assert keys[("telegram", "known")] == known
+    assert keys[("slack", "new")] == secret_for(session, "slack", "new", T0)
+    assert len(keys) == 2
+    assert secrets_for(session, [], T0) == {}
