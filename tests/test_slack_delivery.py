@@ -14,6 +14,7 @@ from bot.delivery import Sender
 from handlers.slack.fake_api import FakeSlackAPI
 from handlers.slack.transport import SLACK_LIMITS, SlackTransport
 from models import OutboxMessage, OutboxState
+from models.db import make_engine
 
 NOW = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
 
@@ -83,13 +84,14 @@ def test_the_worker_runs_a_sender_for_each_configured_platform(tmp_path):
     from bot.cli.worker import _senders
     from bot.settings import Settings
 
-    url = f"sqlite:///{tmp_path / 'w.db'}"
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     for kw, expected in (
         ({}, 0),
         ({"slack_bot_token": "xoxb-t"}, 1),
         ({"slack_bot_token": "xoxb-t", "telegram_bot_token": "1:T"}, 2),
     ):
-        jobs = _senders(Settings(_env_file=None, **kw), url)
+        jobs = _senders(Settings(_env_file=None, **kw), engine)
         assert len(jobs) == expected
         for job in jobs:
             job.close()  # built, not run
+    engine.dispose()
