@@ -1,7 +1,12 @@
-"""The pay sheet for payroll: one row per employee, straight from the stored results.
+"""The pay sheet for payroll: one row per person of the period, straight from the stored
+results.
 
 Nothing is recomputed here: what payroll receives is exactly what employees were shown.
-A period closed for scoring but not yet published exports as a marked preview.
+Nobody is dropped: everyone of the period without a result (an incomplete appraisal, or
+no scoring task at all) has a row with a status saying why and no amount, and the totals
+row counts them apart. Rows are in 工号 order (see `bot.gaps.number_key`). A period
+closed for scoring but not yet published exports as a marked preview. See
+docs/pay_sheet.md.
 """
 
 from __future__ import annotations
@@ -9,14 +14,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import gaps
 from bot.errors import Refused
+from bot.gaps import Gap
 from bot.i18n import _
 from bot.periods import state_name
 from models import Institution, Period, PeriodState, Result
@@ -24,6 +32,11 @@ from models import Institution, Period, PeriodState, Result
 FORMATS = ("xlsx", "csv")
 EXPORTABLE = (PeriodState.SCORING_CLOSED, PeriodState.PUBLISHED, PeriodState.FINAL)
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
+# Rows written between two progress reports.
+STEP = 1000
+# "n more rows are written"
+Advance = Callable[[int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +45,18 @@ class PayRow:
     name: str
     institution: str
     department: str
-    total: Decimal
-    grade: str
-    coefficient: Decimal
-    pay_base: Decimal
-    pay: Decimal
+    # All None when the person has no result: an empty cell, never a 0 payroll could pay.
+    total: Decimal | None
+    grade: str | None
+    coefficient: Decimal | None
+    pay_base: Decimal | None
+    pay: Decimal | None
+    status: str
+    gap: Gap | None = field(default=None, compare=False)
+
+    @property
+    def computed(self) -> bool:
+        return self.gap is None
 
     def cells(self) -> list[object]:
         """The row as the sheet's columns give it (`headers()` order)."""
@@ -50,6 +70,7 @@ class PayRow:
             self.coefficient,
             self.pay_base,
             self.pay,
+            self.status,
         ]
 
 
@@ -66,12 +87,31 @@ class PaySheet:
     rows: list[PayRow]
 
     @property
+    def computed(self) -> list[PayRow]:
+        return [r for r in self.rows if r.computed]
+
+    @property
+    def gaps(self) -> list[Gap]:
+        """Everyone in the sheet without an amount, by 工号."""
+        return [r.gap for r in self.rows if r.gap is not None]
+
+    @property
+    def incomplete(self) -> int:
+        """Appraisees whose appraisal is not complete."""
+        return sum(1 for g in self.gaps if g.tasks)
+
+    @property
+    def not_appraised(self) -> int:
+        """Active employees with no scoring task in the period."""
+        return sum(1 for g in self.gaps if not g.tasks)
+
+    @property
     def base_sum(self) -> Decimal:
-        return sum((r.pay_base for r in self.rows), ZERO)
+        return sum((r.pay_base for r in self.rows if r.pay_base is not None), ZERO)
 
     @property
     def pay_sum(self) -> Decimal:
-        return sum((r.pay for r in self.rows), ZERO)
+        return sum((r.pay for r in self.rows if r.pay is not None), ZERO)
 
     @property
     def title(self) -> str:
@@ -91,6 +131,16 @@ class PaySheet:
         name = "_".join(parts)
         return file_safe(name) + f".{fmt}"
 
+    def numbers_excel_alters(self) -> list[str]:
+        """工号 that Excel changes when it opens a CSV: leading zeros dropped ("007" → 7),
+        long digit strings turned into 1.23E+17."""
+        return [
+            r.number
+            for r in self.rows
+            if r.number.isdigit()
+            and ((len(r.number) > 1 and r.number[0] == "0") or len(r.number) > 15)
+        ]
+
 
 def headers() -> list[str]:
     return [
@@ -103,17 +153,25 @@ def headers() -> list[str]:
         _("Coefficient"),
         _("Performance pay base"),
         _("Performance pay"),
+        _("Status"),
     ]
 
 
 def pay_sheet(session: Session, period: Period, institution: Institution | None = None) -> PaySheet:
-    """The stored results of `period`, optionally of one institution, ready to write."""
+    """Everyone of `period`, optionally of one institution, ready to write: the stored
+    results, and a row without an amount for each person who has none."""
     if period.state not in EXPORTABLE:
         raise Refused(
             _(
                 "Period {label} is {state}: the pay sheet can be exported once scoring is "
                 "closed and results are computed."
             ).format(label=period.label, state=state_name(period.state))
+        )
+    if not session.scalar(select(func.count(Result.id)).where(Result.period_id == period.id)):
+        raise Refused(
+            _(
+                "Period {label} has no results to export: run `jixiao results compute {label}`."
+            ).format(label=period.label)
         )
     # Who the person was, and where, comes from the result's trace: the pay sheet of a
     # past period shows the institution and department they were paid in, not today's.
@@ -125,6 +183,7 @@ def pay_sheet(session: Session, period: Period, institution: Institution | None 
         Result.pay_base,
         Result.pay,
     ).where(Result.period_id == period.id)
+    computed = _("Computed")
     rows = []
     for trace, total, grade, coef, base, pay in session.execute(q).tuples():
         who = trace["appraisee"]
@@ -141,14 +200,34 @@ def pay_sheet(session: Session, period: Period, institution: Institution | None 
                 coef,
                 base,
                 pay,
+                computed,
             )
         )
-    rows.sort(key=lambda r: (r.institution, r.department, r.number))
+    # Without a result there is no trace: where they are is where they are today.
+    for gap in gaps.without_result(session, period):
+        if institution is not None and gap.institution != institution.name:
+            continue
+        rows.append(
+            PayRow(
+                gap.number,
+                gap.name,
+                gap.institution,
+                gap.department,
+                None,
+                None,
+                None,
+                None,
+                None,
+                gap.status(),
+                gap,
+            )
+        )
+    rows.sort(key=lambda r: gaps.number_key(r.number))
     if not rows:
         raise Refused(
-            _(
-                "Period {label} has no results to export: run `jixiao results compute {label}`."
-            ).format(label=period.label)
+            _("Period {label} has nobody in {institution}.").format(
+                label=period.label, institution=institution.name if institution else ""
+            )
         )
     return PaySheet(
         period=period.label,
@@ -159,9 +238,16 @@ def pay_sheet(session: Session, period: Period, institution: Institution | None 
 
 
 def _totals(sheet: PaySheet) -> list[object]:
+    missing = [
+        _("{count} without an amount").format(count=len(sheet.gaps)),
+    ]
+    if sheet.incomplete:
+        missing.append(_("{count} incomplete").format(count=sheet.incomplete))
+    if sheet.not_appraised:
+        missing.append(_("{count} not appraised").format(count=sheet.not_appraised))
     return [
         _("Total"),
-        _("{count} employees").format(count=len(sheet.rows)),
+        _("{count} computed").format(count=len(sheet.computed)),
         "",
         "",
         "",
@@ -169,22 +255,46 @@ def _totals(sheet: PaySheet) -> list[object]:
         "",
         sheet.base_sum,
         sheet.pay_sum,
+        _(", ").join(missing) if sheet.gaps else "",
     ]
 
 
-def write_csv(sheet: PaySheet, path: Path) -> None:
-    """UTF-8 with a BOM: without it Excel on a Chinese Windows reads the names as GBK."""
+def two_places(value: object) -> object:
+    """A decimal as text with two places ("8000.00", "4000.50"), more only when the
+    scheme keeps more (a total at three score places); anything else unchanged."""
+    if not isinstance(value, Decimal):
+        return "" if value is None else value
+    cents = value.quantize(CENT)
+    return str(cents) if cents == value else str(value)
+
+
+def write_csv(sheet: PaySheet, path: Path, progress: Advance | None = None) -> None:
+    """UTF-8 with a BOM: without it Excel on a Chinese Windows reads the names as GBK.
+
+    工号 stay plain text: a payroll import reads them as written, and a ="007" formula
+    would reach it as such. Excel itself drops leading zeros on opening a CSV; the xlsx
+    keeps them (the command says so when it matters)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         out = csv.writer(f)
         if sheet.preview:
             out.writerow([sheet.title])
         out.writerow(headers())
-        out.writerows(r.cells() for r in sheet.rows)
-        out.writerow(_totals(sheet))
+        for n, r in enumerate(sheet.rows, start=1):
+            out.writerow([two_places(c) for c in r.cells()])
+            if progress is not None and n % STEP == 0:
+                progress(STEP)
+        out.writerow([two_places(c) for c in _totals(sheet)])
+    if progress is not None:
+        progress(len(sheet.rows) % STEP)
 
 
-def write_xlsx(sheet: PaySheet, path: Path, now: dt.datetime | None = None) -> None:
+def write_xlsx(
+    sheet: PaySheet,
+    path: Path,
+    now: dt.datetime | None = None,
+    progress: Advance | None = None,
+) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -208,29 +318,42 @@ def write_xlsx(sheet: PaySheet, path: Path, now: dt.datetime | None = None) -> N
     ws.append(headers())
     for cell in ws[first]:
         cell.font = bold
-    for r in sheet.rows:
+    for n, r in enumerate(sheet.rows, start=1):
         ws.append(r.cells())
+        if progress is not None and n % STEP == 0:
+            progress(STEP)
     ws.append(_totals(sheet))
     last = ws.max_row
     for cell in ws[last]:
         cell.font = bold
     for row in ws.iter_rows(min_row=first + 1, max_row=last):
+        # 工号 as text, so "007" stays "007" even when someone edits the cell.
+        row[0].number_format = "@"
         row[4].number_format = "0.00"
         row[6].number_format = "0.00"
         row[7].number_format = "#,##0.00"
         row[8].number_format = "#,##0.00"
-    widths = (10, 10, 16, 22, 9, 7, 8, 16, 14)
+    widths = (10, 10, 16, 22, 9, 7, 8, 16, 14, 48)
     for idx, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(idx)].width = width
     ws.freeze_panes = f"A{first + 1}"
-    ws.auto_filter.ref = f"A{first}:I{last - 1}"
+    ws.auto_filter.ref = f"A{first}:{get_column_letter(len(widths))}{last - 1}"
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
+    if progress is not None:
+        progress(len(sheet.rows) % STEP)
 
 
-def write(sheet: PaySheet, path: Path, fmt: str, now: dt.datetime | None = None) -> None:
-    """The sheet in `fmt` (csv or xlsx); `now` is the workbook's creation time."""
+def write(
+    sheet: PaySheet,
+    path: Path,
+    fmt: str,
+    now: dt.datetime | None = None,
+    progress: Advance | None = None,
+) -> None:
+    """The sheet in `fmt` (csv or xlsx); `now` is the workbook's creation time;
+    `progress` hears of the rows written."""
     if fmt == "csv":
-        write_csv(sheet, path)
+        write_csv(sheet, path, progress)
     else:
-        write_xlsx(sheet, path, now)
+        write_xlsx(sheet, path, now, progress)

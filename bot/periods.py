@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.audit import record
 from bot.errors import Refused
+from bot.gaps import Gap, named, without_result
 from bot.i18n import _
 from models import (
     Employee,
@@ -235,13 +236,19 @@ def open_period(
     institution: Institution | None = None,
     deadline: dt.date | None = None,
     actor: str = "cli",
+    force: bool = False,
 ) -> tuple[Period, int]:
     """Create (or take the draft of) a period, bind the scheme version in force, open it
-    for scoring and create its scoring tasks. Returns the period and the task count."""
+    for scoring and create its scoring tasks. Returns the period and the task count.
+
+    A deadline before the period starts, or already past, is almost always a typo (a
+    wrong year or month); it is refused unless `force`."""
     span = parse_label(label)
     period = scoped_period(session, group, label, institution)
     tz = institution.timezone if institution else "Asia/Shanghai"
     due = end_of_day(deadline or span.ends_on + dt.timedelta(days=7), tz)
+    if deadline is not None and not force:
+        check_deadline(label, span, deadline, due, now)
     if period is None:
         period = new_period(
             group.id,
@@ -260,6 +267,26 @@ def open_period(
     period.opened_at = now
     count = create_tasks(session, period)
     return period, count
+
+
+def check_deadline(
+    label: str, span: Span, deadline: dt.date, due: dt.datetime, now: dt.datetime
+) -> None:
+    """Refuse a deadline before the period starts or already past, saying which."""
+    if deadline < span.starts_on:
+        raise Refused(
+            _(
+                "Deadline {deadline} is before period {label} starts ({start}): check the "
+                "date, or open with --force if that is really meant."
+            ).format(deadline=deadline.isoformat(), label=label, start=span.starts_on.isoformat())
+        )
+    if due < now:
+        raise Refused(
+            _(
+                "Deadline {deadline} is already past: scorers would be overdue at once. "
+                "Check the date, or open with --force if that is really meant."
+            ).format(deadline=deadline.isoformat())
+        )
 
 
 def create_tasks(session: Session, period: Period) -> int:
@@ -329,20 +356,12 @@ def publish_period(
     period: Period,
     actor: str = "cli",
     allow_missing: bool = False,
-) -> None:
-    """Publish results; refused while someone with tasks has no result, unless HR says
-    so explicitly (e.g. a long leave)."""
-    with_tasks = select(ScoringTask.appraisee_id).where(ScoringTask.period_id == period.id)
-    missing = session.scalars(
-        select(Employee.number)
-        .where(Employee.id.in_(with_tasks.distinct()))
-        .where(
-            ~select(Result.id)
-            .where(Result.period_id == period.id, Result.employee_id == Employee.id)
-            .exists()
-        )
-        .order_by(Employee.number)
-    ).all()
+) -> list[Gap]:
+    """Publish results; refused while an appraisee has no result, unless HR says so
+    explicitly (e.g. a long leave). Returns everyone published without a result, the
+    active employees who had no scoring task included: they get none for this period,
+    since published results are never recomputed, and the pay sheet lists them without
+    an amount."""
     results = session.scalar(select(func.count(Result.id)).where(Result.period_id == period.id))
     if not results:
         raise Refused(
@@ -350,15 +369,20 @@ def publish_period(
                 label=period.label
             )
         )
-    if missing and not allow_missing:
+    missing = without_result(session, period)
+    incomplete = [g for g in missing if g.tasks]
+    if incomplete and not allow_missing:
         raise Refused(
             _(
-                "{count} employees in {label} have no result (e.g. {sample}); compute again "
-                "or publish with --allow-missing."
-            ).format(count=len(missing), label=period.label, sample=", ".join(missing[:5]))
+                "{count} people in {label} have no result: {names}. Once published, their "
+                "results can no longer be computed, and the pay sheet lists them without an "
+                "amount. Complete their scores and compute again, or publish with "
+                "--allow-missing."
+            ).format(count=len(missing), label=period.label, names=named(missing, reasons=True))
         )
     _transition(session, now, period, "publish", actor)
     period.published_at = now
+    return missing
 
 
 def finalize_period(session: Session, now: dt.datetime, period: Period, actor: str = "cli") -> None:

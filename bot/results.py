@@ -10,20 +10,21 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import groupby, islice
 from json.encoder import encode_basestring as _text
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from bot.audit import record
 from bot.errors import Refused
+from bot.gaps import number_key
 from bot.i18n import _
 from bot.pay import Evaluated, Incomplete, Part, SchemeSpec, Task, evaluate, fresh_parts
 from bot.periods import state_name
@@ -54,12 +55,27 @@ Person = tuple[str, str, Decimal, str, str]
 TaskRow = tuple[int, int, str, str, dict[str, str]]
 
 
+class Unresolved(NamedTuple):
+    """An appraisee left without a result: the weighted indicators (names, in the
+    scheme's order) that no counting role has scored; all of them when no counting
+    scorer has submitted anything."""
+
+    employee_id: int
+    number: str
+    name: str
+    indicators: list[str]
+
+
+# "n more appraisees are done"
+Advance = Callable[[int], None]
+
+
 @dataclass
 class ComputeReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    incomplete: list[tuple[str, list[str]]] = field(default_factory=list)  # (工号, indicators)
+    incomplete: list[Unresolved] = field(default_factory=list)
 
     @property
     def computed(self) -> int:
@@ -156,11 +172,32 @@ RESULT_COLUMNS = (
 
 
 def compute_period(
-    session: Session, now: dt.datetime, period: Period, actor: str = "cli"
+    session: Session,
+    now: dt.datetime,
+    period: Period,
+    actor: str = "cli",
+    progress: Advance | None = None,
 ) -> ComputeReport:
-    """(Re)compute every result of a period that is open or closed for scoring."""
+    """(Re)compute every result of a period that is open or closed for scoring;
+    `progress` hears of the appraisees done (see `appraisee_count` for the total)."""
     with _gc_paused():
-        return _compute_period(session, now, period, actor)
+        return _compute_period(session, now, period, actor, progress or _quiet)
+
+
+def _quiet(_n: int) -> None:
+    pass
+
+
+def appraisee_count(session: Session, period: Period) -> int:
+    """How many appraisees `compute_period` goes through."""
+    return (
+        session.scalar(
+            select(func.count(ScoringTask.appraisee_id.distinct())).where(
+                ScoringTask.period_id == period.id
+            )
+        )
+        or 0
+    )
 
 
 @contextmanager
@@ -179,7 +216,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _compute_period(
-    session: Session, now: dt.datetime, period: Period, actor: str
+    session: Session, now: dt.datetime, period: Period, actor: str, progress: Advance
 ) -> ComputeReport:
     if period.state in (PeriodState.PUBLISHED, PeriodState.FINAL):
         raise Refused(
@@ -188,6 +225,8 @@ def _compute_period(
             )
         )
     spec = SchemeSpec.of(session.get_one(Scheme, period.scheme_id))
+    names = {i.code: i.name for i in spec.indicators}
+    every_weighted = [i.name for i in spec.indicators if i.weighted]
     conn = session.connection()
     people: dict[int, Person] = {
         row[0]: row[1:]
@@ -243,9 +282,11 @@ def _compute_period(
         inserts: list[tuple[Any, ...]] = []
         for appraisee, out in outcomes:
             scored.add(appraisee)
-            number, _name, base, _institution, _department = people[appraisee]
+            number, name, base, _institution, _department = people[appraisee]
             if isinstance(out, list):
-                report.incomplete.append((number, out))
+                report.incomplete.append(
+                    Unresolved(appraisee, number, name, [names[code] for code in out])
+                )
                 continue
             prev = old.get(appraisee)
             if prev is None:
@@ -304,8 +345,14 @@ def _compute_period(
             report.updated += 1
         insert_many(conn, Result, RESULT_COLUMNS, inserts)
         report.created += len(inserts)
-    for emp_id in sorted(set(people) - scored):
-        report.incomplete.append((people[emp_id][0], []))
+        progress(len(outcomes))
+    # No submitted task at all: every weighted indicator is missing.
+    unscored = sorted(set(people) - scored)
+    for emp_id in unscored:
+        number, name = people[emp_id][:2]
+        report.incomplete.append(Unresolved(emp_id, number, name, list(every_weighted)))
+    progress(len(unscored))
+    report.incomplete.sort(key=lambda u: number_key(u.number))
     record(
         session,
         now,

@@ -17,7 +17,18 @@ from bot.periods import find_group, find_institution, find_period
 from models import Employee, Institution, Period, Result
 
 NOW = dt.datetime(2026, 11, 24, 2, 30, tzinfo=dt.UTC)
-ZH_HEADERS = ["工号", "姓名", "机构", "部门", "总分", "等级", "系数", "绩效工资基数", "绩效工资"]
+ZH_HEADERS = [
+    "工号",
+    "姓名",
+    "机构",
+    "部门",
+    "总分",
+    "等级",
+    "系数",
+    "绩效工资基数",
+    "绩效工资",
+    "状态",
+]
 
 
 @pytest.fixture

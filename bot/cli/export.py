@@ -7,9 +7,11 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session
 
-from bot import export
+from bot import export, gaps
 from bot import periods as lifecycle
 from bot.cli.common import GROUP, Failure, now, transaction
+from bot.cli.meter import meter
+from bot.cli.output import emit
 from bot.i18n import _, money
 from bot.settings import get_settings
 from models import Group, Institution, Period
@@ -23,7 +25,19 @@ def find(session: Session, group: Group, label: str, institution: Institution | 
     return own or lifecycle.find_period(session, group, label)
 
 
-@export_app.command("pay", help=_("Export the pay sheet of a period: one row per employee."))
+# The exit status when the sheet is written but some people in it have no amount.
+INCOMPLETE = 3
+
+
+@export_app.command(
+    "pay",
+    help=_(
+        "Export the pay sheet of a period: one row per person, by employee number. People "
+        "without a result are listed with the reason and no amount. Exit status: 0 when "
+        "everyone has an amount, 3 when the sheet is written but some have none, 2 when "
+        "refused."
+    ),
+)
 def pay(
     label: str = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026.")),
     fmt: str = typer.Option("xlsx", "--format", help=_("xlsx or csv.")),
@@ -44,14 +58,48 @@ def pay(
         period = find(s, grp, label, inst)
         sheet = export.pay_sheet(s, period, inst)
     path = Path(output) if output else Path(get_settings().export_dir) / sheet.default_name(fmt)
-    export.write(sheet, path, fmt, now())
-    typer.echo(
-        _("Wrote {path}: {count} employees, pay base {base}, performance pay {pay}.").format(
-            path=path, count=len(sheet.rows), base=money(sheet.base_sum), pay=money(sheet.pay_sum)
+    with meter(_("Rows written"), len(sheet.rows)) as advance:
+        export.write(sheet, path, fmt, now(), advance)
+    lines = [
+        _(
+            "Wrote {path}: {count} employees with a result, pay base {base}, performance pay {pay}."
+        ).format(
+            path=path,
+            count=len(sheet.computed),
+            base=money(sheet.base_sum),
+            pay=money(sheet.pay_sum),
         )
-    )
+    ]
+    missing = sheet.gaps
+    if missing:
+        lines.append(
+            _(
+                "{count} more people are in the sheet without an amount ({incomplete} "
+                "incomplete, {untasked} with no scoring task): {names}"
+            ).format(
+                count=len(missing),
+                incomplete=sheet.incomplete,
+                untasked=sheet.not_appraised,
+                names=gaps.named(missing, reasons=True),
+            )
+        )
     if sheet.preview:
-        typer.echo(_("This is a preview: period {label} is not published yet.").format(label=label))
+        lines.append(
+            _("This is a preview: period {label} is not published yet.").format(label=label)
+        )
+    altered = sheet.numbers_excel_alters() if fmt == "csv" else []
+    if altered:
+        lines.append(
+            _(
+                "Note: Excel changes employee numbers such as {example} when it opens a CSV "
+                "(leading zeros dropped, long numbers rounded); payroll imports read them as "
+                "written. To look at the sheet in Excel, export with --format xlsx, which "
+                "keeps them as text."
+            ).format(example=altered[0])
+        )
+    emit(lines)
+    if missing:
+        raise typer.Exit(code=INCOMPLETE)
 
 
 def register(app: typer.Typer) -> None:

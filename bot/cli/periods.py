@@ -7,11 +7,14 @@ import datetime as dt
 import typer
 from sqlalchemy import func, select
 
+from bot import gaps
 from bot import periods as lifecycle
-from bot.cli.common import GROUP, now, transaction
+from bot.cli.common import GROUP, Failure, now, transaction
+from bot.cli.meter import meter
+from bot.cli.output import emit
 from bot.i18n import _
 from bot.reminders import queue_period_opened, queue_results_published
-from bot.results import compute_period
+from bot.results import appraisee_count, compute_period
 from models import Institution, Period, Result, ScoringTask, TaskState
 
 period_app = typer.Typer(help=_("Open, close, publish and finalize appraisal periods."))
@@ -31,11 +34,33 @@ def _period(session: object, label: str, group: str | None, institution: str | N
     return lifecycle.find_period(session, grp, label, inst)
 
 
+# `results compute`: some appraisees are left without a result (the rest are stored).
+INCOMPLETE = 3
+
+
+def _unscorable_warning(gaps_: list[gaps.Gap], label: str) -> list[str]:
+    if not gaps_:
+        return []
+    return [
+        _(
+            "Warning: {count} people in {label} can never get a result, because no scorer "
+            "whose score counts is assigned to them: {names}. Give them a direct manager "
+            "(or their institution a head) in the org file; until then they stay without "
+            "a result and the pay sheet lists them without an amount."
+        ).format(count=len(gaps_), label=label, names=gaps.named(gaps_, reasons=True))
+    ]
+
+
 @period_app.command("open", help=_("Open a period for scoring and create the scoring tasks."))
 def period_open(
     label: str = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026.")),
     scheme: str = typer.Option(..., "--scheme", help=_("Scheme code.")),
     deadline: str = typer.Option(None, "--deadline", help=_("Scoring deadline, YYYY-MM-DD.")),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help=_("Accept a deadline before the period starts or already past."),
+    ),
     group: str = GROUP,
     institution: str = INSTITUTION,
 ) -> None:
@@ -44,8 +69,6 @@ def period_open(
         try:
             due = dt.date.fromisoformat(deadline)
         except ValueError:
-            from bot.cli.common import Failure
-
             raise Failure(
                 _("Deadline {value!r} is not a date like 2026-12-05.").format(value=deadline)
             ) from None
@@ -54,17 +77,27 @@ def period_open(
         grp = lifecycle.find_group(s, group)
         inst = lifecycle.find_institution(s, grp, institution) if institution else None
         period, tasks = lifecycle.open_period(
-            s, at, group=grp, label=label, scheme_code=scheme, institution=inst, deadline=due
+            s,
+            at,
+            group=grp,
+            label=label,
+            scheme_code=scheme,
+            institution=inst,
+            deadline=due,
+            force=force,
         )
         # Queued in the same transaction: the period opens and its scorers hear of it,
         # or neither.
         told = queue_period_opened(s, period, at)
-        typer.echo(
+        lines = [
             _(
                 "Period {label} is open for scoring: {tasks} scoring tasks, deadline {deadline}."
-            ).format(label=period.label, tasks=tasks, deadline=period.deadline.date().isoformat())
-        )
-        typer.echo(_("{n} messages to scorers queued.").format(n=told))
+            ).format(label=period.label, tasks=tasks, deadline=period.deadline.date().isoformat()),
+            _("{n} messages to scorers queued.").format(n=told),
+        ]
+        warning = _unscorable_warning(gaps.unscorable(s, period), period.label)
+    emit(lines)
+    emit(warning, err=True)
 
 
 def _simple(action: str, done: str) -> None:
@@ -76,7 +109,10 @@ def _simple(action: str, done: str) -> None:
         with transaction() as s:
             period = _period(s, label, group, institution)
             getattr(lifecycle, f"{action}_period")(s, now(), period)
-            typer.echo(done.format(label=period.label))
+            lines = [done.format(label=period.label)]
+            if action == "finalize":
+                lines += _still_missing(gaps.without_result(s, period), period.label)
+        emit(lines)
 
     helps = {
         "close": _("Close scoring: no more scores are accepted."),
@@ -86,16 +122,38 @@ def _simple(action: str, done: str) -> None:
     period_app.command(action, help=helps[action])(command)
 
 
+def _still_missing(missing: list[gaps.Gap], label: str) -> list[str]:
+    if not missing:
+        return []
+    return [
+        _(
+            "{count} people have no result for {label} and get none: {names}. The pay sheet "
+            "lists them without an amount; pay them outside it if they are owed anything."
+        ).format(count=len(missing), label=label, names=gaps.named(missing, reasons=True))
+    ]
+
+
 _simple("close", _("Period {label} is closed for scoring."))
 _simple("reopen", _("Period {label} is open for scoring again."))
 _simple("finalize", _("Period {label} is final."))
 
 
-@period_app.command("publish", help=_("Publish results to employees."))
+@period_app.command(
+    "publish",
+    help=_(
+        "Publish results to employees. Refused while an appraisee has no result, unless "
+        "--allow-missing."
+    ),
+)
 def period_publish(
     label: str = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026.")),
     allow_missing: bool = typer.Option(
-        False, "--allow-missing", help=_("Publish even if some employees have no result.")
+        False,
+        "--allow-missing",
+        help=_(
+            "Publish even if some people have no result: they get none for this period "
+            "and the pay sheet lists them without an amount."
+        ),
     ),
     group: str = GROUP,
     institution: str = INSTITUTION,
@@ -103,13 +161,24 @@ def period_publish(
     at = now()
     with transaction() as s:
         period = _period(s, label, group, institution)
-        lifecycle.publish_period(s, at, period, allow_missing=allow_missing)
+        missing = lifecycle.publish_period(s, at, period, allow_missing=allow_missing)
         told = queue_results_published(s, period, at)
-        typer.echo(_("Period {label} is published.").format(label=period.label))
-        typer.echo(_("{n} messages to employees queued.").format(n=told))
+        lines = [
+            _("Period {label} is published.").format(label=period.label),
+            _("{n} messages to employees queued.").format(n=told),
+        ]
+    emit(lines)
+    emit(_still_missing(missing, period.label), err=True)
 
 
-@results_app.command("compute", help=_("Compute (or recompute) results from the submitted scores."))
+@results_app.command(
+    "compute",
+    help=_(
+        "Compute (or recompute) results from the submitted scores. Exit status: 0 when "
+        "every appraisee has a result, 3 when some are still incomplete (the others' "
+        "results are stored), 2 when refused."
+    ),
+)
 def results_compute(
     label: str = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026.")),
     group: str = GROUP,
@@ -117,8 +186,9 @@ def results_compute(
 ) -> None:
     with transaction() as s:
         period = _period(s, label, group, institution)
-        report = compute_period(s, now(), period)
-        typer.echo(
+        with meter(_("Results computed"), appraisee_count(s, period)) as advance:
+            report = compute_period(s, now(), period, progress=advance)
+        lines = [
             _(
                 "Results for {label}: {created} new, {updated} changed, {unchanged} unchanged, "
                 "{incomplete} incomplete."
@@ -129,13 +199,29 @@ def results_compute(
                 unchanged=report.unchanged,
                 incomplete=len(report.incomplete),
             )
-        )
-        for number, missing in report.incomplete[:20]:
-            typer.echo(
-                _("  {number}: no submitted score for {what}").format(
-                    number=number, what=", ".join(missing) if missing else _("any indicator")
+        ]
+        shown = report.incomplete[: gaps.SHOWN * 2]
+        why = {g.employee_id: g for g in gaps.explain(s, period, [u.employee_id for u in shown])}
+        for u in shown:
+            lines.append(
+                _("  {number} {name}: {reason}").format(
+                    number=u.number, name=u.name, reason=why[u.employee_id].reason()
                 )
             )
+        if len(report.incomplete) > len(shown):
+            lines.append(_("  … and {n} more").format(n=len(report.incomplete) - len(shown)))
+        untasked = gaps.explain(s, period, gaps.untasked(s, period))
+        if untasked:
+            lines.append(
+                _(
+                    "{count} active employees have no scoring task in {label} and get no "
+                    "result: {names}"
+                ).format(count=len(untasked), label=period.label, names=gaps.named(untasked))
+            )
+    # Printed only once committed: a reader that goes away cannot undo the work.
+    emit(lines)
+    if report.incomplete:
+        raise typer.Exit(code=INCOMPLETE)
 
 
 def status(group: str = GROUP) -> None:
