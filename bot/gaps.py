@@ -66,19 +66,19 @@ class Gap:
         if not self.tasks:
             return _("no scoring task in this period")
         if not self.counting:
-            return _("no scorer whose score counts (only {roles}, weight 0)").format(
+            return _("no scorer whose score counts: only {roles}, of weight 0").format(
                 roles=sep.join(self.uncounted)
             )
         waiting = sep.join(self.waiting)
         if self.all_missing:
             if waiting:
-                return _("no counting score submitted yet (waiting for {scorers})").format(
+                return _("no counting score submitted yet; waiting for {scorers}").format(
                     scorers=waiting
                 )
             return _("no counting score submitted yet")
         if self.missing:
             if waiting:
-                return _("missing {indicators} (waiting for {scorers})").format(
+                return _("missing {indicators}; waiting for {scorers}").format(
                     indicators=sep.join(self.missing), scorers=waiting
                 )
             return _("missing {indicators}").format(indicators=sep.join(self.missing))
@@ -95,9 +95,11 @@ class Gap:
 
 
 def named(gaps: Sequence[Gap], shown: int = SHOWN, *, reasons: bool = False) -> str:
-    """ "10001 张三, 10002 李四 and 3 more": who, capped, for one line of a message."""
+    """ "10001 张三, 10002 李四 and 3 more": who, capped, for one line of a message; with
+    `reasons`, "10001 张三 (reason); 10002 李四 (reason)", since a reason may list too."""
     sep = _(", ")
     if reasons:
+        sep = _("; ")
         parts = [_("{who} ({reason})").format(who=g.who(), reason=g.reason()) for g in gaps[:shown]]
     else:
         parts = [g.who() for g in gaps[:shown]]
@@ -178,9 +180,9 @@ def _role_weights(session: Session, period: Period) -> dict[str, tuple[str, Deci
     return {
         code: (name, weight)
         for code, name, weight in session.execute(
-            select(ScorerRole.code, ScorerRole.name, ScorerRole.weight).where(
-                ScorerRole.scheme_id == period.scheme_id
-            )
+            select(ScorerRole.code, ScorerRole.name, ScorerRole.weight)
+            .where(ScorerRole.scheme_id == period.scheme_id)
+            .order_by(ScorerRole.position)
         ).tuples()
     }
 
@@ -200,6 +202,7 @@ def explain(session: Session, period: Period, ids: Iterable[int]) -> list[Gap]:
         ).tuples()
     }
     counting = {code for code, (_name, weight) in roles.items() if weight > 0}
+    rank = {code: n for n, code in enumerate(roles)}
     scorer = aliased(Employee)
     gaps: list[Gap] = []
     for batch in _chunks(sorted(ids)):
@@ -231,7 +234,8 @@ def explain(session: Session, period: Period, ids: Iterable[int]) -> list[Gap]:
         ).tuples():
             scored.setdefault(appraisee, set()).add(indicator)
         for emp_id, number, name, institution, department in people:
-            own = tasks.get(emp_id, [])
+            # In the scheme's order of roles: manager before head, as HR reads them.
+            own = sorted(tasks.get(emp_id, []), key=lambda t: rank.get(t[0], len(rank)))
             have = scored.get(emp_id, set())
             missing = tuple(n for i, n in weighted.items() if i not in have)
             gaps.append(

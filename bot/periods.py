@@ -363,14 +363,25 @@ def publish_period(
     since published results are never recomputed, and the pay sheet lists them without
     an amount."""
     results = session.scalar(select(func.count(Result.id)).where(Result.period_id == period.id))
+    missing = without_result(session, period)
+    incomplete = [g for g in missing if g.tasks]
+    if not results and incomplete:
+        # Computed already, perhaps, but nobody is complete: say who waits for what.
+        raise Refused(
+            _(
+                "Period {label} has no results: none of its {count} appraisees has complete "
+                "scores yet ({names}). Once the scores are in, run `jixiao results compute "
+                "{label}`."
+            ).format(
+                label=period.label, count=len(incomplete), names=named(incomplete, 3, reasons=True)
+            )
+        )
     if not results:
         raise Refused(
             _("Period {label} has no results: run `jixiao results compute {label}` first.").format(
                 label=period.label
             )
         )
-    missing = without_result(session, period)
-    incomplete = [g for g in missing if g.tasks]
     if incomplete and not allow_missing:
         raise Refused(
             _(
@@ -378,7 +389,9 @@ def publish_period(
                 "results can no longer be computed, and the pay sheet lists them without an "
                 "amount. Complete their scores and compute again, or publish with "
                 "--allow-missing."
-            ).format(count=len(missing), label=period.label, names=named(missing, reasons=True))
+            ).format(
+                count=len(incomplete), label=period.label, names=named(incomplete, reasons=True)
+            )
         )
     _transition(session, now, period, "publish", actor)
     period.published_at = now

@@ -28,9 +28,9 @@ from tests.factories import T0, small_org
 LATER = T0 + dt.timedelta(days=3)
 
 
-def org(session, two_indicators=False):
+def org(session, two_indicators=False, sizes=None):
     """small_org with manager 70, head 30 and self 0; optionally a second indicator."""
-    group, people = small_org(session)
+    group, people = small_org(session, sizes) if sizes else small_org(session)
     scheme = session.scalar(select(Scheme).where(Scheme.group_id == group.id))
     scheme.roles[0].weight = Decimal(70)
     scheme.roles.append(ScorerRole(position=2, code="head", name="机构负责人", weight=Decimal(30)))

@@ -208,8 +208,8 @@ def test_export_after_finalize_lists_everyone_says_who_is_missing_and_exits_3(
     assert result.exit_code == 3, result.output
     said = result.stdout
     assert "7 名员工有结果" in said
-    assert "另有 3 人列在表中但没有金额（2 人未完成，1 人没有评分任务）" in said
-    assert "100 东城支行行长（没有计入权重的考核人" in said
+    assert "另有 3 人列在表中但没有金额：" in said
+    assert "100 东城支行行长（没有计入权重的考核人：只有本人" in said
     assert "3001 新员工（本周期没有评分任务）" in said
     rows = read_csv(out)
     assert len(rows) == 1 + 10 + 1

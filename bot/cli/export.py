@@ -73,14 +73,8 @@ def pay(
     missing = sheet.gaps
     if missing:
         lines.append(
-            _(
-                "{count} more people are in the sheet without an amount ({incomplete} "
-                "incomplete, {untasked} with no scoring task): {names}"
-            ).format(
-                count=len(missing),
-                incomplete=sheet.incomplete,
-                untasked=sheet.not_appraised,
-                names=gaps.named(missing, reasons=True),
+            _("{count} more people are in the sheet without an amount: {names}").format(
+                count=len(missing), names=gaps.named(missing, reasons=True)
             )
         )
     if sheet.preview:
