@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.audit import record
 from bot.errors import Refused
-from bot.gaps import Gap, named, without_result
+from bot.gaps import Gap, named, unscorable, without_result
 from bot.i18n import _
 from models import (
     Employee,
@@ -289,10 +289,11 @@ def check_deadline(
         )
 
 
-def create_tasks(session: Session, period: Period) -> int:
+def create_tasks(session: Session, period: Period, only: set[int] | None = None) -> int:
     """One task per appraisee and scheme role that has a scorer: the direct manager, the
     institution's head, or the appraisee themself. A role with nobody to fill it is left
-    out; the pay engine re-weights among the roles present."""
+    out; the pay engine re-weights among the roles present. With `only`, just for those
+    employees."""
     scheme = session.get_one(Scheme, period.scheme_id)
     role_codes = {r.code for r in scheme.roles}
     q = (
@@ -318,6 +319,8 @@ def create_tasks(session: Session, period: Period) -> int:
     )
     rows = []
     for emp_id, manager_id, head_id in session.execute(q).tuples():
+        if only is not None and emp_id not in only:
+            continue
         scorers = {
             "manager": manager_id if manager_id != emp_id else None,
             "head": head_id if head_id != emp_id else None,
@@ -339,6 +342,34 @@ def create_tasks(session: Session, period: Period) -> int:
     for start in range(0, len(rows), 5000):
         session.execute(insert(ScoringTask), rows[start : start + 5000])
     return len(rows)
+
+
+def add_missing_tasks(
+    session: Session, now: dt.datetime, period: Period, actor: str = "cli"
+) -> tuple[int, list[Gap]]:
+    """While a period is open for scoring, give its tasks to everyone who cannot get a
+    result yet (joined after it opened, or got a manager or head since): the tasks the
+    org now calls for. Only for them: a changed manager of someone already scorable gets
+    no second task, whose marks would be averaged with the first manager's. Returns the
+    tasks added and who still cannot get a result."""
+    if period.state != PeriodState.SCORING:
+        raise Refused(
+            _(
+                "Tasks can be added only while period {label} is open for scoring; it is {state}."
+            ).format(label=period.label, state=state_name(period.state))
+        )
+    before = unscorable(session, period)
+    added = create_tasks(session, period, {g.employee_id for g in before})
+    record(
+        session,
+        now,
+        "period.add_tasks",
+        "period",
+        period.id,
+        actor_label=actor,
+        after={"tasks": added, "for": [g.number for g in before]},
+    )
+    return added, unscorable(session, period)
 
 
 def close_period(session: Session, now: dt.datetime, period: Period, actor: str = "cli") -> None:

@@ -236,3 +236,48 @@ def test_publishing_with_no_result_at_all_says_who_waits_for_what_not_just_compu
     assert "9 位被考核人都还没有完整的评分" in said
     assert "1001 东城支行员工0（尚无计入权重的已提交评分，待提交：直接上级 东城支行行长" in said
     assert "另有 6 人" in said
+
+
+def test_adding_tasks_reaches_only_those_who_cannot_get_a_result(session):
+    from bot.periods import add_missing_tasks
+
+    group, people = org(session)
+    period = open_(session, group)
+    (_i1, h1, s1), (_i2, h2, _s2) = people.values()
+    late = join(session, group, people)
+    # Since opening: the heads got managers, and one scorable employee a new manager.
+    h1.manager_id, h2.manager_id = h2.id, h1.id
+    s1[0].manager_id = s1[1].id
+    session.flush()
+    before = session.scalar(select(func.count(ScoringTask.id)))
+    added, still = add_missing_tasks(session, LATER, period)
+    assert still == []
+    tasks = session.scalars(select(ScoringTask).where(ScoringTask.period_id == period.id)).all()
+    assert len(tasks) == before + added
+    new = {(t.appraisee_id, t.role_code, t.scorer_id) for t in tasks[before:]}
+    assert new == {
+        (h1.id, "manager", h2.id),
+        (h2.id, "manager", h1.id),
+        (late.id, "manager", h1.id),
+        (late.id, "head", h1.id),
+        (late.id, "self", late.id),
+    }
+    # No second manager task for someone who could already get a result.
+    assert not [t for t in tasks if t.appraisee_id == s1[0].id and t.scorer_id == s1[1].id]
+    close_period(session, LATER, period)
+    with pytest.raises(Refused, match="评分期间"):
+        add_missing_tasks(session, LATER, period)
+
+
+def test_the_tasks_command_adds_them_and_says_who_is_still_missing(engine, Session):
+    with Session() as session, session.begin():
+        group, people = org(session)
+        open_(session, group)
+        (_i1, h1, _s1), (_i2, h2, _s2) = people.values()
+        h1.manager_id = h2.id  # 200 still has nobody
+    result = cli(engine, "period", "tasks", "2026-11")
+    assert result.exit_code == 0, result.output
+    assert "已为考核周期 2026-11 补建 1 个评分任务。" in result.stdout
+    assert "1 人永远得不到结果" in result.stderr
+    assert "200 西城支行行长" in result.stderr
+    assert "100 东城支行行长" not in result.stderr

@@ -45,8 +45,9 @@ def _unscorable_warning(gaps_: list[gaps.Gap], label: str) -> list[str]:
         _(
             "Warning: {count} people in {label} can never get a result, because no scorer "
             "whose score counts is assigned to them: {names}. Give them a direct manager "
-            "(or their institution a head) in the org file; until then they stay without "
-            "a result and the pay sheet lists them without an amount."
+            "(or their institution a head) in the org file, import it, then run `jixiao "
+            "period tasks {label}`; until then they stay without a result and the pay "
+            "sheet lists them without an amount."
         ).format(count=len(gaps_), label=label, names=gaps.named(gaps_, reasons=True))
     ]
 
@@ -98,6 +99,34 @@ def period_open(
         warning = _unscorable_warning(gaps.unscorable(s, period), period.label)
     emit(lines)
     emit(warning, err=True)
+
+
+@period_app.command(
+    "tasks",
+    help=_(
+        "Add scoring tasks, while a period is open for scoring, for everyone who cannot "
+        "get a result yet: people who joined after it opened, or got a manager or head "
+        "since. Their new scorers are told."
+    ),
+)
+def period_tasks(
+    label: str = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026.")),
+    group: str = GROUP,
+    institution: str = INSTITUTION,
+) -> None:
+    at = now()
+    with transaction() as s:
+        period = _period(s, label, group, institution)
+        added, still = lifecycle.add_missing_tasks(s, at, period)
+        told = queue_period_opened(s, period, at)
+        lines = [
+            _("{tasks} scoring tasks added to period {label}.").format(
+                tasks=added, label=period.label
+            ),
+            _("{n} messages to scorers queued.").format(n=told),
+        ]
+    emit(lines)
+    emit(_unscorable_warning(still, period.label), err=True)
 
 
 def _simple(action: str, done: str) -> None:
@@ -215,7 +244,8 @@ def results_compute(
             lines.append(
                 _(
                     "{count} active employees have no scoring task in {label} and get no "
-                    "result: {names}"
+                    "result: {names}. While it is open for scoring, `jixiao period tasks "
+                    "{label}` adds theirs."
                 ).format(count=len(untasked), label=period.label, names=gaps.named(untasked))
             )
     # Printed only once committed: a reader that goes away cannot undo the work.
