@@ -51,8 +51,16 @@ def test_reminders_follow_workdays_around_national_day_and_escalate(session):
     for e in staff[1:]:
         e.manager_id = manager.id
     session.flush()
+    # Opened at T0 (November) for a September deadline: forced, as only the reminders
+    # around the deadline matter here.
     open_period(
-        session, T0, group=group, label="2026-09", scheme_code="STD", deadline=dt.date(2026, 9, 30)
+        session,
+        T0,
+        group=group,
+        label="2026-09",
+        scheme_code="STD",
+        deadline=dt.date(2026, 9, 30),
+        force=True,
     )
     bind(session, head)
     bind(session, manager)
