@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from bot import behalf
@@ -64,6 +64,7 @@ from models import (
     ScoringTask,
     TaskState,
 )
+from models.db import insert_many
 
 # "n more units are done" (rows checked, tasks stored), for a progress meter.
 Advance = Callable[[int], None]
@@ -83,6 +84,12 @@ IDENTITY = (
 )
 _COMMENT_SUFFIXES = ("评语", "说明", "comment")
 _CHUNK = 5000
+# Written with the driver's executemany, in each table's column order.
+_ENTRY_COLUMNS = ("task_id", "indicator_id", "value", "comment", "entered_by", "entered_at")
+_AUDIT_COLUMNS = (
+    *("at", "actor_id", "actor_label", "action", "entity", "entity_id"),
+    *("before", "after", "note"),
+)
 _SHOWN_ROWS = 20
 
 
@@ -158,6 +165,22 @@ class _Person:
     id: int
     number: str
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Ind:
+    """An indicator's fields the row loop reads, read off the ORM object once."""
+
+    ind: Indicator
+    id: int
+    code: str
+    weighted: bool
+    vkey: str
+    ckey: str
+
+    @classmethod
+    def of(cls, ind: Indicator) -> _Ind:
+        return cls(ind, ind.id, ind.code, ind.kind in WEIGHTED, value_key(ind), comment_key(ind))
 
 
 @dataclass(slots=True)
@@ -308,7 +331,8 @@ class _Checker:
         self.session, self.sheet, self.problems = session, sheet, problems
         self.table = sheet.table
         self.scheme = sheet.scheme
-        self.inds = list(self.scheme.indicators)
+        self.inds = [_Ind.of(i) for i in self.scheme.indicators]
+        self.keys = [k for i in self.inds for k in (i.vkey, i.ckey)]
         self.role_of = _roles(self.scheme)
         self.role_names = {r.code: r.name for r in self.scheme.roles}
         period = sheet.period
@@ -382,7 +406,7 @@ class _Checker:
             r.bad(
                 "comment",
                 _("write each comment in the column of its indicator, such as {column}").format(
-                    column=comment_header(self.inds[0])
+                    column=comment_header(self.inds[0].ind)
                 ),
             )
         appraisee = self.person(r, "number", "name")
@@ -420,17 +444,18 @@ class _Checker:
 
     def _answers(self, r: RowReader) -> dict[int, tuple[Decimal, str]]:
         answers: dict[int, tuple[Decimal, str]] = {}
-        for ind in self.inds:
-            vkey, ckey = value_key(ind), comment_key(ind)
+        cells_ = r.row.cells
+        for spec in self.inds:
+            ind, vkey, ckey = spec.ind, spec.vkey, spec.ckey
             comment = ""
             if not r.blank(ckey):
                 try:
-                    comment = check_comment(cells.text(r.row.cells.get(ckey)))
+                    comment = check_comment(cells.text(cells_.get(ckey)))
                 except BadValue as exc:
                     r.bad(ckey, str(exc))
                     continue
             if r.blank(vkey):
-                if ind.kind in WEIGHTED:
+                if spec.weighted:
                     r.bad(
                         vkey,
                         _(
@@ -442,7 +467,7 @@ class _Checker:
                     r.bad(ckey, _("is a comment without a score"))
                 continue
             try:
-                value = check(ind, _cell_text(r.row.cells.get(vkey)))
+                value = check(ind, _cell_text(cells_.get(vkey)))
             except BadValue as exc:
                 r.bad(vkey, str(exc))
                 continue
@@ -455,13 +480,12 @@ class _Checker:
                     + _("Write it in column {column}.").format(column=column),
                 )
                 continue
-            answers[ind.id] = (value, comment)
+            answers[spec.id] = (value, comment)
         return answers
 
     def scoreless(self, row: Row) -> bool:
         """No score and no comment in any indicator column."""
-        keys = [k(ind) for ind in self.inds for k in (value_key, comment_key)]
-        return all(not row.has(k) for k in keys)
+        return all(not row.has(k) for k in self.keys)
 
 
 def check_scores(
@@ -474,6 +498,7 @@ def check_scores(
         problems.add(_("the file has no rows of scores"))
     checker = _Checker(session, sheet, problems)
     scored: list[_Scored] = []
+    codes = [(i.id, i.code) for i in checker.inds]
     for n, row in enumerate(sheet.table.rows, start=1):
         if checker.scoreless(row):
             plan.skipped.append(row.number)
@@ -514,7 +539,7 @@ def check_scores(
         plan.before[s.task.id] = {
             "state": str(s.task.state),
             "submitted_at": s.task.submitted_at.isoformat() if s.task.submitted_at else None,
-            **_described(checker.inds, old),
+            **_described(codes, old),
         }
         plan.scorers[s.task.id] = checker.by_id[s.task.scorer_id]
     problems.raise_if_any()
@@ -547,12 +572,13 @@ def _same(old: dict[int, tuple[Decimal, str]], new: dict[int, tuple[Decimal, str
 
 
 def _described(
-    inds: Sequence[Indicator], answers: dict[int, tuple[Decimal, str]]
+    codes: Sequence[tuple[int, str]], answers: dict[int, tuple[Decimal, str]]
 ) -> dict[str, dict[str, str]]:
-    """Answers by indicator code, as the audit log keeps them."""
+    """Answers by indicator code, in the scheme's order, as the audit log keeps them."""
+    given = [(code, answers[i]) for i, code in codes if i in answers]
     return {
-        "scores": {i.code: str(answers[i.id][0]) for i in inds if i.id in answers},
-        "comments": {i.code: answers[i.id][1] for i in inds if answers.get(i.id, (0, ""))[1]},
+        "scores": {code: str(value) for code, (value, _c) in given},
+        "comments": {code: comment for code, (_v, comment) in given if comment},
     }
 
 
@@ -562,61 +588,60 @@ def store_scores(
     """Write a checked plan: each task submitted with its answers, as a scorer's confirm
     in chat leaves it, and audited as HR's entry on the scorer's behalf. Never commits."""
     sheet = plan.sheet
-    inds = list(sheet.scheme.indicators)
+    codes = [(i.id, i.code) for i in sheet.scheme.indicators]
     label = behalf.actor_label(sheet.source)
+    conn = session.connection()
+    # Run on the connection, so as plain SQL: the session's objects are expired below.
+    submit = (
+        update(ScoringTask)
+        .where(ScoringTask.id == bindparam("task"))
+        .values(
+            state=TaskState.SUBMITTED,
+            submitted_at=now,
+            updated_at=now,
+            cursor=len(codes),
+        )
+    )
     for chunk in _chunks(plan.writes):
         ids = [s.task.id for s in chunk]
-        session.execute(delete(ScoreEntry).where(ScoreEntry.task_id.in_(ids)))
-        entries = [
-            {
-                "task_id": s.task.id,
-                "indicator_id": ind_id,
-                "value": value,
-                "comment": comment,
-                # As if the scorer had typed it: the audit event says who really did.
-                "entered_by": s.task.scorer_id,
-                "entered_at": now,
-            }
-            for s in chunk
-            for ind_id, (value, comment) in s.answers.items()
-        ]
-        if entries:
-            session.execute(insert(ScoreEntry), entries)
-        session.execute(
-            update(ScoringTask),
-            [
-                {
-                    "id": s.task.id,
-                    "state": TaskState.SUBMITTED,
-                    "submitted_at": now,
-                    "updated_at": now,
-                    "cursor": len(inds),
-                }
+        conn.execute(delete(ScoreEntry).where(ScoreEntry.task_id.in_(ids)))
+        insert_many(
+            conn,
+            ScoreEntry,
+            _ENTRY_COLUMNS,
+            # Entered as if by the scorer, as their confirm in chat leaves it: the audit
+            # event says who really did.
+            (
+                (s.task.id, ind_id, value, comment, s.task.scorer_id, now)
                 for s in chunk
-            ],
+                for ind_id, (value, comment) in s.answers.items()
+            ),
         )
-        session.execute(
-            insert(AuditEvent),
-            [
-                {
-                    "at": now,
-                    "actor_id": None,
-                    "actor_label": label,
-                    "action": behalf.ACTION,
-                    "entity": behalf.ENTITY,
-                    "entity_id": s.task.id,
-                    "before": plan.before[s.task.id],
-                    "after": {
+        conn.execute(submit, [{"task": task_id} for task_id in ids])
+        insert_many(
+            conn,
+            AuditEvent,
+            _AUDIT_COLUMNS,
+            (
+                (
+                    now,
+                    None,
+                    label,
+                    behalf.ACTION,
+                    behalf.ENTITY,
+                    s.task.id,
+                    plan.before[s.task.id],
+                    {
                         "state": str(TaskState.SUBMITTED),
-                        **_described(inds, s.answers),
+                        **_described(codes, s.answers),
                         "scorer_id": s.task.scorer_id,
                         "scorer_number": plan.scorers[s.task.id].number,
                         "row": s.row,
                     },
-                    "note": f"entered by HR on behalf of scorer {plan.scorers[s.task.id].number}",
-                }
+                    f"entered by HR on behalf of scorer {plan.scorers[s.task.id].number}",
+                )
                 for s in chunk
-            ],
+            ),
         )
         if advance is not None:
             advance(len(chunk))
