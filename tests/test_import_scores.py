@@ -300,6 +300,21 @@ def test_a_number_cell_that_lost_its_leading_zeros_gets_a_hint(session, w, tmp_p
     )
 
 
+def test_a_text_number_with_extra_leading_zeros_names_the_near_miss(session, w, tmp_path):
+    rows = [["0003", "", "002", "", "直接上级", 90, None, 85, 80, None, None]]
+    assert refused(session, w, xlsx(tmp_path, rows))[0] == (
+        "Row 2, column 工号, value “0003”: no employee has this 工号, but 003 differs from it "
+        "only in leading zeros"
+    )
+
+
+def test_a_file_without_rows_is_refused(session, w, tmp_path):
+    assert refused(session, w, xlsx(tmp_path, [])) == [
+        "The file has no rows of scores",
+        "Nothing was imported: 1 problem found.",
+    ]
+
+
 def test_a_missing_indicator_column_or_one_comment_for_the_task_is_refused(session, w, tmp_path):
     lines = refused(session, w, xlsx(tmp_path, [ZHANG[:10]], headers=HEAD[:10]))
     assert lines[0] == "Required column 违纪扣分 is missing"
@@ -398,6 +413,24 @@ def test_hr_may_import_its_own_tasks_again_until_the_scorer_changes_them(session
     session.commit()
     lines = refused(session, w, xlsx(tmp_path, [ZHANG], name="c.xlsx"))
     assert "use --overwrite to replace them" in lines[0]
+
+
+def test_a_draft_is_replaced_and_submitted_with_the_draft_in_the_audit(session, w, tmp_path):
+    chat = Chat(session, bind(session, w.manager, language="en"))
+    chat.say("/score")
+    chat.say(Tap("张三"))
+    chat.say("55 差一点")  # a value with its comment, then leave: a draft
+    chat.say(Tap("Save and leave"))
+    session.commit()
+    assert task_of(session, w, w.zhang).state == TaskState.DRAFT
+    imported(session, w, xlsx(tmp_path, [ZHANG]))
+    task = task_of(session, w, w.zhang)
+    assert task.state == TaskState.SUBMITTED
+    assert answers(session, task)["perf"] == ("90", "")
+    event = session.scalars(select(AuditEvent).where(AuditEvent.action == ACTION)).one()
+    assert event.before["state"] == "draft"
+    assert event.before["scores"] == {"perf": "55"}
+    assert event.before["comments"] == {"perf": "差一点"}
 
 
 # The scorer sees it in chat.

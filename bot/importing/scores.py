@@ -346,10 +346,9 @@ class _Checker:
             person = _Person(pid, number, name)
             self.people[number] = person
             self.by_id[pid] = person
-        # 工号 stored with leading zeros, by their digits without: a number cell has lost them.
-        self.zeros = {
-            n.lstrip("0"): n for n in self.people if n.isdigit() and n.startswith("0") and n != "0"
-        }
+        # Numeric 工号 by their digits without leading zeros, to name the near miss when a
+        # cell has lost its zeros (a number cell) or gained some.
+        self.digits = {n.lstrip("0"): n for n in self.people if n.isdigit()}
         self.tasks: dict[tuple[int, str, int], _Task] = {}
         self.scorers_of: dict[tuple[int, str], list[int]] = {}
         for row in session.execute(
@@ -376,14 +375,22 @@ class _Checker:
             return None
         person = self.people.get(number)
         if person is None:
-            hint = self.zeros.get(number)
-            if hint is not None and not isinstance(r.row.cells.get(key), str):
+            near = self.digits.get(number.lstrip("0")) if number.isdigit() else None
+            if near is not None and len(near) > len(number):
                 r.bad(
                     key,
                     _(
                         "no employee has this 工号; Excel may have dropped the leading zeros "
                         "of {number}: format the column as text"
-                    ).format(number=hint),
+                    ).format(number=near),
+                )
+            elif near is not None:
+                r.bad(
+                    key,
+                    _(
+                        "no employee has this 工号, but {number} differs from it only in "
+                        "leading zeros"
+                    ).format(number=near),
                 )
             else:
                 r.bad(key, _("no employee has this 工号"))
