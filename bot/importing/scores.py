@@ -249,9 +249,9 @@ class ScoresReport:
             )
         )
         if self.skipped:
-            rows = ", ".join(str(r) for r in self.skipped[:_SHOWN_ROWS])
+            rows = _(", ").join(str(r) for r in self.skipped[:_SHOWN_ROWS])
             if len(self.skipped) > _SHOWN_ROWS:
-                rows += ", …"
+                rows += _(", ") + "…"
             lines.append(
                 ngettext(
                     "Skipped {n} row without scores (row {rows}).",
@@ -306,7 +306,7 @@ def _roles(scheme: Scheme) -> Callable[[object], str]:
     for role in scheme.roles:
         by_word[canonical(role.code)] = role.code
         by_word[canonical(role.name)] = role.code
-    listed = ", ".join(f"{r.name} ({r.code})" for r in scheme.roles)
+    listed = _(", ").join(f"{r.name} ({r.code})" for r in scheme.roles)
 
     def read(value: object) -> str:
         code = by_word.get(canonical(cells.text(value)))
@@ -431,7 +431,7 @@ class _Checker:
         task = self.tasks.get((appraisee.id, role, scorer.id))
         if task is None:
             others = self.scorers_of.get((appraisee.id, role), [])
-            shown = ", ".join(f"{self.by_id[s].number} {self.by_id[s].name}" for s in others)
+            shown = _(", ").join(f"{self.by_id[s].number} {self.by_id[s].name}" for s in others)
             reason = _("{number} {name} has no {role} scoring task by {scorer} in {period}").format(
                 number=appraisee.number,
                 name=appraisee.name,
@@ -482,9 +482,9 @@ class _Checker:
                 column = self.table.header(ckey) if self.table.has(ckey) else comment_header(ind)
                 r.bad(
                     vkey,
-                    comment_rule(ind)
-                    + " "
-                    + _("Write it in column {column}.").format(column=column),
+                    _("{rule} Write it in column {column}.").format(
+                        rule=comment_rule(ind), column=column
+                    ),
                 )
                 continue
             answers[spec.id] = (value, comment)
