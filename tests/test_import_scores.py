@@ -635,6 +635,10 @@ def test_the_cli_refuses_a_closed_period_and_an_existing_template_file(
     assert "already exists" in done.stderr
     assert existing.read_bytes() == b"HR's half-filled sheet"
 
+    done = cli(engine, "template", "scores", "2026-11", "--output", str(tmp_path / "no/t.xlsx"))
+    assert done.exit_code == 2
+    assert "cannot be written" in done.stderr
+
     close_period(session, NOW, w.period)
     session.commit()
     done = cli(engine, "import", "scores", "2026-11", str(xlsx(tmp_path, [ZHANG])))

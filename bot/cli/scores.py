@@ -74,7 +74,12 @@ def template_scores(
         )
     with transaction() as s:
         period = _period(s, label, group, institution)
-        rows = write_template(s, period, path)
+        try:
+            rows = write_template(s, period, path)
+        except OSError as exc:
+            raise Failure(
+                _("{path} cannot be written: {error}").format(path=path, error=exc.strerror)
+            ) from exc
         target = period.label + (f" --institution {institution}" if institution else "")
     typer.echo(
         _(
