@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, update
 
+from bot import behalf
 from bot.audit import record
 from bot.chat import render
 from bot.chat.context import Ctx
@@ -393,6 +394,19 @@ def _preview(task: ScoringTask) -> str:
     )
 
 
+def _entered_by_hr(ctx: Ctx, task: ScoringTask) -> str:
+    """Says so when HR entered this task's scores on the scorer's behalf (an import)."""
+    at = behalf.entered_at(ctx.session, [task.id]).get(task.id)
+    if at is None:
+        return ""
+    shown = render.when(at, ctx.tz)
+    if task.updated_at is not None and task.updated_at > at:
+        return _(
+            "HR entered these scores on your behalf on {when}; you changed them since."
+        ).format(when=shown)
+    return _("HR entered these scores on your behalf on {when}.").format(when=shown)
+
+
 def summary(ctx: Ctx, task: ScoringTask, error: str = "") -> Reply:
     """Every answer, the computed total and grade; asks to Confirm (or offers Edit)."""
     entries = _entries(task)
@@ -408,6 +422,8 @@ def summary(ctx: Ctx, task: ScoringTask, error: str = "") -> Reply:
     ctx.update(review=None, step=None)
     if task.state == TaskState.SUBMITTED:
         assert task.submitted_at is not None
+        if line := _entered_by_hr(ctx, task):
+            lines.append(line)
         lines.append(
             _("Submitted {when}. You can edit until scoring closes.").format(
                 when=render.when(task.submitted_at, ctx.tz)

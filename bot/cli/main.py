@@ -37,6 +37,7 @@ app = typer.Typer(
 app.callback()(common.global_options)
 for module in (imports, periods, export, codes, demo, bench, serve, worker, deliveries):
     module.register(app)
+__import__("bot.cli.scores", fromlist=["register"]).register(app)  # import / template scores
 
 
 def main() -> None:
