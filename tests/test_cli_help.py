@@ -156,3 +156,29 @@ def test_wrap_counts_chinese_as_two_columns_and_drops_nothing():
     lines = wrap(text, 20)
     assert all(len(line) <= 10 or line.isascii() for line in lines)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+
+
+def test_the_readme_puts_jixiao_on_the_path_before_using_it(tmp_path):
+    """The HR block's lines up to the first plain `jixiao` run as written in a fresh
+    shell whose PATH knows nothing of .venv."""
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## For HR: the command line", 1)[1].split("```sh\n", 1)[1]
+    lines = block.split("```", 1)[0].splitlines()
+    first_use = next(i for i, line in enumerate(lines) if line.startswith("jixiao "))
+    script = "\n".join(["set -e", *lines[: first_use + 1], "command -v jixiao"])
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'hr.db'}",
+        },
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith(".venv/bin/jixiao")
