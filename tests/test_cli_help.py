@@ -139,6 +139,9 @@ def test_usage_errors_in_the_users_language():
     en = runner.invoke(app, ["--lang", "en", "demo-data", "--employees", "x"])
     assert en.exit_code == 2
     assert "Invalid value for --employees: expected INTEGER, at least 4." in en.output
+    group_alone = runner.invoke(app, ["--lang", "zh_CN", "period"])
+    assert "命令：" in group_alone.output
+    assert "close" in group_alone.output
     bad = runner.invoke(app, ["--lang", "fr", "status"])
     assert bad.exit_code == 2
     assert "zh_CN" in bad.output

@@ -32,7 +32,9 @@ from bot.i18n import LANGUAGES, LOCALE_DIR, N_, _
 # What an argument stands for, by its parameter name; shown in usage lines and errors.
 ARGUMENT_NAMES = {
     "label": N_("PERIOD"),
+    "period": N_("PERIOD"),
     "file": N_("FILE"),
+    "path": N_("FILE"),
     "text": N_("MESSAGE"),
 }
 # What an option's value is, by the Python type it is read as.
@@ -376,6 +378,7 @@ def localise_app(app: typer.Typer) -> None:
             command.cls = LocalisedCommand
     for group in app.registered_groups:
         group.cls = LocalisedGroup
+        group.no_args_is_help = True  # `jixiao period` alone lists its commands
         if group.typer_instance is not None:
             localise_app(group.typer_instance)
 
