@@ -198,3 +198,52 @@ def test_announce_to_nobody_bound_fails_and_names_who_has_no_chat(tmp_path):
     assert "… and 2 more people" in some.output
     again = runner.invoke(app, [*args, "--institution", "东城支行"])
     assert "1 of them already had this announcement queued" in again.output
+
+
+def test_backlog_and_reach_queries_on_every_database(session):
+    """The same questions asked of SQLite and PostgreSQL: counts, ages, stranded claims,
+    failures grouped per person, and who an announcement would miss."""
+    from bot.undelivered import backlog, reach
+
+    _, people = small_org(session)
+    inst, head, staff = people["东城支行"]
+    at = T0 + dt.timedelta(hours=3)
+    for i in range(3):
+        _queue(session, staff[0], f"q{i}", created=T0 + dt.timedelta(minutes=i))
+    _queue(session, staff[1], "retry", next_attempt_at=at + dt.timedelta(minutes=1))
+    _queue(session, staff[2], "live", state=OutboxState.CLAIMED, lease_until=at + dt.timedelta(1))
+    _queue(session, staff[2], "dead", state=OutboxState.SENDING, lease_until=T0, claimed_by="w9")
+    for key in ("f1", "f2"):
+        _queue(session, head, key, state=OutboxState.FAILED, last_error="chat not found")
+    _queue(session, head, "u", state=OutboxState.UNKNOWN, last_error="sender stopped")
+    bind(session, staff[0])
+    bind(session, staff[1])
+    session.flush()
+    session.scalars(
+        select(ChatIdentity).where(ChatIdentity.employee_id == staff[1].id)
+    ).one().unreachable = True
+    session.add(RoleGrant(employee_id=head.id, role=Role.HEAD))
+    session.flush()
+
+    report = backlog(session, at)
+    assert (report.queued, report.retrying, report.in_flight, report.stranded) == (4, 1, 1, 1)
+    assert report.oldest_queued == T0
+    assert report.stranded_by == ["w9"]
+    assert [
+        (f.person.number if f.person else None, f.state, f.messages) for f in report.failed
+    ] == [
+        (head.number, OutboxState.FAILED, 2),
+        (head.number, OutboxState.UNKNOWN, 1),
+    ]
+    assert [p.number for p, _ in report.unreachable] == [staff[1].number]
+    assert not report.all_delivered
+
+    everyone = reach(session, inst.group_id, institution_id=inst.id)
+    assert (everyone.recipients, everyone.reachable) == (5, 1)
+    assert [p.number for p in everyone.blocked] == [staff[1].number]
+    assert [p.number for p in everyone.no_chat] == sorted(
+        [head.number, staff[2].number, staff[3].number]
+    )
+    assert everyone.no_chat[0].institution == "东城支行"
+    heads = reach(session, inst.group_id, role=Role.HEAD)
+    assert (heads.recipients, heads.reachable, len(heads.no_chat)) == (1, 0, 1)
