@@ -82,7 +82,11 @@ def _print_backlog(report: Backlog, at: dt.datetime, limit: int) -> None:
                 )
             echo(
                 "  "
-                + _("{who} ({platform}), {n} messages: {reason}").format(
+                + ngettext(
+                    "{who} ({platform}), {n} message: {reason}",
+                    "{who} ({platform}), {n} messages: {reason}",
+                    failed.messages,
+                ).format(
                     who=f"{failed.person.number} {failed.person.name}"
                     if failed.person
                     else _("a group chat"),
