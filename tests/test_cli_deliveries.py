@@ -179,7 +179,8 @@ def test_announce_to_nobody_bound_fails_and_names_who_has_no_chat(tmp_path):
     args = ["--database-url", url, "--lang", "en", "announce", "周五前请完成评分"]
     result = runner.invoke(app, [*args, "--role", "head"])
     assert result.exit_code == 2, result.output
-    assert "Announcement queued for 0 chats (0 of 2 recipients can be reached)." in result.output
+    assert "Announcement queued for 0 chats." in result.output
+    assert "0 of 2 recipients can be reached in chat." in result.output
     assert "2 have no chat with the bot yet and will not get it: 100 东城支行行长, " in (
         result.output
     )
@@ -193,7 +194,8 @@ def test_announce_to_nobody_bound_fails_and_names_who_has_no_chat(tmp_path):
     engine.dispose()
     some = runner.invoke(app, [*args, "--institution", "东城支行", "--limit", "2"])
     assert some.exit_code == 0, some.output
-    assert "Announcement queued for 1 chats (1 of 5 recipients can be reached)." in some.output
+    assert "Announcement queued for 1 chats." in some.output
+    assert "1 of 5 recipients can be reached in chat." in some.output
     assert "4 have no chat with the bot yet and will not get it: 100 东城支行行长, " in some.output
     assert "… and 2 more people" in some.output
     again = runner.invoke(app, [*args, "--institution", "东城支行"])

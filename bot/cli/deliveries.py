@@ -174,10 +174,11 @@ def announce(
             raise Failure(_("Nobody to announce to: no active employee matches."))
         n = queue(s, now(), grp.id, text.strip(), role=wanted, institution_id=inst_id)
     missed = who.recipients - who.reachable
+    typer.echo(_("Announcement queued for {n} chats.").format(n=n))
     typer.echo(
-        _(
-            "Announcement queued for {n} chats ({reachable} of {total} recipients can be reached)."
-        ).format(n=n, reachable=who.reachable, total=who.recipients)
+        _("{reachable} of {total} recipients can be reached in chat.").format(
+            reachable=who.reachable, total=who.recipients
+        )
     )
     if n < who.reachable:
         typer.echo(
