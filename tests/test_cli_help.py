@@ -185,3 +185,13 @@ def test_the_readme_puts_jixiao_on_the_path_before_using_it(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().endswith(".venv/bin/jixiao")
+
+
+def test_a_help_text_built_in_either_language_is_shown_in_the_one_in_force():
+    english = "Open, close, publish and finalize appraisal periods."
+    with i18n.using("zh_CN"):
+        chinese = i18n._(english)
+        assert localise(english) == chinese
+    assert chinese != english
+    with i18n.using("en"):
+        assert localise(chinese) == english

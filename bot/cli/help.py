@@ -23,8 +23,14 @@ from functools import cache
 from typing import IO, Any
 
 import typer
-from typer._click.core import Context  # the bundled click's, which typer's subclasses
 from typer.core import TyperCommand, TyperGroup
+
+try:  # typer 0.29 bundles its own click; earlier versions use the click package
+    from typer._click import exceptions as ex
+    from typer._click.core import Context
+except ImportError:  # pragma: no cover - exercised only with an older typer
+    from click import exceptions as ex  # type: ignore[no-redef]
+    from click.core import Context  # type: ignore[assignment]
 
 from bot import i18n
 from bot.i18n import LANGUAGES, LOCALE_DIR, N_, _
@@ -47,6 +53,11 @@ TYPE_NAMES = {
     "date": N_("DATE"),
     "datetime": N_("DATE"),
     "bool": N_("YES/NO"),
+    # the click package's names for the same (typer before 0.29)
+    "text": N_("TEXT"),
+    "integer": N_("INTEGER"),
+    "path": N_("PATH"),
+    "boolean": N_("YES/NO"),
 }
 # Full-width punctuation that must not begin a line.
 _NO_LINE_START = "，。、；：！？）】」』》”’,.;:!?)"
@@ -271,8 +282,6 @@ _ENGLISH_USAGE = (
 
 def explain(error: typer.BadParameter | Any) -> str:
     """A usage error's message in the language in force."""
-    from typer._click import exceptions as ex
-
     if isinstance(error, ex.MissingParameter):
         return _("Missing {name}.").format(name=_param_hint(error.param))
     if isinstance(error, ex.NoSuchOption):
@@ -329,15 +338,11 @@ class LocalisedUsageError(typer.BadParameter):
 
 
 def _is_no_args(error: Any) -> bool:
-    from typer._click import exceptions as ex
-
-    return isinstance(error, ex.NoArgsIsHelpError)
+    return isinstance(error, getattr(ex, "NoArgsIsHelpError", ()))
 
 
 @contextmanager
 def _localised_errors() -> Iterator[None]:
-    from typer._click import exceptions as ex
-
     try:
         yield
     except LocalisedUsageError:

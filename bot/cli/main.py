@@ -13,21 +13,25 @@ from collections.abc import Sequence
 import typer
 
 from bot import i18n
-from bot.cli import (
-    bench,
-    codes,
-    common,
-    deliveries,
-    demo,
-    export,
-    imports,
-    periods,
-    serve,
-    worker,
-)
-from bot.cli.help import LocalisedGroup, localise_app
 from bot.i18n import N_
 from bot.settings import get_settings
+
+# Help texts are kept as built and translated when shown (bot.cli.help); building them in
+# English keeps them equal to their msgids.
+with i18n.using("en"):
+    from bot.cli import (
+        bench,
+        codes,
+        common,
+        deliveries,
+        demo,
+        export,
+        imports,
+        periods,
+        serve,
+        worker,
+    )
+    from bot.cli.help import LocalisedGroup, localise_app
 
 # Each module adds its commands with register(app); a new module is one more line here.
 MODULES = (
