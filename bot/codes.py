@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import secrets
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.audit import record
-from bot.i18n import _
-from bot.settings import get_settings
+from bot.i18n import N_, _
+from bot.settings import Settings, get_settings
 from models import BindCode, Employee, Institution
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -43,6 +46,44 @@ def hash_code(code: str) -> str:
 def deep_link(code: str, bot_username: str | None = None) -> str:
     username = bot_username or get_settings().telegram_bot_username
     return f"https://t.me/{username}?start={code}"
+
+
+def slack_link(app_id: str) -> str:
+    """Opens the app's direct messages in the user's Slack, where they send their code."""
+    return "https://slack.com/app_redirect?" + urlencode({"app": app_id})
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """A chat platform the sheet gives a link for, and how its people bind there."""
+
+    header: str  # msgid of the link column
+    how: str  # msgid of the instruction
+    link: Callable[[str], str]
+
+
+def platforms(settings: Settings) -> list[Platform]:
+    """Only configured platforms: a link to a bot that does not answer is a dead end."""
+    found = []
+    if settings.telegram_bot_token and settings.telegram_bot_username:
+        username = settings.telegram_bot_username
+        found.append(
+            Platform(
+                N_("Telegram link"),
+                N_("Telegram: tap your link; it opens the bot and binds you in one step."),
+                lambda code: deep_link(code, username),
+            )
+        )
+    if settings.slack_app_id:
+        app_id = settings.slack_app_id
+        found.append(
+            Platform(
+                N_("Slack link"),
+                N_("Slack: open the link and send your bind code to the app as a message."),
+                lambda _code: slack_link(app_id),
+            )
+        )
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,15 +186,19 @@ def issue_for_institution(
 
 
 def write_xlsx(
-    path: Path, institution: str, issued: list[Issued], bot_username: str, tz: str
+    path: Path, institution: str, issued: list[Issued], links: list[Platform], tz: str
 ) -> None:
+    """The sheet HR hands out: readable by its owner only (0600) from the moment it exists,
+    because it holds the only copy of the codes."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     wb = Workbook()
     ws = wb.active
     ws.title = _("Bind codes")[:31]
-    headers = [_("Employee No."), _("Name"), _("Bind code"), _("Link"), _("Expires")]
+    headers = [_("Employee No."), _("Name"), _("Bind code")]
+    headers += [_(p.header) for p in links]
+    headers.append(_("Expires"))
     ws.append(headers)
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -163,13 +208,29 @@ def write_xlsx(
                 item.number,
                 item.name,
                 item.code,
-                deep_link(item.code, bot_username),
+                *(p.link(item.code) for p in links),
                 item.expires_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
             ]
         )
-    for letter, width in zip("ABCDE", (12, 12, 12, 48, 22), strict=True):
-        ws.column_dimensions[letter].width = width
+    widths = [12, 12, 12, *(48 for _p in links), 22]
+    for column, width in enumerate(widths, start=1):
+        ws.column_dimensions[ws.cell(row=1, column=column).column_letter].width = width
     ws.freeze_panes = "A2"
+    how = wb.create_sheet(_("How to bind")[:31])
+    how.append([_("Each person binds once, with their own code, before it expires.")])
+    for p in links:
+        how.append([_(p.how)])
+    if not links:
+        how.append([_("No chat platform is configured yet; the codes work once one is.")])
+    how.column_dimensions["A"].width = 90
     wb.properties.title = _("Bind codes for {institution}").format(institution=institution)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    # mkstemp creates the file 0600; it replaces the target only once complete.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".bind_codes_", suffix=".xlsx")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            wb.save(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

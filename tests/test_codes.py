@@ -79,38 +79,64 @@ def test_reissuing_expires_the_earlier_unused_codes_but_not_used_ones(session):
     assert session.scalar(select(func.count(AuditEvent.id))) == 2
 
 
-def test_the_codes_command_writes_a_sheet_with_deep_links(tmp_path, monkeypatch):
+def _issue_sheet(tmp_path, monkeypatch, env):
     from bot.cli.main import app
+    from bot.settings import get_settings
 
+    for name in ("TELEGRAM_BOT_TOKEN", "SLACK_APP_ID", "SLACK_BOT_TOKEN"):
+        monkeypatch.setenv(name, env.get(name, ""))
+    get_settings.cache_clear()
     url = f"sqlite:///{tmp_path}/x.db"
     runner = CliRunner()
     assert (
         runner.invoke(app, ["--database-url", url, "demo-data", "--employees", "20"]).exit_code == 0
     )
     out = tmp_path / "codes.xlsx"
-    result = runner.invoke(
-        app,
-        [
-            "--database-url",
-            url,
-            "--lang",
-            "en",
-            "codes",
-            "issue",
-            "--institution",
-            "北京分公司",
-            "--output",
-            str(out),
-        ],
-    )
+    try:
+        result = runner.invoke(
+            app,
+            [
+                "--database-url",
+                url,
+                "--lang",
+                "en",
+                "codes",
+                "issue",
+                "--institution",
+                "北京分公司",
+                "--output",
+                str(out),
+            ],
+        )
+    finally:
+        get_settings.cache_clear()
     assert result.exit_code == 0, result.output
-    assert "Issued" in result.output
-    ws = load_workbook(out).active
+    return url, out, result.output
+
+
+def test_the_codes_command_writes_a_sheet_with_links_for_configured_platforms(
+    tmp_path, monkeypatch
+):
+    url, out, output = _issue_sheet(
+        tmp_path, monkeypatch, {"TELEGRAM_BOT_TOKEN": "123:abc", "SLACK_APP_ID": "A0TEST"}
+    )
+    assert "Issued" in output
+    ws = load_workbook(out)["Bind codes"]
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0][:4] == ("Employee No.", "Name", "Bind code", "Link")
-    number, _name, code, link = rows[1][:4]
-    assert link.endswith(f"?start={code}")
-    assert link.startswith("https://t.me/")
+    assert rows[0] == (
+        "Employee No.",
+        "Name",
+        "Bind code",
+        "Telegram link",
+        "Slack link",
+        "Expires",
+    )
+    number, _name, code, telegram, slack, _expires = rows[1]
+    assert telegram == f"https://t.me/JixiaoBot?start={code}"
+    assert slack == "https://slack.com/app_redirect?app=A0TEST"
+    how = [r[0] for r in load_workbook(out)["How to bind"].iter_rows(values_only=True)]
+    assert any(line.startswith("Telegram:") for line in how)
+    assert any(line.startswith("Slack:") for line in how)
 
     from models.db import make_engine, sessions
 
@@ -120,6 +146,32 @@ def test_the_codes_command_writes_a_sheet_with_deep_links(tmp_path, monkeypatch)
         stored = s.scalars(select(BindCode.code_hash).where(BindCode.employee_id == emp.id)).all()
     engine.dispose()
     assert stored == [codes.hash_code(code)]
+
+
+def test_the_sheet_has_no_links_to_unconfigured_platforms(tmp_path, monkeypatch):
+    _url, out, output = _issue_sheet(tmp_path, monkeypatch, {})
+    rows = list(load_workbook(out)["Bind codes"].iter_rows(values_only=True))
+    assert rows[0] == ("Employee No.", "Name", "Bind code", "Expires")
+    assert not any("http" in str(v) for row in rows for v in row)
+    assert "no links" in output
+    slack_only = _issue_sheet(tmp_path, monkeypatch, {"SLACK_BOT_TOKEN": "xoxb-1"})[2]
+    assert "SLACK_APP_ID is not" in slack_only
+
+
+def test_the_sheet_is_readable_by_its_owner_only(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    out = tmp_path / "codes.xlsx"
+    out.write_bytes(b"old")
+    out.chmod(0o644)  # an older sheet, or a file someone made: replaced, not reused
+    old = os.umask(0o022)
+    try:
+        _issue_sheet(tmp_path, monkeypatch, {})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert not list(tmp_path.glob(".bind_codes_*"))  # no temporary file left behind
 
 
 def test_the_codes_command_refuses_an_unknown_institution(tmp_path):

@@ -151,3 +151,167 @@ def test_the_bench_command_reports_compute_and_floor(tmp_path):
     assert "Floor (one SQL aggregate):" in result.output
     assert "writing the same results alone" in result.output
     assert "Peak memory" in result.output
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def _hold_a_port():
+    """Another process listening on a free port, as a demo already running would."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import socket, sys, time\n"
+            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+            "print(s.getsockname()[1], flush=True); time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    return holder, int(holder.stdout.readline())
+
+
+def _run_demo(tmp_path, *args, **env):
+    import os
+    import subprocess
+
+    environ = {k: v for k, v in os.environ.items() if k not in ("PORT", "KEEP_DEMO_DATA")}
+    environ.update(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.db'}", DEFAULT_LANGUAGE="en", **env)
+    return subprocess.run(
+        [str(ROOT / "scripts" / "demo"), *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_scripts_demo_on_a_busy_port_refuses_before_touching_the_demo_data(tmp_path):
+    """Run twice: the second demo finds the port busy and leaves the first one's data
+    alone, and says how to pick another port for scripts/demo, which honours it."""
+    from bot.cli.main import app
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert CliRunner().invoke(app, ["--database-url", url, "demo-data"]).exit_code == 0
+    before = (tmp_path / "demo.db").read_bytes()
+    holder, port = _hold_a_port()
+    other_holder, other = _hold_a_port()
+    try:
+        by_env = _run_demo(tmp_path, PORT=str(port))
+        by_flag = _run_demo(tmp_path, "--port", str(other))
+    finally:
+        for process in (holder, other_holder):
+            process.kill()
+            process.wait()
+            assert process.stdout is not None
+            process.stdout.close()
+    assert by_env.returncode == 2, by_env.stdout + by_env.stderr
+    assert f"Port {port} is in use" in by_env.stderr
+    assert f"scripts/demo --port {port + 1}" in by_env.stderr
+    assert f"PORT={port + 1} scripts/demo" in by_env.stderr
+    assert by_flag.returncode == 2, by_flag.stdout + by_flag.stderr
+    assert f"Port {other} is in use" in by_flag.stderr  # --port reaches `jixiao demo`
+    assert (tmp_path / "demo.db").read_bytes() == before
+
+
+def test_keep_demo_data_skips_the_rebuild(tmp_path):
+    """KEEP_DEMO_DATA=1 scripts/demo keeps what was done in the demo; without it a
+    restart starts afresh."""
+    import socket
+    import subprocess
+
+    from bot.cli.main import app
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert CliRunner().invoke(app, ["--database-url", url, "demo-data"]).exit_code == 0
+
+    def rename() -> None:
+        engine = make_engine(url)
+        with Session(engine) as s, s.begin():
+            first = s.scalars(select(Employee).order_by(Employee.number).limit(1)).one()
+            first.name = "改过的名字"
+        engine.dispose()
+
+    def group_name() -> str:
+        engine = make_engine(url)
+        with Session(engine) as s:
+            name = s.scalars(select(Employee.name).order_by(Employee.number).limit(1)).one()
+        engine.dispose()
+        return name
+
+    def start_and_stop(**env: str) -> None:
+        import os
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        environ = {k: v for k, v in os.environ.items() if k not in ("PORT", "KEEP_DEMO_DATA")}
+        environ.update(DATABASE_URL=url, DEFAULT_LANGUAGE="en", PORT=str(port), **env)
+        with subprocess.Popen(
+            [str(ROOT / "scripts" / "demo")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=environ,
+        ) as demo_run:
+            try:
+                assert demo_run.stdout is not None
+                lines = []
+                for line in demo_run.stdout:
+                    lines.append(line)
+                    if "Open the chat page" in line:
+                        break
+                assert any("Open the chat page" in line for line in lines), lines
+            finally:
+                demo_run.terminate()
+                demo_run.wait(timeout=30)
+
+    rename()
+    start_and_stop(KEEP_DEMO_DATA="1")
+    assert group_name() == "改过的名字"
+    start_and_stop()
+    assert group_name() != "改过的名字"
+
+
+def test_the_first_run_of_setup_says_what_it_installs_before_the_quiet_install(tmp_path):
+    """The README's first command is not silent for two minutes: one line first."""
+    import shutil
+    import subprocess
+    import sys
+
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "setup", tmp_path / "scripts" / "setup")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    # Stand-ins for the venv's python and pybabel: they report being called, install nothing.
+    for name in ("python", "pybabel"):
+        stub = bin_dir / name
+        stub.write_text(f'#!/bin/sh\necho "{name} called: $*"\n')
+        stub.chmod(0o755)
+
+    def setup(lang: str) -> list[str]:
+        done = subprocess.run(
+            [str(tmp_path / "scripts" / "setup")],
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable, "LANG": lang},
+            timeout=60,
+            check=True,
+        )
+        return done.stdout.splitlines()
+
+    first = setup("en_US.UTF-8")
+    assert first[0].startswith("First run: creating .venv and installing Jixiao with ")
+    assert "a minute or two" in first[0]
+    assert first[1].startswith("python called: -m pip install --quiet")
+    again = setup("en_US.UTF-8")  # installed: nothing to say, nothing to install
+    assert again == ["pybabel called: --quiet compile --domain messages --directory locales"]
+    (tmp_path / ".venv" / ".jixiao-installed").unlink()
+    assert setup("zh_CN.UTF-8")[0].startswith("首次运行：正在创建 .venv 并安装 Jixiao")

@@ -534,3 +534,50 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
     return port
+
+
+# ---- `jixiao serve` for real staff: the page speaks to an employee, not a demo player ----
+
+BACKTICKED = re.compile(r"`[^`]+`")
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+async def test_the_served_page_addresses_a_real_employee(Session, org, core, lang):
+    app = create_app(Session, personas=False, handle=core)
+    async with local(app) as c:
+        strings = (await c.get("/api/strings", params={"lang": lang})).json()["strings"]
+    with i18n.using(lang):
+        demo_words = page.page_strings(personas=True)
+    first_screen = [strings[k] for k in ("pick_title", "pick_intro", "own_identity")]
+    assert strings["pick_title"] != demo_words["pick_title"]  # no "who are you today?"
+    assert "今天您以谁的身份体验" not in strings["pick_title"]
+    assert all(strings[k] != demo_words[k] for k in ("pick_intro", "own_identity"))
+    text = " ".join([*first_screen, strings["own_identity_note"]])
+    assert ("HR" in text) or ("人力" in text)
+    assert not BACKTICKED.search(" ".join(strings.values()))
+    # No command to type either: neither the CLI's nor /start.
+    assert not re.search(r"\bjixiao [a-z]|/start", " ".join(strings.values()))
+
+
+async def test_the_demo_page_still_offers_people_to_play(client):
+    strings = (await client.get("/api/strings", params={"lang": "en"})).json()["strings"]
+    assert strings["pick_title"] == "Who are you today?"
+
+
+async def test_an_unbound_visitor_binds_by_typing_just_the_code(Session, org, core):
+    """The page tells employees to type their code, so the code alone binds."""
+    app = create_app(Session, personas=False, handle=core)
+    async with local(app) as c:
+        uid = await user_id(c)
+        await c.post("/api/message", json={"user_id": uid, "text": " k7q2-m9xd "})
+        await c.post("/api/message", json={"user_id": uid, "text": "hello"})
+        assert [i.text for i, _ in core.seen] == ["/start K7Q2M9XD", "hello"]
+        with Session() as s, s.begin():
+            s.add(
+                ChatIdentity(
+                    platform="web", external_id=uid, employee_id=org[0]["employee"], bound_at=NOW
+                )
+            )
+        # Once bound, an eight-letter word is just a word, never a wrong code.
+        await c.post("/api/message", json={"user_id": uid, "text": "answered"})
+        assert core.seen[-1][0].text == "answered"

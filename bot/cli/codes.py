@@ -41,8 +41,9 @@ def issue(
             if output
             else Path(settings.export_dir) / f"bind_codes_{name}_{at:%Y%m%d%H%M}.xlsx"
         )
+        links = codes.platforms(settings)
         # Written before the commit: if the file cannot be saved, no code is stored either.
-        codes.write_xlsx(path, institution, issued, settings.telegram_bot_username, inst.timezone)
+        codes.write_xlsx(path, institution, issued, links, inst.timezone)
     typer.echo(
         _("Issued {count} bind codes for {institution}, valid for {hours} hours: {path}").format(
             count=len(issued),
@@ -51,7 +52,23 @@ def issue(
             path=path,
         )
     )
-    typer.echo(_("The file holds the only copy of the codes: hand it over securely."))
+    typer.echo(
+        _(
+            "The file holds the only copy of the codes and only you can read it: "
+            "hand it over securely."
+        )
+    )
+    if settings.slack_bot_token and not settings.slack_app_id:
+        typer.echo(
+            _("Slack is configured but SLACK_APP_ID is not, so the sheet has no Slack link.")
+        )
+    elif not links:
+        typer.echo(
+            _(
+                "No chat platform is configured (TELEGRAM_BOT_TOKEN, SLACK_APP_ID), so the sheet "
+                "has codes but no links."
+            )
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -39,16 +39,27 @@ class Failure(typer.Exit):
         return self.message
 
 
+def _use_language(lang: str | None) -> str | None:
+    """Eager, so `jixiao --lang en --help` is already in English."""
+    if lang:
+        if i18n.resolve(lang, default="") not in i18n.LANGUAGES:
+            raise Failure(_("Unknown language {lang!r}: use zh_CN or en.").format(lang=lang))
+        i18n.set_language(lang)
+    return lang
+
+
 def global_options(
     lang: str = typer.Option(
-        None, "--lang", help=_("Language of messages and reports: zh_CN or en.")
+        None,
+        "--lang",
+        is_eager=True,
+        callback=_use_language,
+        help=_("Language of messages and reports: zh_CN or en."),
     ),
     database_url: str = typer.Option(
         None, "--database-url", envvar="DATABASE_URL", help=_("Database to use.")
     ),
 ) -> None:
-    if lang:
-        i18n.set_language(lang)
     if database_url:
         _state["database_url"] = database_url
 

@@ -1,59 +1,143 @@
-"""`jixiao undelivered`: who the bot cannot reach, for HR to follow up by other means."""
+"""`jixiao undelivered` and `jixiao announce`: what has not reached people yet, who cannot
+be reached, and one-off messages that say who they will miss."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
 import typer
-from sqlalchemy import or_, select
+from babel.dates import format_timedelta
 
-from bot.cli.common import GROUP, transaction
-from bot.i18n import _
-from models import ChatIdentity, Employee, OutboxMessage, OutboxState, Role
+from bot import i18n
+from bot.cli.common import GROUP, Failure, now, transaction
+from bot.i18n import _, ngettext
+from bot.undelivered import Backlog, Person, backlog, reach
+from models import OutboxState, Role
+
+LIMIT = typer.Option(
+    30, "--limit", min=0, help=_("List at most this many people per section; 0 lists everyone.")
+)
 
 
-def undelivered() -> None:
+def _ago(moment: dt.datetime, at: dt.datetime) -> str:
+    return format_timedelta(at - moment, locale=i18n.current(), threshold=1.1)
+
+
+def _people(people: Sequence[Person], limit: int) -> str:
+    shown = people if limit == 0 else people[:limit]
+    text = _(", ").join(f"{p.number} {p.name}" for p in shown)
+    if len(people) > len(shown):
+        text += " " + _("… and {n} more people").format(n=len(people) - len(shown))
+    return text
+
+
+def _print_backlog(report: Backlog, at: dt.datetime, limit: int) -> None:
+    echo = typer.echo
+    if report.queued:
+        assert report.oldest_queued is not None
+        echo(
+            ngettext(
+                "Queued, not sent yet: {n} message, queued {age} ago.",
+                "Queued, not sent yet: {n} messages, the oldest queued {age} ago.",
+                report.queued,
+            ).format(n=report.queued, age=_ago(report.oldest_queued, at))
+        )
+        if report.retrying:
+            echo(
+                "  "
+                + _("{n} of them are waiting to be tried again after an error.").format(
+                    n=report.retrying
+                )
+            )
+        echo("  " + _("Messages go out while `jixiao worker` runs."))
+    if report.in_flight:
+        echo(
+            ngettext(
+                "Being sent now: {n} message.", "Being sent now: {n} messages.", report.in_flight
+            ).format(n=report.in_flight)
+        )
+    if report.stranded:
+        assert report.stranded_since is not None
+        echo(
+            _(
+                "Stranded: {n} messages were taken by a sender that stopped "
+                "({workers}; its claim ran out {age} ago). A running `jixiao worker` "
+                "sends them."
+            ).format(
+                n=report.stranded,
+                workers=", ".join(report.stranded_by) or "-",
+                age=_ago(report.stranded_since, at),
+            )
+        )
+    if report.failed:
+        total = sum(f.messages for f in report.failed)
+        echo(ngettext("Failed: {n} message.", "Failed: {n} messages.", total).format(n=total))
+        shown = report.failed if limit == 0 else report.failed[:limit]
+        for failed in shown:
+            reason = failed.error or "-"
+            if failed.state == OutboxState.UNKNOWN:
+                reason = _("outcome unknown (the sender stopped while sending): {error}").format(
+                    error=reason
+                )
+            echo(
+                "  "
+                + ngettext(
+                    "{who} ({platform}), {n} message: {reason}",
+                    "{who} ({platform}), {n} messages: {reason}",
+                    failed.messages,
+                ).format(
+                    who=f"{failed.person.number} {failed.person.name}"
+                    if failed.person
+                    else _("a group chat"),
+                    platform=failed.platform,
+                    n=failed.messages,
+                    reason=reason,
+                )
+            )
+        if len(report.failed) > len(shown):
+            echo("  " + _("… and {n} more").format(n=len(report.failed) - len(shown)))
+    if report.all_delivered:
+        echo(_("Every message was delivered."))
+    if report.unreachable:
+        echo(
+            ngettext(
+                "Unreachable (blocked the bot or left the chat): {n} person.",
+                "Unreachable (blocked the bot or left the chat): {n} people.",
+                len(report.unreachable),
+            ).format(n=len(report.unreachable))
+        )
+        shown_people = report.unreachable if limit == 0 else report.unreachable[:limit]
+        for person, platforms in shown_people:
+            echo(
+                "  "
+                + _("{number} {name} ({platforms})").format(
+                    number=person.number, name=person.name, platforms=", ".join(platforms)
+                )
+            )
+        if len(report.unreachable) > len(shown_people):
+            echo(
+                "  "
+                + _("… and {n} more people").format(n=len(report.unreachable) - len(shown_people))
+            )
+    else:
+        echo(_("Nobody is unreachable."))
+
+
+def undelivered(limit: int = LIMIT) -> None:
+    at = now()
     with transaction() as s:
-        rows = s.execute(
-            select(OutboxMessage, Employee)
-            .outerjoin(Employee, Employee.id == OutboxMessage.employee_id)
-            .where(
-                or_(
-                    OutboxMessage.state == OutboxState.FAILED,
-                    OutboxMessage.state == OutboxState.UNKNOWN,
-                )
-            )
-            .order_by(OutboxMessage.created_at)
-        ).all()
-        blocked = s.execute(
-            select(ChatIdentity, Employee)
-            .join(Employee, Employee.id == ChatIdentity.employee_id)
-            .where(ChatIdentity.unreachable.is_(True), ChatIdentity.revoked_at.is_(None))
-            .order_by(Employee.number)
-        ).all()
-        if not rows and not blocked:
-            typer.echo(_("Every message was delivered; nobody is unreachable."))
-        for message, employee in rows:
-            state = _("failed") if message.state == OutboxState.FAILED else _("outcome unknown")
-            typer.echo(
-                _("{number} {name} ({platform}): {state} — {error}").format(
-                    number=employee.number if employee else "-",
-                    name=employee.name if employee else "-",
-                    platform=message.platform,
-                    state=state,
-                    error=message.last_error or "-",
-                )
-            )
-        for identity, employee in blocked:
-            typer.echo(
-                _("{number} {name} ({platform}): has blocked the bot").format(
-                    number=employee.number, name=employee.name, platform=identity.platform
-                )
-            )
+        report = backlog(s, at)
+    _print_backlog(report, at, limit)
 
 
 def register(app: typer.Typer) -> None:
     app.command(
         "undelivered",
-        help=_("List messages that could not be delivered and people who blocked the bot."),
+        help=_(
+            "Show what has not been delivered yet (queued, being sent, stranded, failed) "
+            "and who cannot be reached."
+        ),
     )(undelivered)
     app.command(
         "announce",
@@ -68,8 +152,8 @@ def announce(
     ),
     institution: str = typer.Option(None, "--institution", help=_("Only this institution.")),
     group: str = GROUP,
+    limit: int = LIMIT,
 ) -> None:
-    from bot.cli.common import Failure, now
     from bot.periods import find_group, find_institution
     from bot.weekly import announce as queue
 
@@ -84,7 +168,45 @@ def announce(
     with transaction() as s:
         grp = find_group(s, group)
         inst = find_institution(s, grp, institution) if institution else None
-        n = queue(
-            s, now(), grp.id, text.strip(), role=wanted, institution_id=inst.id if inst else None
+        inst_id = inst.id if inst else None
+        who = reach(s, grp.id, wanted, inst_id)
+        if not who.recipients:
+            raise Failure(_("Nobody to announce to: no active employee matches."))
+        n = queue(s, now(), grp.id, text.strip(), role=wanted, institution_id=inst_id)
+    missed = who.recipients - who.reachable
+    typer.echo(_("Announcement queued for {n} chats.").format(n=n))
+    typer.echo(
+        _("{reachable} of {total} recipients can be reached in chat.").format(
+            reachable=who.reachable, total=who.recipients
         )
-        typer.echo(_("Announcement queued for {n} chats.").format(n=n))
+    )
+    if n < who.reachable:
+        typer.echo(
+            _("{n} of them already had this announcement queued and will not get it twice.").format(
+                n=who.reachable - n
+            )
+        )
+    if who.no_chat:
+        typer.echo(
+            _("{n} have no chat with the bot yet and will not get it: {people}").format(
+                n=len(who.no_chat), people=_people(who.no_chat, limit)
+            )
+        )
+        institutions = sorted({p.institution for p in who.no_chat if p.institution})
+        typer.echo(_("To reach them, issue bind codes and hand each person theirs:"))
+        for name in institutions[:5]:
+            typer.echo(f"  jixiao codes issue --institution {name}")
+        if len(institutions) > 5:
+            typer.echo("  " + _("… and {n} more").format(n=len(institutions) - 5))
+    if who.blocked:
+        typer.echo(
+            _("{n} have blocked the bot or left the chat and will not get it: {people}").format(
+                n=len(who.blocked), people=_people(who.blocked, limit)
+            )
+        )
+    if not who.reachable:
+        raise Failure(
+            _("Nobody received it: none of the {total} recipients can be reached in chat.").format(
+                total=missed
+            )
+        )

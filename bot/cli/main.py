@@ -1,44 +1,88 @@
 """The HR command line: `jixiao --help` lists everything.
 
-Every refusal is one clear line on stderr and exit status 2.
+Every refusal is one clear line on stderr and exit status 2. Help pages and usage errors
+are written by bot.cli.help, in the language of `--lang` wherever it stands on the
+command line, else DEFAULT_LANGUAGE.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+
 import typer
 
 from bot import i18n
+from bot.i18n import N_
 from bot.settings import get_settings
 
-# Help texts are translated when the commands are built, so pick the language first.
-i18n.set_language(get_settings().default_language)
+# Help texts are kept as built and translated when shown (bot.cli.help); building them in
+# English keeps them equal to their msgids.
+with i18n.using("en"):
+    from bot.cli import (
+        bench,
+        codes,
+        common,
+        deliveries,
+        demo,
+        export,
+        imports,
+        periods,
+        scores,
+        serve,
+        worker,
+    )
+    from bot.cli.help import LocalisedGroup, localise_app
 
-from bot.cli import (  # noqa: E402
-    bench,
-    codes,
-    common,
-    deliveries,
-    demo,
-    export,
+# Each module adds its commands with register(app); a new module is one more line here.
+MODULES = (
     imports,
+    scores,  # import scores, template scores
     periods,
+    export,
+    codes,
+    demo,
+    bench,
     serve,
     worker,
+    deliveries,
 )
-from bot.i18n import _  # noqa: E402
 
-app = typer.Typer(
-    name="jixiao",
-    help=_("Jixiao: performance appraisal that drives monthly pay."),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.callback()(common.global_options)
-for module in (imports, periods, export, codes, demo, bench, serve, worker, deliveries):
-    module.register(app)
-__import__("bot.cli.scores", fromlist=["register"]).register(app)  # import / template scores
+
+def build() -> typer.Typer:
+    app = typer.Typer(
+        name="jixiao",
+        cls=LocalisedGroup,
+        # Translated when shown (bot.cli.help), so marked here rather than translated.
+        help=N_("Jixiao: performance appraisal that drives monthly pay."),
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    app.callback()(common.global_options)
+    for module in MODULES:
+        module.register(app)
+    localise_app(app)
+    return app
+
+
+def language_in(argv: Sequence[str]) -> str | None:
+    """`--lang X` or `--lang=X` before any `--`: read ahead of parsing, so even a help page
+    or usage error printed before the option is reached is in that language."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return None
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+app = build()
 
 
 def main() -> None:
+    i18n.set_language(language_in(sys.argv[1:]) or get_settings().default_language)
     app()

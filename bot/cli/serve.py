@@ -72,6 +72,15 @@ def demo(
 ) -> None:
     from bot import demo as demo_data
 
+    # Before the rebuild: a demo already running on this port keeps its data.
+    check_port_free(
+        port,
+        busy=_(
+            "Port {port} is in use, perhaps by a demo that is already running: stop that one "
+            "with Ctrl+C, or start this one on another port with scripts/demo --port {other} "
+            "(or PORT={other} scripts/demo)."
+        ),
+    )
     engine = common.engine()
     with common.refusals():
         demo_data.prepare(engine, common.now(), reset=not no_reset)
@@ -113,7 +122,7 @@ def run(engine: Engine, port: int, *, personas: bool, host: str = HOST) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-def check_port_free(port: int, host: str = HOST) -> None:
+def check_port_free(port: int, host: str = HOST, busy: str | None = None) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # As uvicorn does, so a port still in TIME_WAIT counts as free.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -121,7 +130,7 @@ def check_port_free(port: int, host: str = HOST) -> None:
             probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise common.Failure(
-                    _("Port {port} is in use: pick another with --port.").format(port=port)
-                ) from None
+                message = busy or _("Port {port} is in use: pick another with --port.")
+                other = port + 1 if port < 65535 else 8001
+                raise common.Failure(message.format(port=port, other=other)) from None
             raise

@@ -10,6 +10,7 @@ exactly like a Telegram account.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -32,7 +33,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import i18n
+from bot import codes, i18n
 from bot.chat.types import Incoming, Kind, Reply
 from bot.errors import Refused
 from bot.i18n import _
@@ -76,6 +77,26 @@ def issue_bind_code(session: Session, employee_id: int, now: dt.datetime) -> str
 
 class Invalid(Exception):
     """A request the page itself would never send."""
+
+
+def as_bind_command(session: Session, incoming: Incoming) -> Incoming:
+    """An unbound visitor who types just the code HR gave them means to bind with it:
+    the page never asks an employee to type a command. Bound users' words are left alone,
+    so an eight-letter word never counts as a wrong code."""
+    text = codes.normalise(incoming.text)
+    code_shaped = len(text) == codes.LENGTH and all(c in codes.ALPHABET for c in text)
+    if incoming.kind != Kind.TEXT or not code_shaped:
+        return incoming
+    bound = session.scalar(
+        select(ChatIdentity.id).where(
+            ChatIdentity.platform == PLATFORM,
+            ChatIdentity.external_id == incoming.user_id,
+            ChatIdentity.revoked_at.is_(None),
+        )
+    )
+    if bound is not None:
+        return incoming
+    return dataclasses.replace(incoming, text=f"/start {text}")
 
 
 def new_user_id() -> str:
@@ -216,7 +237,7 @@ def create_app(
                 {
                     "lang": lang,
                     "languages": languages(),
-                    "strings": page_strings(),
+                    "strings": page_strings(personas),
                     "personas_enabled": personas,
                 }
             )
@@ -291,7 +312,7 @@ def create_app(
         with i18n.using(lang):
             try:
                 with session_factory() as s, s.begin():
-                    return run_core(s, incoming, now)
+                    return run_core(s, as_bind_command(s, incoming), now)
             except Refused as exc:
                 # Already in the user's language; the transaction was rolled back.
                 return [Reply(text=str(exc))]

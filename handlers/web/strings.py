@@ -8,22 +8,40 @@ from bot import i18n
 from bot.i18n import _
 
 
-def page_strings() -> dict[str, str]:
-    """Every label of the page in the language in force (see `i18n.using`)."""
+def page_strings(personas: bool = True) -> dict[str, str]:
+    """Every label of the page in the language in force (see `i18n.using`).
+
+    With personas (the demo) the first screen offers people to play; without (`jixiao
+    serve` for real staff) it speaks to an employee who holds a bind code from HR."""
+    if personas:
+        welcome = {
+            "pick_title": _("Who are you today?"),
+            "pick_intro": _(
+                "Pick a person to talk to the bot as them. This is a sandbox: the bot is the "
+                "real one, the people and scores are demo data."
+            ),
+            "own_identity": _("Use my own bind code"),
+        }
+    else:
+        welcome = {
+            "pick_title": _("Welcome to Jixiao, your appraisal assistant"),
+            "pick_intro": _(
+                "HR gives every employee a one-time bind code. Tap the button below, type "
+                "your code and send it. From then on this page is your own chat with the "
+                "assistant: your scoring tasks, your results and why your pay is what it is."
+            ),
+            "own_identity": _("I have a bind code"),
+        }
     return {
         "title": _("Jixiao"),
         "subtitle": _("Performance appraisal assistant"),
-        "pick_title": _("Who are you today?"),
-        "pick_intro": _(
-            "Pick a person to talk to the bot as them. This is a sandbox: the bot is the "
-            "real one, the people and scores are demo data."
-        ),
+        **welcome,
         "no_personas": _(
-            "Nobody to play here yet: prepare the demo data first with `jixiao demo`."
+            "Nobody to play here yet: this database holds no demo data. Ask HR for a bind code."
         ),
-        "own_identity": _("Use my own bind code"),
         "own_identity_note": _(
-            "Ask HR for a bind code (`jixiao codes issue`), then send /start followed by the code."
+            "Type the bind code HR gave you (8 letters and digits, such as K7Q2M9XD) and send "
+            "it. No code yet? Ask your HR department for one."
         ),
         "talking_as": _("Talking as {name}"),
         "switch_persona": _("Switch person"),

@@ -84,7 +84,7 @@
     document.documentElement.lang = data.lang.replace("_", "-");
     document.title = S.title;
     $("pick-title").textContent = S.pick_title;
-    $("pick-intro").textContent = personasEnabled ? S.pick_intro : S.own_identity_note;
+    $("pick-intro").textContent = S.pick_intro;
     $("no-personas").textContent = S.no_personas;
     $("input").placeholder = S.placeholder;
     $("send").textContent = S.send;
@@ -184,7 +184,7 @@
     state.current = "own";
     save();
     await show();
-    $("input").value = "/start ";
+    // The code alone is enough: the page binds with it (see handlers/web/app.py).
     $("input").focus();
   }
 
