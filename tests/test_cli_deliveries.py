@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import time_machine
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -57,22 +58,24 @@ def test_opening_a_period_queues_one_message_per_scorer(tmp_path):
         _, people = small_org(s)
         for _, head, _ in people.values():
             bind(s, head)
-    result = runner.invoke(
-        app,
-        [
-            "--database-url",
-            url,
-            "--lang",
-            "en",
-            "period",
-            "open",
-            "2026-12",
-            "--scheme",
-            "STD",
-            "--deadline",
-            "2027-01-08",
-        ],
-    )
+    # Opened on a fixed day of November 2026: the deadline below stays in the future.
+    with time_machine.travel(T0, tick=False):
+        result = runner.invoke(
+            app,
+            [
+                "--database-url",
+                url,
+                "--lang",
+                "en",
+                "period",
+                "open",
+                "2026-12",
+                "--scheme",
+                "STD",
+                "--deadline",
+                "2027-01-08",
+            ],
+        )
     assert result.exit_code == 0, result.output
     assert "2 messages to scorers queued." in result.output
     with sessions(engine)() as s:
