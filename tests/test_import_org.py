@@ -455,7 +455,20 @@ def test_it_refuses_an_unknown_language(session, tmp_path):
 
 def test_it_refuses_an_empty_file(session, tmp_path):
     lines = refused(session, xlsx(tmp_path, []), deactivate_missing=True)
-    assert lines[0] == "The file has no employee rows"
+    assert lines == [
+        "Sheet Sheet: the file has no employee rows below its header (row 1)",
+        "Nothing was imported: 1 problem found.",
+    ]
+
+
+def test_a_header_only_file_without_a_group_says_only_that_it_has_no_rows(session, tmp_path):
+    # The 集团 column is there: "no group yet" would send HR after the wrong problem.
+    path = csv_file(tmp_path, [], headers=["集团", *HEADERS])
+    lines = refused(session, path, group=None)
+    assert lines == [
+        "The file has no employee rows below its header (row 1)",
+        "Nothing was imported: 1 problem found.",
+    ]
 
 
 def test_it_refuses_a_file_it_cannot_read(session, tmp_path):

@@ -27,7 +27,7 @@ import decimal
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,12 +42,16 @@ from bot.importing.cells import BadCell
 from bot.importing.report import Problems
 from bot.importing.table import (
     Column,
+    Progress,
     RowReader,
     Table,
-    build,
+    build_sheet,
     canonical,
+    describe_sheet,
+    holds_data,
+    is_notes,
     open_workbook,
-    sheet_rows,
+    simplified,
 )
 from bot.pay import BandSpec, RoleSpec, levels_of
 from bot.periods import newest_scheme
@@ -250,13 +254,17 @@ class SchemeReport:
     indicators: int = 0
     roles: int = 0
     grades: int = 0
+    # What the reading left aside: other sheets, and per sheet its ignored columns and
+    # skipped totals rows.
+    notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         if not self.written:
             return [
                 _("Scheme {code} is identical to its version {version}: nothing written.").format(
                     code=self.code, version=self.version
-                )
+                ),
+                *self.notes,
             ]
         return [
             _(
@@ -269,27 +277,52 @@ class SchemeReport:
                 indicators=self.indicators,
                 roles=self.roles,
                 grades=self.grades,
-            )
+            ),
+            *self.notes,
         ]
 
 
-def import_scheme(session: Session, now: dt.datetime, path: Path, group: Group) -> SchemeReport:
+def import_scheme(
+    session: Session,
+    now: dt.datetime,
+    path: Path,
+    group: Group,
+    *,
+    progress: Progress | None = None,
+) -> SchemeReport:
     """Import the scheme workbook at `path` into `group`: a new version, or nothing when
     identical to the latest. Raises ImportRefused listing every problem, having written
-    nothing. Never commits."""
+    nothing. Never commits. `progress` is told of rows as they are read."""
     problems = Problems()
-    tables = read_workbook(Path(path), problems)
+    others: list[str] = []
+    tables = read_workbook(Path(path), problems, others=others, progress=progress)
     problems.raise_if_any()
     draft = check(session, group, tables, problems)
     problems.raise_if_any()
     assert draft is not None
-    return store(session, now, group, draft, source=Path(path).name)
+    report = store(session, now, group, draft, source=Path(path).name)
+    if others:
+        report.notes.append(_("Sheets not read: {sheets}.").format(sheets=_(", ").join(others)))
+    for table in tables.values():
+        report.notes.extend(
+            _("Sheet {sheet}: {note}").format(sheet=table.name, note=line)
+            for line in table.lines()[1:]  # the first says which sheet was read
+        )
+    return report
 
 
-def read_workbook(path: Path, problems: Problems) -> dict[str, Table]:
+def read_workbook(
+    path: Path,
+    problems: Problems,
+    *,
+    others: list[str] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Table]:
+    """The four sheets as tables; `others` receives the names of any other sheets that
+    hold something (a notes sheet aside), which the report names as not read."""
     if path.suffix.casefold() not in (".xlsx", ".xlsm"):
         problems.add(
-            _("{path}: a scheme is imported from an .xlsx workbook").format(path=path.name)
+            _("file {path}: a scheme is imported from an .xlsx workbook").format(path=path.name)
         )
         return {}
     wb = open_workbook(path, problems)
@@ -298,18 +331,37 @@ def read_workbook(path: Path, problems: Problems) -> dict[str, Table]:
     tables: dict[str, Table] = {}
     try:
         by_name = {canonical(ws.title): ws for ws in wb.worksheets}
+        used = []
         for key, (names, columns) in SHEETS.items():
             ws = next((by_name[canonical(n)] for n in names if canonical(n) in by_name), None)
             if ws is None:
-                problems.add(_("sheet {sheet} is missing").format(sheet=names[0]))
+                problems.add(
+                    _("sheet {sheet} is missing (the workbook has: {sheets})").format(
+                        sheet=names[0], sheets=_(", ").join(w.title for w in wb.worksheets)
+                    )
+                )
                 continue
-            tables[key] = build(ws.title, sheet_rows(ws), columns, problems, sheet=ws.title)
+            used.append(ws)
+            tables[key] = build_sheet(ws, columns, problems, sheet=ws.title, progress=progress)
+        if others is not None:
+            others.extend(
+                describe_sheet(ws)
+                for ws in wb.worksheets
+                if ws not in used and not is_notes(ws.title) and _anything(ws)
+            )
     finally:
         wb.close()
     return tables
 
 
+def _anything(ws: Any) -> bool:
+    if ws.sheet_state != "visible":
+        return True  # a hidden sheet is named, whatever it holds
+    return holds_data(ws)
+
+
 def _weight(value: object) -> Decimal:
+    # An Excel percentage cell (0.7 shown as 70%) arrives as "70%": 70 percent.
     weight = cells.decimal(value, percent=True)
     if weight < 0:
         raise BadCell(_("is negative: a weight is zero or more"))
@@ -325,7 +377,7 @@ def _not_negative(value: object) -> Decimal:
 
 def _word(words: dict[str, Any], hint: str) -> Callable[[object], Any]:
     def read(value: object) -> Any:
-        word = cells.folded(value).casefold().replace(" ", "")
+        word = simplified(cells.folded(value)).casefold().replace(" ", "")
         if word not in words:
             raise BadCell(hint)
         return words[word]
@@ -499,7 +551,8 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
         problems.add(
             _("the weights of score and rating indicators add up to {total}, not 100").format(
                 total=total
-            ),
+            )
+            + _fraction_hint(total),
             sheet=table.name,
             column=table.header("weight"),
         )
@@ -508,6 +561,16 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
 
 
 _WEIGHTED = (IndicatorKind.SCORE, IndicatorKind.RATING)
+
+
+def _fraction_hint(total: Decimal) -> str:
+    """Weights written as fractions (0.7) add up to 1: say how to write them."""
+    if total == 1:
+        return _(
+            " (weights look like fractions: write 70 or 70% for seventy percent, "
+            "not 0.7; a cell formatted as a percentage in Excel is read as it shows)"
+        )
+    return ""
 
 
 def _roles(table: Table, problems: Problems) -> tuple[RoleDraft, ...] | None:
@@ -542,7 +605,8 @@ def _roles(table: Table, problems: Problems) -> tuple[RoleDraft, ...] | None:
     total = sum((r.weight for r in found), Decimal(0))
     if total != HUNDRED:
         problems.add(
-            _("the weights of the scorer roles add up to {total}, not 100").format(total=total),
+            _("the weights of the scorer roles add up to {total}, not 100").format(total=total)
+            + _fraction_hint(total),
             sheet=table.name,
             column=table.header("weight"),
         )
