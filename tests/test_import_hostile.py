@@ -38,6 +38,10 @@ def _english():
         yield
 
 
+# Excel's dates carry no time zone, and openpyxl writes only naive ones.
+EXCEL_DAY = dt.datetime(2026, 1, 12)  # noqa: DTZ001
+
+
 def numbers(session) -> list[str]:
     return sorted(session.scalars(select(Employee.number)))
 
@@ -105,22 +109,26 @@ def test_a_known_column_present_makes_its_lookalikes_plain_extras(session, tmp_p
 # 2. Traditional characters in headers and sheet names.
 
 
-
 def traditional(text: str) -> str:
     back = {chr(s): chr(t) for t, s in _SIMPLIFIED.items()}
     return "".join(back.get(c, c) for c in text)
 
 
 ALL_COLUMNS = [
-    *(("org", c) for c in org_importer.COLUMNS),
-    *((sheet, c) for sheet, (_names, cols) in scheme_importer.SHEETS.items() for c in cols),
+    *org_importer.COLUMNS,
+    *(c for _names, cols in scheme_importer.SHEETS.values() for c in cols),
 ]
 
 
-@pytest.mark.parametrize(("sheet", "column"), ALL_COLUMNS, ids=lambda v: getattr(v, "key", v))
-def test_every_chinese_header_reads_in_traditional_characters(sheet, column):
-    for name in column.names:
-        assert canonical(traditional(name)) == canonical(name)
+def test_every_chinese_header_reads_in_traditional_characters():
+    changed = 0
+    for column in ALL_COLUMNS:
+        for name in column.names:
+            changed += traditional(name) != name
+            assert canonical(traditional(name)) == canonical(name), name
+    for _key, (names, _cols) in scheme_importer.SHEETS.items():
+        assert canonical(traditional(names[0])) == canonical(names[0])
+    assert changed > 40  # most headers do change
 
 
 def test_traditional_characters_change_the_headers_they_are_tested_on():
@@ -160,7 +168,8 @@ def test_a_scheme_with_traditional_sheet_names_and_headers_imports(session, grou
             "等级": GRADES,
         }.items()
     }
-    assert "指標" in sheets and "等級" in sheets
+    assert "指標" in sheets
+    assert "等級" in sheets
     path = workbook(tmp_path, skip=("指标", "等级"), **sheets)
     report = import_scheme(session, NOW, path, group)
     assert (report.indicators, report.roles, report.grades) == (4, 3, 4)
@@ -242,7 +251,10 @@ def test_an_extra_data_sheet_in_a_scheme_workbook_is_named_as_not_read(session, 
 
 
 def test_text_and_number_differing_in_leading_zeros_in_one_file_are_refused(session, tmp_path):
-    rows = [["000123", "张伟", "一分公司", "", "", "", 9000], [123, "刘洋", "一分公司", "", "", "", 6000]]
+    rows = [
+        ["000123", "张伟", "一分公司", "", "", "", 9000],
+        [123, "刘洋", "一分公司", "", "", "", 6000],
+    ]
     lines = refused(session, xlsx(tmp_path, rows))
     assert lines[0].startswith(
         "Row 3, column 工号, value “123”: 工号 123 and 工号 000123 in row 2 differ only in "
@@ -277,7 +289,10 @@ def test_a_zero_padded_number_format_reads_as_the_number_shown(session, tmp_path
 
 
 def test_a_manager_differing_in_leading_zeros_is_named_so(session, tmp_path):
-    rows = [["000123", "张伟", "一分公司", "", "", "", 9000], ["2", "刘洋", "一分公司", "", "", 123, 6000]]
+    rows = [
+        ["000123", "张伟", "一分公司", "", "", "", 9000],
+        ["2", "刘洋", "一分公司", "", "", 123, 6000],
+    ]
     lines = refused(session, xlsx(tmp_path, rows))
     assert "(but 000123 differs only in leading zeros)" in lines[0]
 
@@ -288,13 +303,13 @@ def test_a_manager_differing_in_leading_zeros_is_named_so(session, tmp_path):
 @pytest.mark.parametrize(
     ("column", "cell"),
     [
-        (0, dt.datetime(2026, 1, 12)),
+        (0, EXCEL_DAY),
         (0, dt.time(8, 30)),
         (0, True),
-        (1, dt.datetime(2026, 1, 12)),
+        (1, EXCEL_DAY),
         (2, dt.date(2026, 1, 12)),
-        (5, dt.datetime(2026, 1, 12)),
-        (6, dt.datetime(2026, 1, 12)),
+        (5, EXCEL_DAY),
+        (6, EXCEL_DAY),
     ],
 )
 def test_a_date_or_boolean_cell_where_text_belongs_is_refused(session, tmp_path, column, cell):
