@@ -567,9 +567,9 @@ def _fraction_hint(total: Decimal) -> str:
     """Weights written as fractions (0.7) add up to 1: say how to write them."""
     if total == 1:
         return _(
-            " (weights look like fractions: write 70 or 70% for seventy percent, "
-            "not 0.7; a cell formatted as a percentage in Excel is read as it shows)"
-        )
+            " (weights look like fractions: write {example} for seventy percent, not 0.7; "
+            "a cell formatted as a percentage in Excel is read as it shows)"
+        ).format(example="70 / 70%")
     return ""
 
 
