@@ -339,6 +339,59 @@ def test_a_sum_formula_row_is_skipped_and_reported(session, tmp_path):
     assert "Totals rows skipped: 6, 7." in report.lines()
 
 
+def as_saved_by_excel(path: Path, results: dict[str, str]) -> None:
+    """Give formula cells the result Excel would have stored with them (openpyxl stores
+    none): `results` maps a cell (G6) to its value."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    for ref, value in results.items():
+        xml, n = re.subn(rf'(<c r="{ref}"[^>]*>(<f>[^<]*</f>))<v ?/>', rf"\1<v>{value}</v>", xml)
+        assert n == 1, ref
+    parts["xl/worksheets/sheet1.xml"] = xml.encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+
+
+def test_a_sum_row_saved_by_excel_with_its_result_is_skipped(session, tmp_path):
+    rows = [*STAFF, ["", "", "", "", "", "", "=SUM(G2:G5)"]]
+    path = xlsx(tmp_path, rows)
+    as_saved_by_excel(path, {"G6": "27000"})
+    report = imported(session, path)
+    assert report.created == 4
+    assert "Totals rows skipped: 6." in report.lines()
+
+
+def test_a_persons_amount_computed_by_excel_is_read(session, tmp_path):
+    rows = [list(r) for r in STAFF]
+    rows[1][6] = "=SUM(1000,2000)"
+    path = xlsx(tmp_path, rows)
+    as_saved_by_excel(path, {"G3": "3000"})
+    imported(session, path)
+    assert employee(session, "1002").pay_base == Decimal(3000)
+
+
+def test_a_persons_row_with_a_sum_is_no_totals_row(session, tmp_path):
+    # Skipping it would drop a person: the formula is read (here: never calculated).
+    rows = [list(r) for r in STAFF]
+    rows[1][6] = "=SUM(1000,2000)"
+    lines = refused(session, xlsx(tmp_path, rows))
+    assert lines[0].startswith("Row 3, column 绩效工资基数")
+    assert "never calculated" in lines[0]
+
+
+def test_a_totals_word_beside_a_number_is_no_totals_row(session, tmp_path):
+    rows = [list(r) for r in STAFF]
+    rows[1][4] = "合计"  # a position, however odd, on a row with a 工号
+    report = imported(session, xlsx(tmp_path, rows))
+    assert report.created == 4
+    assert employee(session, "1002").position == "合计"
+
+
 def test_a_totals_row_of_weights_in_a_scheme_is_skipped(session, group, tmp_path):
     headers, rows = INDICATORS
     total = ["", "合计", "", "=SUM(D2:D5)", "", "", "", "", ""]

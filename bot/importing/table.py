@@ -182,7 +182,16 @@ def letter(index: int) -> str:
     return str(get_column_letter(index + 1))
 
 
-def _is_total(values: Sequence[Any]) -> bool:
+def _is_total(values: Sequence[Any], key: int | None) -> bool:
+    """A row summing those above: its identifying cell (`key`, the first required
+    column: 工号, a code) is empty or says 合计, and a cell says 合计 or sums with a
+    formula. A person's row whose amount is a SUM stays a person's row."""
+    if key is not None and key < len(values):
+        ident = values[key]
+        if isinstance(ident, Formula):
+            ident = ident.value
+        if not is_blank(ident) and not (isinstance(ident, str) and canonical(ident) in TOTAL_WORDS):
+            return False
     for v in values:
         if isinstance(v, Formula) and isinstance(v.formula, str) and _SUM_FORMULA.match(v.formula):
             return True
@@ -292,6 +301,7 @@ def build(
                 _("required column {column} is missing").format(column=col.title), sheet=sheet
             )
     hidden_set: set[int] | None = None
+    key = next((positions[c.key] for c in columns if c.required and c.key in positions), None)
     count = 0
     for number, values in rows:
         count += 1
@@ -299,7 +309,7 @@ def build(
             progress(PROGRESS_EVERY)
         if all(is_blank(v) for v in values):
             continue
-        if _is_total(values):
+        if _is_total(values, key):
             table.totals_rows.append(number)
             continue
         cells = {
