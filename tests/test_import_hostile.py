@@ -487,7 +487,7 @@ def test_progress_is_told_of_every_row_read(session, tmp_path, kind):
     path = xlsx(tmp_path, rows) if kind == "xlsx" else csv_file(tmp_path, rows)
     told: list[int] = []
     import_org(session, NOW, path, group="示例集团", progress=told.append)
-    assert sum(told) == 1203
+    assert sum(told) == 1204  # the header row too
     assert len(told) >= 3  # in steps, not once at the end
 
 
@@ -550,3 +550,25 @@ def test_a_merged_title_above_the_header_is_passed_over(session, tmp_path):
     report = imported(session, path)
     assert report.created == 4
     assert employee(session, "1003").department.path == "零售部/柜面组"
+
+
+def test_the_cli_shows_rows_read_when_output_is_a_log(engine, session, tmp_path, monkeypatch):
+    import functools
+    import io
+
+    from bot.cli import imports as cli_imports
+    from bot.cli.meter import meter
+    from tests.test_import_org import _run
+
+    log = io.StringIO()
+    monkeypatch.setattr(cli_imports, "meter", functools.partial(meter, stream=log, every=0))
+    rows = [[str(1000 + i), f"员工{i}", "一分公司", "", "", "", 4000] for i in range(1200)]
+    result = _run(engine, "org", str(csv_file(tmp_path, rows)), "--group", "示例集团")
+    assert result.exit_code == 0, result.output
+    lines = log.getvalue().splitlines()
+    assert lines[:3] == [
+        "Reading rows: 1 of 1201",
+        "Reading rows: 501 of 1201",
+        "Reading rows: 1001 of 1201",
+    ]
+    assert lines[-1] == "Reading rows: 1201 of 1201"

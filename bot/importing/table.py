@@ -249,7 +249,9 @@ def build(
     unknown: list[tuple[int, str]] = []
     # The header row is the first one naming a known column, so a title or a note above
     # it does no harm.
+    before_data = 0  # rows read up to the header, for progress
     for number, values in rows:
+        before_data += 1
         headers = [text(_plain(v)) if not isinstance(_plain(v), CellError) else "" for v in values]
         if not any(canonical(h) in lookup for h in headers if h):
             continue
@@ -302,6 +304,8 @@ def build(
             )
     hidden_set: set[int] | None = None
     key = next((positions[c.key] for c in columns if c.required and c.key in positions), None)
+    if progress is not None and before_data:
+        progress(before_data)
     count = 0
     for number, values in rows:
         count += 1
