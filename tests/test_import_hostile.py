@@ -572,3 +572,13 @@ def test_the_cli_shows_rows_read_when_output_is_a_log(engine, session, tmp_path,
         "Reading rows: 1001 of 1201",
     ]
     assert lines[-1] == "Reading rows: 1201 of 1201"
+
+
+def test_the_row_count_for_the_bar_is_the_sheet_read(tmp_path):
+    from bot.importing.table import row_count
+
+    templates = Path(__file__).resolve().parent.parent / "docs" / "templates"
+    assert row_count(templates / "org_example.xlsx") == 13  # 说明 aside
+    assert row_count(templates / "org_example_gb18030.csv") == 13
+    assert row_count(months(tmp_path), "11月") == 3
+    assert row_count(tmp_path / "missing.xlsx") is None

@@ -625,24 +625,55 @@ def read_table(
 
 def row_count(path: Path, sheet: str | None = None) -> int | None:
     """About how many rows `read_table` will read, for a progress bar; None if unknown.
-    Cheap: a CSV's line count, a workbook's stated dimension."""
+    Cheap: a CSV's line count; a workbook sheet's stated dimension, read from the top of
+    its XML without loading the workbook (a workbook without one gives None)."""
     try:
         if path.suffix.casefold() == ".csv":
             with path.open("rb") as fh:
                 return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
         if path.suffix.casefold() in (".xlsx", ".xlsm"):
-            import openpyxl
-
-            wb = openpyxl.load_workbook(path, read_only=True)
-            try:
-                sheets = [ws for ws in wb.worksheets if sheet is None or ws.title == sheet]
-                rows = [ws.max_row for ws in sheets if ws.max_row]
-                return max(rows) if rows else None
-            finally:
-                wb.close()
+            with zipfile.ZipFile(path) as zf:
+                rows = [
+                    _stated_rows(zf, target)
+                    for title, target in _sheet_parts(zf)
+                    if title == sheet or (sheet is None and not is_notes(title))
+                ]
+            known = [n for n in rows if n]
+            return max(known) if known else None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return None
     return None
+
+
+_SHEET_TAG = re.compile(r'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
+_REL_TAG = re.compile(r"<Relationship\b[^>]*>")
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]+[0-9]+:)?[A-Z]+([0-9]+)"')
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> list[tuple[str, str]]:
+    import html
+
+    book = zf.read("xl/workbook.xml").decode("utf-8")
+    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    target_of = {}
+    for tag in _REL_TAG.findall(rels):
+        rid = re.search(r'\bId="([^"]*)"', tag)
+        target = re.search(r'\bTarget="([^"]*)"', tag)
+        if rid and target:
+            t = target.group(1)
+            target_of[rid.group(1)] = t.lstrip("/") if t.startswith("/") else "xl/" + t
+    return [
+        (html.unescape(name), target_of[rid])
+        for name, rid in _SHEET_TAG.findall(book)
+        if rid in target_of
+    ]
+
+
+def _stated_rows(zf: zipfile.ZipFile, target: str) -> int | None:
+    with zf.open(target) as fh:
+        head = fh.read(4096)
+    found = _DIMENSION.search(head)
+    return int(found.group(1)) if found else None
 
 
 def _read_bytes(path: Path, problems: Problems) -> bytes | None:
