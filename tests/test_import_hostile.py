@@ -106,6 +106,13 @@ def test_a_known_column_present_makes_its_lookalikes_plain_extras(session, tmp_p
     assert "Columns ignored (not ours): 直接上级姓名 (H)." in report.lines()
 
 
+def test_a_notes_column_in_the_indicator_sheet_is_no_near_miss(session, group, tmp_path):
+    headers, rows = INDICATORS
+    path = workbook(tmp_path, 指标=([*headers, "说明"], [[*r, "备注"] for r in rows]))
+    report = import_scheme(session, NOW, path, group)
+    assert "Sheet 指标: Columns ignored (not ours): 说明 (J)." in report.lines()
+
+
 # 2. Traditional characters in headers and sheet names.
 
 
@@ -494,10 +501,11 @@ def test_progress_is_told_of_every_row_read(session, tmp_path, kind):
 # Of the same kind: formula errors, uncalculated formulas, blank-looking cells, hidden rows.
 
 
-def test_a_formula_error_is_refused_naming_the_cell(session, tmp_path):
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_a_formula_error_is_refused_naming_the_cell(session, tmp_path, kind):
     rows = [list(r) for r in STAFF]
     rows[1][6] = "#REF!"
-    lines = refused(session, xlsx(tmp_path, rows))
+    lines = refused(session, xlsx(tmp_path, rows) if kind == "xlsx" else csv_file(tmp_path, rows))
     assert lines[0].startswith("Row 3, column 绩效工资基数, value “#REF!”: shows the error #REF!")
 
 
@@ -582,3 +590,20 @@ def test_the_row_count_for_the_bar_is_the_sheet_read(tmp_path):
     assert row_count(templates / "org_example_gb18030.csv") == 13
     assert row_count(months(tmp_path), "11月") == 3
     assert row_count(tmp_path / "missing.xlsx") is None
+
+
+def test_a_date_in_the_group_column_is_refused(session, tmp_path):
+    rows = [[EXCEL_DAY, *r] for r in STAFF]
+    lines = refused(session, xlsx(tmp_path, rows, ["集团", *HEADERS]), group=None)
+    assert lines[0].startswith("Row 2, column 集团")
+    assert "date or time" in lines[0]
+    assert counts(session)["Group"] == 0
+
+
+def test_a_date_as_an_indicator_name_is_refused(session, group, tmp_path):
+    headers, rows = INDICATORS
+    rows = [list(r) for r in rows]
+    rows[0][1] = EXCEL_DAY
+    lines = scheme_refused(session, group, workbook(tmp_path, 指标=(headers, rows)))
+    assert lines[0].startswith("Sheet 指标, row 2, column 指标名称")
+    assert "date or time" in lines[0]

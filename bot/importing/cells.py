@@ -113,6 +113,12 @@ def _not_a_date(value: object) -> None:
         raise BadCell(_("is a TRUE/FALSE cell, not text"))
 
 
+def words(value: object) -> str:
+    """Text that must have been typed as text: not a date, time or yes/no cell."""
+    _not_a_date(value)
+    return text(value)
+
+
 def label(value: object) -> str:
     """A name (of a person, institution, department, position): text, not a date or a
     yes/no cell, with no character lost to an encoding."""

@@ -265,7 +265,9 @@ def _group_name(
         return option.strip()
     for row in table.rows:
         if row.has("group"):
-            return cells.text(row.cells["group"])
+            r = RowReader(table, row, problems)
+            name: str | None = r.get("group", cells.label, max_len=NAME_MAX)
+            return name
     names = session.scalars(select(Group.name).limit(2)).all()
     if len(names) == 1:
         return names[0]

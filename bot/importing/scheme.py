@@ -368,6 +368,11 @@ def _weight(value: object) -> Decimal:
     return weight
 
 
+def _grade(value: object) -> str:
+    cells.words(value)  # a date is no grade
+    return cells.folded(value)
+
+
 def _not_negative(value: object) -> Decimal:
     number = cells.decimal(value)
     if number < 0:
@@ -409,7 +414,7 @@ def _scheme_row(
         return None
     r = RowReader(table, table.rows[0], problems, sheet=table.name)
     code = r.get("code", cells.code, required=True, max_len=CODE_MAX)
-    name = r.get("name", cells.text, required=True, max_len=NAME_MAX)
+    name = r.get("name", cells.words, required=True, max_len=NAME_MAX)
     pay_mode = r.get("pay_mode", _word(PAY_MODE_WORDS, _("is not a pay mode: use 系数 or 得分")))
     places = r.get("score_places", cells.decimal)
     if places is not None and (places != places.to_integral_value() or not 0 <= places <= 6):
@@ -424,7 +429,7 @@ def _scheme_row(
     bonus_cap = r.get("bonus_cap", _not_negative)
     deduction_cap = r.get("deduction_cap", _not_negative)
     institution_id = None
-    inst_name = r.get("institution", cells.text)
+    inst_name = r.get("institution", cells.words)
     if inst_name:
         institution_id = session.scalar(
             select(Institution.id).where(
@@ -483,13 +488,13 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
     for row in table.rows:
         r = RowReader(table, row, problems, sheet=table.name)
         code = r.get("code", cells.code, required=True, max_len=CODE_MAX)
-        name = r.get("name", cells.text, required=True, max_len=NAME_MAX)
+        name = r.get("name", cells.words, required=True, max_len=NAME_MAX)
         kind = r.get("kind", kind_of, required=True)
         weight = r.get("weight", _weight)
         low = r.get("min_score", cells.decimal)
         high = r.get("max_score", cells.decimal)
         levels = r.get("levels", _levels) or ()
-        criteria = r.get("criteria", cells.text) or ""
+        criteria = r.get("criteria", cells.words) or ""
         comment_below = r.get("comment_below", cells.decimal)
         comment_at_max = bool(r.get("comment_at_max", cells.flag))
         if code is not None:
@@ -586,7 +591,7 @@ def _roles(table: Table, problems: Problems) -> tuple[RoleDraft, ...] | None:
     for row in table.rows:
         r = RowReader(table, row, problems, sheet=table.name)
         code = r.get("code", role_of, required=True)
-        name = r.get("name", cells.text, max_len=NAME_MAX) or cells.text(row.cells.get("code"))
+        name = r.get("name", cells.words, max_len=NAME_MAX) or cells.text(row.cells.get("code"))
         weight = r.get("weight", _weight, required=True)
         if code is not None:
             if code in first_row:
@@ -621,8 +626,8 @@ def _bands(table: Table, problems: Problems) -> tuple[BandDraft, ...] | None:
     ok = True
     for row in table.rows:
         r = RowReader(table, row, problems, sheet=table.name)
-        grade = r.get("grade", cells.folded, required=True, max_len=GRADE_MAX)
-        label = r.get("label", cells.text, required=True, max_len=NAME_MAX)
+        grade = r.get("grade", _grade, required=True, max_len=GRADE_MAX)
+        label = r.get("label", cells.words, required=True, max_len=NAME_MAX)
         low = r.get("min_score", cells.decimal, required=True)
         coefficient = r.get("coefficient", _not_negative, required=True)
         if grade is not None:

@@ -213,14 +213,16 @@ def _plain(value: Any) -> Any:
 
 def _resembles(header: str, names: dict[str, Column]) -> Column | None:
     """The known column an unknown header most likely means, if it is close: one name
-    contains the other ("直接上级" in "直接上级工号", "manager" in "manager_id"), or they
-    differ by little (difflib's ratio)."""
+    contains the other and is at least half its length ("直接上级" in "直接上级工号",
+    "manager" in "manager_id"), or they differ by little (difflib's ratio ≥ 0.75)."""
     if len(header) < 2:
         return None
     for name, col in names.items():
-        shorter = min(len(name), len(header))
+        shorter, longer = sorted((len(name), len(header)))
         least = 2 if not (name.isascii() and header.isascii()) else 4
-        if shorter >= least and (name in header or header in name):
+        # Containment counts when the shorter is at least half the longer: 上级 means
+        # 上级工号, but 说明 (notes) does not mean 低于此分须说明.
+        if shorter >= least and 2 * shorter >= longer and (name in header or header in name):
             return col
     close = difflib.get_close_matches(header, list(names), n=1, cutoff=0.75)
     return names[close[0]] if close else None
