@@ -607,3 +607,41 @@ def test_a_date_as_an_indicator_name_is_refused(session, group, tmp_path):
     lines = scheme_refused(session, group, workbook(tmp_path, 指标=(headers, rows)))
     assert lines[0].startswith("Sheet 指标, row 2, column 指标名称")
     assert "date or time" in lines[0]
+
+
+def test_an_institution_merged_down_its_rows_reads_on_every_row(session, tmp_path):
+    rows = [list(r) for r in STAFF]
+    rows[1][2] = rows[2][2] = ""  # Excel keeps a merged value in its first cell only
+    path = xlsx(tmp_path, rows)
+    wb = openpyxl.load_workbook(path)
+    wb.active.merge_cells("C2:C4")
+    wb.save(path)
+    report = imported(session, path)
+    assert report.created == 4
+    assert {employee(session, n).institution.name for n in ("1001", "1002", "1003")} == {"一分公司"}
+    assert employee(session, "2001").institution.name == "二分公司"
+
+
+def test_a_number_too_long_for_excel_is_refused(session, tmp_path):
+    rows = [list(r) for r in STAFF]
+    rows[1][0] = 110101199001011234  # an 18-digit number Excel has rounded
+    lines = refused(session, xlsx(tmp_path, rows))
+    assert lines[0].startswith("Row 3, column 工号")
+    assert "too long for Excel" in lines[0]
+
+
+def test_a_number_with_a_space_inside_is_refused(session, tmp_path):
+    rows = [list(r) for r in STAFF]
+    rows[1][0] = "10 02"
+    lines = refused(session, xlsx(tmp_path, rows))
+    assert (
+        lines[0]
+        == "Row 3, column 工号, value “10 02”: has a space inside: a code is written without spaces"
+    )
+
+
+def test_a_utf16_csv_as_excel_saves_unicode_text_imports(session, tmp_path):
+    rows = [[*r[:6], str(r[6])] for r in STAFF]
+    report = imported(session, csv_file(tmp_path, rows, encoding="utf-16"))
+    assert report.created == 4
+    assert employee(session, "1003").name == "陈静"

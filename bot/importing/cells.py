@@ -25,6 +25,7 @@ _WHOLE_FLOAT_TEXT = re.compile(r"^[0-9]+\.0+$")
 # Currency marks HR puts on amounts; NFKC has already folded ￥ into ¥.
 _CURRENCY_PREFIXES = ("¥", "RMB", "CNY")
 _CURRENCY_SUFFIXES = ("元", "RMB", "CNY")
+EXCEL_DIGITS_LIMIT = 10**15
 _TRUE = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "✔", "对", "t"})
 _FALSE = frozenset({"否", "n", "no", "false", "0", "×", "✗", "x", "不是", "f"})
 
@@ -146,7 +147,18 @@ def code(value: object) -> str:
     _not_a_date(value)
     if isinstance(value, float) and not value.is_integer():
         raise BadCell(_("is not a valid number (it has a fraction)"))
+    if isinstance(value, (int, float)) and abs(value) >= EXCEL_DIGITS_LIMIT:
+        # Excel keeps 15 significant digits: a longer number typed into a number cell
+        # has already lost its last digits.
+        raise BadCell(
+            _(
+                "is a number too long for Excel to keep exactly: format the column as "
+                "text in Excel and type it again"
+            )
+        )
     result = folded(value)
+    if any(c in _SPACE for c in result):
+        raise BadCell(_("has a space inside: a code is written without spaces"))
     if _WHOLE_FLOAT_TEXT.match(result):
         result = result.split(".", 1)[0]
     return result

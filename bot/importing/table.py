@@ -15,6 +15,7 @@ sheets of data needs the one to read named.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import io
@@ -237,12 +238,14 @@ def build(
     sheet: str | None = None,
     hidden_columns: Callable[[], set[int]] | None = None,
     hidden_rows: Callable[[], set[int]] | None = None,
+    merged: Callable[[], list[tuple[int, int, int, int]]] | None = None,
     progress: Progress | None = None,
 ) -> Table:
     """Match the header row against `columns` and key every later non-empty row.
 
     `hidden_columns` and `hidden_rows` (0-based positions, Excel row numbers) are asked
-    once the header row is read, since a workbook lists them as it goes.
+    once the header row is read, since a workbook lists them as it goes; `merged` (Excel's
+    merged ranges: first column, first row, last column, last row) once every row is.
     """
     lookup = {canonical(n): col for col in columns for n in (col.key, *col.names)}
     table = Table(name, sheet=sheet)
@@ -325,10 +328,38 @@ def build(
         table.rows.append(Row(number, cells))
     if progress is not None and count % PROGRESS_EVERY:
         progress(count % PROGRESS_EVERY)
+    if merged is not None:
+        _fill_merged(table, positions, merged())
     if hidden_rows is not None:
         hidden_set = hidden_rows()
         table.hidden_rows = sorted(r.number for r in table.rows if r.number in hidden_set)
     return table
+
+
+def _fill_merged(
+    table: Table, positions: dict[str, int], ranges: list[tuple[int, int, int, int]]
+) -> None:
+    """Give every row of a merged range the value Excel shows across it (an institution
+    merged down the rows of its staff), which the file keeps in the first cell only."""
+    if not ranges:
+        return
+    key_at = {idx + 1: key for key, idx in positions.items()}  # Excel's 1-based column
+    by_number = {row.number: row for row in table.rows}
+    for first_col, first_row, last_col, last_row in ranges:
+        top = by_number.get(first_row)
+        if top is None or first_row == last_row:
+            continue  # on the header, a totals row, or merged across one row only
+        value = top.cells.get(key_at[first_col]) if first_col in key_at else None
+        if is_blank(value):
+            continue
+        for col in range(first_col, last_col + 1):
+            key = key_at.get(col)
+            if key is None:
+                continue
+            for number in range(first_row, last_row + 1):
+                row = by_number.get(number)
+                if row is not None and row is not top and is_blank(row.cells.get(key)):
+                    row.cells[key] = value
 
 
 def read_csv(path: Path, problems: Problems) -> Iterator[tuple[int, list[str]]] | None:
@@ -337,7 +368,9 @@ def read_csv(path: Path, problems: Problems) -> Iterator[tuple[int, list[str]]] 
     data = _read_bytes(path, problems)
     if data is None:
         return None
-    for encoding in ("utf-8-sig", "gb18030"):
+    # Excel's "Unicode text" is UTF-16 with a BOM; GB18030 would read it as nonsense.
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "gb18030"):
         try:
             content = data.decode(encoding)
             break
@@ -384,6 +417,7 @@ class _Sheet:
         self.ws = ws
         self.hidden_columns: set[int] = set()
         self.hidden_rows: set[int] = set()
+        self.merged: list[tuple[int, int, int, int]] = []
 
     def rows(self, limit: int | None = None) -> Iterator[tuple[int, list[Any]]]:
         from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
@@ -430,6 +464,13 @@ class _Sheet:
                 yield number, values
             if not columns_seen:
                 self.hidden_columns = _hidden_columns(parser.column_dimensions)
+            if parser.merged_cells is not None:  # listed after the rows
+                from openpyxl.utils.cell import range_boundaries
+
+                for merge in parser.merged_cells.mergeCell:
+                    bounds = range_boundaries(merge.ref)
+                    if None not in bounds:
+                        self.merged.append(bounds)
 
 
 class _Formats:
@@ -508,6 +549,7 @@ def build_sheet(
         sheet=sheet,
         hidden_columns=lambda: reader.hidden_columns,
         hidden_rows=lambda: reader.hidden_rows,
+        merged=lambda: reader.merged,
         progress=progress,
     )
 
