@@ -535,6 +535,16 @@ def test_full_width_digits_in_a_number_match_the_stored_employee(session, tmp_pa
     assert employee(session, "1001").pay_base == Decimal(9100)
 
 
+def test_a_hidden_column_of_ours_is_read_and_named(session, tmp_path):
+    path = xlsx(tmp_path, STAFF)
+    wb = openpyxl.load_workbook(path)
+    wb.active.column_dimensions["F"].hidden = True
+    wb.save(path)
+    report = imported(session, path)
+    assert "Hidden columns were read like the others: 直接上级工号 (F)." in report.lines()
+    assert employee(session, "1003").manager.number == "1002"
+
+
 def test_hidden_rows_are_read_and_named(session, tmp_path):
     path = xlsx(tmp_path, STAFF)
     wb = openpyxl.load_workbook(path)

@@ -125,6 +125,7 @@ class Table:
     ignored_sheets: list[str] = field(default_factory=list)
     totals_rows: list[int] = field(default_factory=list)
     hidden_rows: list[int] = field(default_factory=list)
+    hidden_columns: list[str] = field(default_factory=list)
     header_row: int | None = None
 
     def has(self, key: str) -> bool:
@@ -150,6 +151,12 @@ class Table:
             )
         if self.totals_rows:
             lines.append(_("Totals rows skipped: {rows}.").format(rows=_numbers(self.totals_rows)))
+        if self.hidden_columns:
+            lines.append(
+                _("Hidden columns were read like the others: {columns}.").format(
+                    columns=_(", ").join(self.hidden_columns)
+                )
+            )
         if self.hidden_rows:
             lines.append(
                 _("Hidden rows were read like the others: {rows}.").format(
@@ -281,6 +288,8 @@ def build(
                 continue
             positions[col.key] = idx
             table.headers[col.key] = header
+            if idx in hidden:
+                table.hidden_columns.append(f"{header} ({letter(idx)})")
         break
     absent = {
         canonical(n): col
