@@ -250,9 +250,10 @@ def build(
 ) -> Table:
     """Match the header row against `columns` and key every later non-empty row.
 
-    `hidden_columns` and `hidden_rows` (0-based positions, Excel row numbers) are asked
-    once the header row is read, since a workbook lists them as it goes; `merged` (Excel's
-    merged ranges: first column, first row, last column, last row) once every row is.
+    `hidden_columns` (0-based positions) is asked once the header row is read, since a
+    workbook lists columns before rows; `hidden_rows` (Excel row numbers) and `merged`
+    (Excel's merged ranges: first column, first row, last column, last row) once every
+    row is.
     """
     lookup = {canonical(n): col for col in columns for n in (col.key, *col.names)}
     table = Table(name, sheet=sheet)
