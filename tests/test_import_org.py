@@ -455,7 +455,20 @@ def test_it_refuses_an_unknown_language(session, tmp_path):
 
 def test_it_refuses_an_empty_file(session, tmp_path):
     lines = refused(session, xlsx(tmp_path, []), deactivate_missing=True)
-    assert lines[0] == "The file has no employee rows"
+    assert lines == [
+        "Sheet Sheet: the file has no employee rows below its header (row 1)",
+        "Nothing was imported: 1 problem found.",
+    ]
+
+
+def test_a_header_only_file_without_a_group_says_only_that_it_has_no_rows(session, tmp_path):
+    # The 集团 column is there: "no group yet" would send HR after the wrong problem.
+    path = csv_file(tmp_path, [], headers=["集团", *HEADERS])
+    lines = refused(session, path, group=None)
+    assert lines == [
+        "The file has no employee rows below its header (row 1)",
+        "Nothing was imported: 1 problem found.",
+    ]
 
 
 def test_it_refuses_a_file_it_cannot_read(session, tmp_path):
@@ -535,3 +548,45 @@ def test_the_examples_in_the_docs_import_alike(session, name):
     assert employee(session, "20005").language == "en"
     with pytest.raises(ImportRefused):  # the blank template has no rows
         import_org(session, NOW, templates / "org_template.xlsx", group="示例集团")
+
+
+@pytest.mark.parametrize("name", ["org_example.xlsx", "org_example_gb18030.csv"])
+def test_the_examples_make_a_period_where_every_appraisee_has_a_weighted_scorer(session, name):
+    from bot.importing import import_scheme
+    from bot.periods import open_period
+    from models import ScorerRole, ScoringTask
+
+    templates = Path(__file__).resolve().parent.parent / "docs" / "templates"
+    import_org(session, NOW, templates / name)
+    group = session.scalar(select(Group))
+    import_scheme(session, NOW, templates / "scheme_example.xlsx", group)
+    period, _count = open_period(session, NOW, group=group, label="2026-11", scheme_code="STD")
+    weight = dict(
+        session.execute(
+            select(ScorerRole.code, ScorerRole.weight).where(
+                ScorerRole.scheme_id == period.scheme_id
+            )
+        )
+        .tuples()
+        .all()
+    )
+    weighted: dict[int, int] = {}
+    for appraisee, role in session.execute(
+        select(ScoringTask.appraisee_id, ScoringTask.role_code).where(
+            ScoringTask.period_id == period.id
+        )
+    ).tuples():
+        weighted.setdefault(appraisee, 0)
+        weighted[appraisee] += weight[role] > 0
+    everyone = set(session.scalars(select(Employee.id).where(Employee.active.is_(True))))
+    assert set(weighted) == everyone
+    assert [n for n, k in weighted.items() if k == 0] == []
+
+
+def test_the_org_template_notes_state_the_number_rule():
+    templates = Path(__file__).resolve().parent.parent / "docs" / "templates"
+    for name in ("org_template.xlsx", "org_example.xlsx"):
+        notes = openpyxl.load_workbook(templates / name)["说明"]
+        text = "\n".join(str(c.value) for row in notes.iter_rows() for c in row if c.value)
+        assert "000123 与 123" in text
+        assert "--sheet" in text

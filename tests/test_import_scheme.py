@@ -329,7 +329,7 @@ def test_it_refuses_a_missing_sheet_and_a_missing_column(session, group, tmp_pat
     path = workbook(tmp_path, skip=("等级",), 考核人=(["考核人", "名称"], [["manager", "上级"]]))
     assert refused(session, group, path)[:-1] == [
         "Sheet 考核人: required column 权重 is missing",
-        "Sheet 等级 is missing",
+        "Sheet 等级 is missing (the workbook has: 方案, 指标, 考核人)",
     ]
 
 

@@ -8,8 +8,10 @@ import typer
 
 from bot import periods as lifecycle
 from bot.cli.common import GROUP, now, transaction
+from bot.cli.meter import meter
 from bot.i18n import _
 from bot.importing import import_org, import_scheme
+from bot.importing.table import row_count
 
 import_app = typer.Typer(help=_("Import the organisation and appraisal schemes from spreadsheets."))
 
@@ -31,10 +33,25 @@ def org(
         "--deactivate-missing",
         help=_("Deactivate stored employees who are not in the file."),
     ),
+    sheet: str = typer.Option(
+        None,
+        "--sheet",
+        help=_("The sheet to read, when the workbook has several holding data."),
+    ),
 ) -> None:
-    with transaction() as s:
+    path = Path(file)
+    with (
+        meter(_("Reading rows"), row_count(path, sheet)) as advance,
+        transaction() as s,
+    ):
         report = import_org(
-            s, now(), Path(file), group=group, deactivate_missing=deactivate_missing
+            s,
+            now(),
+            path,
+            group=group,
+            deactivate_missing=deactivate_missing,
+            sheet=sheet,
+            progress=advance,
         )
     for line in report.lines():
         typer.echo(line)
@@ -51,8 +68,9 @@ def scheme(
     file: str = typer.Argument(..., help=_("The scheme workbook (.xlsx).")),
     group: str = GROUP,
 ) -> None:
-    with transaction() as s:
-        report = import_scheme(s, now(), Path(file), lifecycle.find_group(s, group))
+    path = Path(file)
+    with meter(_("Reading rows"), None) as advance, transaction() as s:
+        report = import_scheme(s, now(), path, lifecycle.find_group(s, group), progress=advance)
     for line in report.lines():
         typer.echo(line)
 

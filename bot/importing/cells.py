@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from bot.i18n import _
@@ -24,12 +25,45 @@ _WHOLE_FLOAT_TEXT = re.compile(r"^[0-9]+\.0+$")
 # Currency marks HR puts on amounts; NFKC has already folded ￥ into ¥.
 _CURRENCY_PREFIXES = ("¥", "RMB", "CNY")
 _CURRENCY_SUFFIXES = ("元", "RMB", "CNY")
+EXCEL_DIGITS_LIMIT = 10**15
 _TRUE = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "✔", "对", "t"})
 _FALSE = frozenset({"否", "n", "no", "false", "0", "×", "✗", "x", "不是", "f"})
 
 
 class BadCell(ValueError):
     """A cell that cannot be read; `str()` is the reason, in the user's language."""
+
+
+# What Excel shows for a formula that failed; a CSV saved from Excel keeps the text.
+ERROR_CODES = frozenset(
+    {"#REF!", "#VALUE!", "#DIV/0!", "#N/A", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"}
+)
+# A character lost when the file was saved in an encoding that could not hold it: "?"
+# from Excel's GBK ("ANSI") CSV, U+FFFD from a lossy conversion.
+LOST = ("?", "\ufffd")
+
+
+@dataclass(frozen=True, slots=True)
+class CellError:
+    """A cell that holds no value to read: a formula's error (#REF!), or a formula whose
+    result was never calculated (`code` empty; the file was written by a program, not
+    saved by Excel)."""
+
+    code: str
+    formula: str = ""
+
+    def __str__(self) -> str:
+        return self.code or self.formula
+
+    def reason(self) -> str:
+        if self.code:
+            return _("shows the error {error}: correct the formula or type the value").format(
+                error=self.code
+            )
+        return _(
+            "holds a formula whose result was never calculated: "
+            "open the file in Excel and save it again"
+        )
 
 
 def is_blank(value: object) -> bool:
@@ -68,15 +102,63 @@ def folded(value: object) -> str:
     return t if t.isascii() else unicodedata.normalize("NFKC", t).strip(_SPACE)
 
 
+def _not_a_date(value: object) -> None:
+    """Refuse a date, time or yes/no cell where text or a number belongs: Excel turned
+    what was typed into something else, and its text ("2026-01-12 00:00:00") is not what
+    HR meant."""
+    if isinstance(value, (dt.date, dt.time, dt.timedelta)):
+        raise BadCell(
+            _("is a date or time cell: format the column as text in Excel and type the value again")
+        )
+    if isinstance(value, bool):
+        raise BadCell(_("is a TRUE/FALSE cell, not text"))
+
+
+def words(value: object) -> str:
+    """Text that must have been typed as text: not a date, time or yes/no cell."""
+    _not_a_date(value)
+    return text(value)
+
+
+def label(value: object) -> str:
+    """A name (of a person, institution, department, position): text, not a date or a
+    yes/no cell, with no character lost to an encoding."""
+    _not_a_date(value)
+    result = text(value)
+    if any(mark in result for mark in LOST):
+        raise BadCell(
+            _(
+                "has “?” or “\ufffd” where a character was lost: the file was saved in an "
+                "encoding that cannot hold every character (such as GBK/ANSI). Save it "
+                "again as .xlsx or as “CSV UTF-8” from the original and import that"
+            )
+        )
+    return result
+
+
 def code(value: object) -> str:
-    """An identifier such as 工号: digits kept as text ("007" stays "007").
+    """An identifier such as 工号: text exactly as the spreadsheet shows it, so "007"
+    stays "007" (full-width digits folded).
 
     Excel stores a typed 10023 as a number, which openpyxl returns as 10023 or 10023.0,
-    and some exports write that as the text "10023.0": all three are "10023".
+    and some exports write that as the text "10023.0": all three are "10023". A date,
+    time or yes/no cell is refused.
     """
+    _not_a_date(value)
     if isinstance(value, float) and not value.is_integer():
         raise BadCell(_("is not a valid number (it has a fraction)"))
+    if isinstance(value, (int, float)) and abs(value) >= EXCEL_DIGITS_LIMIT:
+        # Excel keeps 15 significant digits: a longer number typed into a number cell
+        # has already lost its last digits.
+        raise BadCell(
+            _(
+                "is a number too long for Excel to keep exactly: format the column as "
+                "text in Excel and type it again"
+            )
+        )
     result = folded(value)
+    if any(c in _SPACE for c in result):
+        raise BadCell(_("has a space inside: a code is written without spaces"))
     if _WHOLE_FLOAT_TEXT.match(result):
         result = result.split(".", 1)[0]
     return result
@@ -86,9 +168,10 @@ def decimal(value: object, *, money: bool = False, percent: bool = False) -> Dec
     """An exact number from a cell: `4,000.00`, `¥4000`, `￥4,000`, `４０００`, 4000.0.
 
     `money` also accepts a currency mark; `percent` a trailing %, meaning the number
-    itself (weights are written as 70 or 70%).
+    itself (weights are written as 70 or 70%; an Excel percentage cell arrives as the
+    text it shows, "70%").
     """
-    if isinstance(value, bool):
+    if isinstance(value, (bool, dt.date, dt.time, dt.timedelta)):
         raise BadCell(_("is not a number"))
     if isinstance(value, int):
         return Decimal(value)

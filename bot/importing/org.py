@@ -19,6 +19,11 @@ flag, given on any of its rows; its rows must not disagree.
 
 A manager must be in the file or an active employee already stored (and not about to be
 deactivated); departments never fail to resolve, since the file creates them.
+
+工号 is text exactly as the sheet shows it: "000123" and "123" are different 工号. Since
+Excel turns a typed 000123 into the number 123 unless the column is formatted as text,
+two 工号 that differ only in leading zeros (in the file, or one in the file and one
+stored) are refused as ambiguous rather than made into two people.
 """
 
 from __future__ import annotations
@@ -40,11 +45,11 @@ from bot.i18n import _
 from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
-from bot.importing.table import Column, Row, RowReader, Table, read_table
+from bot.importing.table import Column, Progress, Row, RowReader, Table, read_table, simplified
 from models import Department, Employee, Group, Institution, Role, RoleGrant
 
 COLUMNS = (
-    Column("number", ("工号", "员工工号", "员工编号", "number", "employee_number"), True),
+    Column("number", ("工号", "员工工号", "员工编号", "员工号", "number", "employee_number"), True),
     Column("name", ("姓名", "员工姓名", "name"), True),
     Column("institution", ("机构", "机构名称", "所属机构", "institution"), True),
     Column("department", ("部门", "所属部门", "department", "dept")),
@@ -140,6 +145,8 @@ class OrgReport:
     institutions_created: int = 0
     departments_created: int = 0
     group_created: bool = False
+    # What the reading left aside (sheet read, ignored columns, totals rows …).
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -167,6 +174,7 @@ class OrgReport:
                     institutions=self.institutions_created, departments=self.departments_created
                 )
             )
+        lines.extend(self.notes)
         if self.missing:
             lines.append(
                 _(
@@ -197,15 +205,20 @@ def import_org(
     *,
     group: str | None = None,
     deactivate_missing: bool = False,
+    sheet: str | None = None,
+    progress: Progress | None = None,
 ) -> OrgReport:
-    """Import the org file at `path` (.xlsx or .csv); raises ImportRefused listing every
-    problem, having written nothing. Never commits."""
+    """Import the org file at `path` (.xlsx or .csv; of a workbook, the only sheet
+    holding data, or `sheet`); raises ImportRefused listing every problem, having
+    written nothing. Never commits. `progress` is told of rows as they are read."""
     problems = Problems()
-    table = read_table(Path(path), COLUMNS, problems)
+    table = read_table(Path(path), COLUMNS, problems, sheet=sheet, progress=progress)
     problems.raise_if_any()
-    return import_org_table(
+    report = import_org_table(
         session, now, table, group=group, deactivate_missing=deactivate_missing, source=path.name
     )
+    report.notes.extend(table.lines())
+    return report
 
 
 def import_org_table(
@@ -220,13 +233,23 @@ def import_org_table(
     problems = Problems()
     if not table.rows:
         # An empty file is a mistake, and with --deactivate-missing a costly one.
-        problems.add(_("the file has no employee rows"))
+        if table.header_row is not None:
+            problems.add(
+                _("the file has no employee rows below its header (row {row})").format(
+                    row=table.header_row
+                ),
+                sheet=table.sheet,
+            )
+        else:
+            problems.add(_("the file has no employee rows"), sheet=table.sheet)
+        problems.raise_if_any()
     group_name = _group_name(session, table, group, problems)
     problems.raise_if_any()
     assert group_name is not None
     session.flush()
     stored = _load(session, group_name)
     people, numbers = _parse(table, group_name, problems)
+    _check_leading_zeros(table, people, stored, problems)
     _check_managers(table, people, numbers, stored, deactivate_missing, problems)
     _check_institutions(table, people, problems)
     problems.raise_if_any()
@@ -242,7 +265,9 @@ def _group_name(
         return option.strip()
     for row in table.rows:
         if row.has("group"):
-            return cells.text(row.cells["group"])
+            r = RowReader(table, row, problems)
+            name: str | None = r.get("group", cells.label, max_len=NAME_MAX)
+            return name
     names = session.scalars(select(Group.name).limit(2)).all()
     if len(names) == 1:
         return names[0]
@@ -321,10 +346,10 @@ def _person(table: Table, row: Row, problems: Problems) -> Person | None:
     r = RowReader(table, row, problems)
     read = r.get
     number = read("number", cells.code, required=True, max_len=CODE_MAX)
-    name = read("name", cells.text, required=True, max_len=NAME_MAX)
-    institution = read("institution", cells.text, required=True, max_len=NAME_MAX)
+    name = read("name", cells.label, required=True, max_len=NAME_MAX)
+    institution = read("institution", cells.label, required=True, max_len=NAME_MAX)
     department = read("department", _department)
-    position = read("position", cells.text, max_len=NAME_MAX) or ""
+    position = read("position", cells.label, max_len=NAME_MAX) or ""
     manager = read("manager_number", cells.code, max_len=CODE_MAX)
     pay_base = read("pay_base", _pay_base, required=True)
     email = read("email", _email, max_len=NAME_MAX)
@@ -366,7 +391,7 @@ def _pay_base(value: object) -> Decimal:
 
 
 def _department(value: object) -> str:
-    parts = [p.strip() for p in _DEPT_SEPARATORS.split(cells.text(value))]
+    parts = [p.strip() for p in _DEPT_SEPARATORS.split(cells.label(value))]
     if any(not p for p in parts):
         raise BadCell(_("has an empty level: write a path such as 零售部/柜面组"))
     if any(len(p) > NAME_MAX for p in parts):
@@ -385,7 +410,7 @@ def _email(value: object) -> str:
 
 
 def _language(value: object) -> str:
-    word = cells.folded(value).casefold()
+    word = simplified(cells.folded(value)).casefold()
     if word not in LANGUAGE_WORDS:
         raise BadCell(_("is not a language we speak: use 中文 (zh_CN) or 英文 (en)"))
     return LANGUAGE_WORDS[word]
@@ -393,7 +418,7 @@ def _language(value: object) -> str:
 
 def _roles(value: object) -> frozenset[Grant]:
     grants = set()
-    for word in _ROLE_SEPARATORS.split(cells.folded(value).casefold()):
+    for word in _ROLE_SEPARATORS.split(simplified(cells.folded(value)).casefold()):
         if not word:
             continue
         if word not in ROLE_WORDS:
@@ -404,6 +429,61 @@ def _roles(value: object) -> frozenset[Grant]:
             )
         grants.add(ROLE_WORDS[word])
     return frozenset(grants)
+
+
+def _unpadded(number: str) -> str | None:
+    """The 工号 without leading zeros, when it is all digits: "000123" → "123"."""
+    if not number.isdigit():
+        return None
+    return number.lstrip("0") or "0"
+
+
+def _zeros_hint() -> str:
+    return _(
+        "工号 is read exactly as the sheet shows it, so these would be two different "
+        "people; format the 工号 column as text in Excel and write each 工号 as it is stored"
+    )
+
+
+def _check_leading_zeros(
+    table: Table, people: list[Person], stored: _Stored, problems: Problems
+) -> None:
+    """Refuse two 工号 that differ only in leading zeros: "000123" and 123 (Excel's
+    number) in one file, or one in the file and the other already stored."""
+    stored_by_key: dict[str, list[str]] = {}
+    for number in stored.employees:
+        key = _unpadded(number)
+        if key is not None:
+            stored_by_key.setdefault(key, []).append(number)
+    first: dict[str, Person] = {}
+    for p in people:
+        key = _unpadded(p.number)
+        if key is None:
+            continue
+        other = first.setdefault(key, p)
+        if other is not p and other.number != p.number:
+            problems.add(
+                _(
+                    "工号 {number} and 工号 {other} in row {row} differ only in leading zeros. "
+                ).format(number=p.number, other=other.number, row=other.row)
+                + _zeros_hint(),
+                row=p.row,
+                column=table.header("number"),
+                value=p.number,
+            )
+            continue
+        if p.number in stored.employees:
+            continue
+        for known in stored_by_key.get(key, ()):
+            problems.add(
+                _(
+                    "stored employee {number} ({name}) has the same 工号 but for leading zeros. "
+                ).format(number=known, name=stored.employees[known]["name"])
+                + _zeros_hint(),
+                row=p.row,
+                column=table.header("number"),
+                value=p.number,
+            )
 
 
 def _check_managers(
@@ -424,6 +504,12 @@ def _check_managers(
         reason = None
         if known is None:
             reason = _("no employee has this 工号, in the file or already stored")
+            key = _unpadded(p.manager)
+            near = sorted(n for n in numbers | set(stored.employees) if key and _unpadded(n) == key)
+            if near:
+                reason += _(" (but {numbers} differs only in leading zeros)").format(
+                    numbers=", ".join(near)
+                )
         elif not known["active"]:
             reason = _("this manager is not an active employee")
         elif deactivate_missing:

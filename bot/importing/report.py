@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from bot.errors import Refused
@@ -85,5 +86,13 @@ class Problems:
             raise ImportRefused(self.items)
 
 
+_WORD = re.compile(r"^[a-z]+(?=[\s,:]|$)")
+
+
 def _capital(line: str) -> str:
+    """The line with its first word capitalised, when that word is an English one
+    ("row 3" → "Row 3"); a file name or a code that starts a line stays as written
+    ("b15a_org.xlsx", "perf")."""
+    if _WORD.match(line) is None:
+        return line
     return line[:1].upper() + line[1:]

@@ -27,7 +27,7 @@ import decimal
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,12 +42,16 @@ from bot.importing.cells import BadCell
 from bot.importing.report import Problems
 from bot.importing.table import (
     Column,
+    Progress,
     RowReader,
     Table,
-    build,
+    build_sheet,
     canonical,
+    describe_sheet,
+    holds_data,
+    is_notes,
     open_workbook,
-    sheet_rows,
+    simplified,
 )
 from bot.pay import BandSpec, RoleSpec, levels_of
 from bot.periods import newest_scheme
@@ -250,13 +254,17 @@ class SchemeReport:
     indicators: int = 0
     roles: int = 0
     grades: int = 0
+    # What the reading left aside: other sheets, and per sheet its ignored columns and
+    # skipped totals rows.
+    notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         if not self.written:
             return [
                 _("Scheme {code} is identical to its version {version}: nothing written.").format(
                     code=self.code, version=self.version
-                )
+                ),
+                *self.notes,
             ]
         return [
             _(
@@ -269,27 +277,52 @@ class SchemeReport:
                 indicators=self.indicators,
                 roles=self.roles,
                 grades=self.grades,
-            )
+            ),
+            *self.notes,
         ]
 
 
-def import_scheme(session: Session, now: dt.datetime, path: Path, group: Group) -> SchemeReport:
+def import_scheme(
+    session: Session,
+    now: dt.datetime,
+    path: Path,
+    group: Group,
+    *,
+    progress: Progress | None = None,
+) -> SchemeReport:
     """Import the scheme workbook at `path` into `group`: a new version, or nothing when
     identical to the latest. Raises ImportRefused listing every problem, having written
-    nothing. Never commits."""
+    nothing. Never commits. `progress` is told of rows as they are read."""
     problems = Problems()
-    tables = read_workbook(Path(path), problems)
+    others: list[str] = []
+    tables = read_workbook(Path(path), problems, others=others, progress=progress)
     problems.raise_if_any()
     draft = check(session, group, tables, problems)
     problems.raise_if_any()
     assert draft is not None
-    return store(session, now, group, draft, source=Path(path).name)
+    report = store(session, now, group, draft, source=Path(path).name)
+    if others:
+        report.notes.append(_("Sheets not read: {sheets}.").format(sheets=_(", ").join(others)))
+    for table in tables.values():
+        report.notes.extend(
+            _("Sheet {sheet}: {note}").format(sheet=table.name, note=line)
+            for line in table.lines()[1:]  # the first says which sheet was read
+        )
+    return report
 
 
-def read_workbook(path: Path, problems: Problems) -> dict[str, Table]:
+def read_workbook(
+    path: Path,
+    problems: Problems,
+    *,
+    others: list[str] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Table]:
+    """The four sheets as tables; `others` receives the names of any other sheets that
+    hold something (a notes sheet aside), which the report names as not read."""
     if path.suffix.casefold() not in (".xlsx", ".xlsm"):
         problems.add(
-            _("{path}: a scheme is imported from an .xlsx workbook").format(path=path.name)
+            _("file {path}: a scheme is imported from an .xlsx workbook").format(path=path.name)
         )
         return {}
     wb = open_workbook(path, problems)
@@ -298,22 +331,46 @@ def read_workbook(path: Path, problems: Problems) -> dict[str, Table]:
     tables: dict[str, Table] = {}
     try:
         by_name = {canonical(ws.title): ws for ws in wb.worksheets}
+        used = []
         for key, (names, columns) in SHEETS.items():
             ws = next((by_name[canonical(n)] for n in names if canonical(n) in by_name), None)
             if ws is None:
-                problems.add(_("sheet {sheet} is missing").format(sheet=names[0]))
+                problems.add(
+                    _("sheet {sheet} is missing (the workbook has: {sheets})").format(
+                        sheet=names[0], sheets=_(", ").join(w.title for w in wb.worksheets)
+                    )
+                )
                 continue
-            tables[key] = build(ws.title, sheet_rows(ws), columns, problems, sheet=ws.title)
+            used.append(ws)
+            tables[key] = build_sheet(ws, columns, problems, sheet=ws.title, progress=progress)
+        if others is not None:
+            others.extend(
+                describe_sheet(ws)
+                for ws in wb.worksheets
+                if ws not in used and not is_notes(ws.title) and _anything(ws)
+            )
     finally:
         wb.close()
     return tables
 
 
+def _anything(ws: Any) -> bool:
+    if ws.sheet_state != "visible":
+        return True  # a hidden sheet is named, whatever it holds
+    return holds_data(ws)
+
+
 def _weight(value: object) -> Decimal:
+    # An Excel percentage cell (0.7 shown as 70%) arrives as "70%": 70 percent.
     weight = cells.decimal(value, percent=True)
     if weight < 0:
         raise BadCell(_("is negative: a weight is zero or more"))
     return weight
+
+
+def _grade(value: object) -> str:
+    cells.words(value)  # a date is no grade
+    return cells.folded(value)
 
 
 def _not_negative(value: object) -> Decimal:
@@ -325,7 +382,7 @@ def _not_negative(value: object) -> Decimal:
 
 def _word(words: dict[str, Any], hint: str) -> Callable[[object], Any]:
     def read(value: object) -> Any:
-        word = cells.folded(value).casefold().replace(" ", "")
+        word = simplified(cells.folded(value)).casefold().replace(" ", "")
         if word not in words:
             raise BadCell(hint)
         return words[word]
@@ -357,7 +414,7 @@ def _scheme_row(
         return None
     r = RowReader(table, table.rows[0], problems, sheet=table.name)
     code = r.get("code", cells.code, required=True, max_len=CODE_MAX)
-    name = r.get("name", cells.text, required=True, max_len=NAME_MAX)
+    name = r.get("name", cells.words, required=True, max_len=NAME_MAX)
     pay_mode = r.get("pay_mode", _word(PAY_MODE_WORDS, _("is not a pay mode: use 系数 or 得分")))
     places = r.get("score_places", cells.decimal)
     if places is not None and (places != places.to_integral_value() or not 0 <= places <= 6):
@@ -372,7 +429,7 @@ def _scheme_row(
     bonus_cap = r.get("bonus_cap", _not_negative)
     deduction_cap = r.get("deduction_cap", _not_negative)
     institution_id = None
-    inst_name = r.get("institution", cells.text)
+    inst_name = r.get("institution", cells.words)
     if inst_name:
         institution_id = session.scalar(
             select(Institution.id).where(
@@ -431,13 +488,13 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
     for row in table.rows:
         r = RowReader(table, row, problems, sheet=table.name)
         code = r.get("code", cells.code, required=True, max_len=CODE_MAX)
-        name = r.get("name", cells.text, required=True, max_len=NAME_MAX)
+        name = r.get("name", cells.words, required=True, max_len=NAME_MAX)
         kind = r.get("kind", kind_of, required=True)
         weight = r.get("weight", _weight)
         low = r.get("min_score", cells.decimal)
         high = r.get("max_score", cells.decimal)
         levels = r.get("levels", _levels) or ()
-        criteria = r.get("criteria", cells.text) or ""
+        criteria = r.get("criteria", cells.words) or ""
         comment_below = r.get("comment_below", cells.decimal)
         comment_at_max = bool(r.get("comment_at_max", cells.flag))
         if code is not None:
@@ -499,7 +556,8 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
         problems.add(
             _("the weights of score and rating indicators add up to {total}, not 100").format(
                 total=total
-            ),
+            )
+            + _fraction_hint(total),
             sheet=table.name,
             column=table.header("weight"),
         )
@@ -508,6 +566,16 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
 
 
 _WEIGHTED = (IndicatorKind.SCORE, IndicatorKind.RATING)
+
+
+def _fraction_hint(total: Decimal) -> str:
+    """Weights written as fractions (0.7) add up to 1: say how to write them."""
+    if total == 1:
+        return _(
+            " (weights look like fractions: write {example} for seventy percent, not 0.7; "
+            "a cell formatted as a percentage in Excel is read as it shows)"
+        ).format(example="70 / 70%")
+    return ""
 
 
 def _roles(table: Table, problems: Problems) -> tuple[RoleDraft, ...] | None:
@@ -523,7 +591,7 @@ def _roles(table: Table, problems: Problems) -> tuple[RoleDraft, ...] | None:
     for row in table.rows:
         r = RowReader(table, row, problems, sheet=table.name)
         code = r.get("code", role_of, required=True)
-        name = r.get("name", cells.text, max_len=NAME_MAX) or cells.text(row.cells.get("code"))
+        name = r.get("name", cells.words, max_len=NAME_MAX) or cells.text(row.cells.get("code"))
         weight = r.get("weight", _weight, required=True)
         if code is not None:
             if code in first_row:
@@ -542,7 +610,8 @@ def _roles(table: Table, problems: Problems) -> tuple[RoleDraft, ...] | None:
     total = sum((r.weight for r in found), Decimal(0))
     if total != HUNDRED:
         problems.add(
-            _("the weights of the scorer roles add up to {total}, not 100").format(total=total),
+            _("the weights of the scorer roles add up to {total}, not 100").format(total=total)
+            + _fraction_hint(total),
             sheet=table.name,
             column=table.header("weight"),
         )
@@ -557,8 +626,8 @@ def _bands(table: Table, problems: Problems) -> tuple[BandDraft, ...] | None:
     ok = True
     for row in table.rows:
         r = RowReader(table, row, problems, sheet=table.name)
-        grade = r.get("grade", cells.folded, required=True, max_len=GRADE_MAX)
-        label = r.get("label", cells.text, required=True, max_len=NAME_MAX)
+        grade = r.get("grade", _grade, required=True, max_len=GRADE_MAX)
+        label = r.get("label", cells.words, required=True, max_len=NAME_MAX)
         low = r.get("min_score", cells.decimal, required=True)
         coefficient = r.get("coefficient", _not_negative, required=True)
         if grade is not None:
