@@ -381,6 +381,95 @@ def scheme(example: bool) -> None:
     _save(wb, "scheme_example.xlsx" if example else "scheme_template.xlsx")
 
 
+# The example period's scores, as HR would type them into `jixiao template scores`'s
+# sheet: per (appraisee, role), one mark for every score indicator, one rating level,
+# bonus, deduction and a comment on 工作业绩. The README's HR sequence imports them, and
+# tests/test_readme_hr.py holds the pay sheet they give, worked out by hand.
+SCORES_PERIOD = "2026-12"
+SCORES_EXAMPLE: dict[tuple[str, str], tuple[int, str, int | None, int | None, str]] = {
+    ("10001", "机构负责人"): (92, "优", None, None, ""),
+    ("10002", "直接上级"): (88, "良", None, None, ""),
+    ("20001", "直接上级"): (95, "优", 3, None, "超额完成全年存款任务"),
+    ("20002", "直接上级"): (85, "良", None, None, ""),
+    ("20002", "机构负责人"): (75, "中", None, None, ""),
+    ("20003", "直接上级"): (70, "中", None, None, ""),
+    ("20003", "机构负责人"): (65, "差", None, None, "柜面差错两次"),
+    ("20004", "直接上级"): (90, "优", None, None, ""),
+    ("20004", "机构负责人"): (90, "优", None, None, ""),
+    ("20005", "直接上级"): (80, "良", None, None, ""),
+    ("20005", "机构负责人"): (80, "良", None, None, ""),
+    ("20006", "直接上级"): (60, "差", None, None, "本月业绩未达标"),
+    ("20006", "机构负责人"): (60, "差", None, None, ""),
+    ("20007", "直接上级"): (75, "良", 1, None, ""),
+    ("20007", "机构负责人"): (85, "优", 1, None, ""),
+    ("30001", "直接上级"): (83, "良", None, None, ""),
+    ("30002", "直接上级"): (91, "优", None, None, ""),
+    ("30002", "机构负责人"): (89, "优", None, None, ""),
+    ("30003", "直接上级"): (78, "中", None, 3, ""),
+    ("30003", "机构负责人"): (82, "良", None, 3, ""),
+}
+SELF_ASSESSMENT = (100, "优", None, None, "")
+
+
+def scores_example() -> None:
+    """Open the example period on a scratch database and fill in its own template."""
+    import datetime as dt
+    import tempfile
+
+    from openpyxl import load_workbook
+
+    from bot.importing.org import import_org
+    from bot.importing.scheme import import_scheme
+    from bot.importing.scores import write_template
+    from bot.periods import find_group, open_period
+    from models.db import make_engine, sessions, upgrade
+
+    at = dt.datetime(2026, 12, 1, 1, tzinfo=dt.UTC)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/example.db")
+        upgrade(engine)
+        with sessions(engine)() as s, s.begin():
+            import_org(s, at, OUT / "org_example.xlsx")
+            group = find_group(s, None)
+            import_scheme(s, at, OUT / "scheme_example.xlsx", group)
+            period, _tasks = open_period(
+                s,
+                at,
+                group=group,
+                label=SCORES_PERIOD,
+                scheme_code="STD",
+                deadline=dt.date(2027, 1, 7),
+            )
+            blank = Path(tmp) / "blank.xlsx"
+            write_template(s, period, blank)
+        engine.dispose()
+        wb = load_workbook(blank)
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        number, role = row[0].value, row[4].value
+        if not number:
+            continue
+        mark, level, bonus, deduction, comment = SCORES_EXAMPLE.get(
+            (str(number), str(role)), SELF_ASSESSMENT
+        )
+        for cell, title in zip(row, header, strict=False):
+            name = str(title or "").rstrip("*")
+            if name == "工作质量":
+                cell.value = level
+            elif name == "加分项":
+                cell.value = bonus
+            elif name == "扣分项":
+                cell.value = deduction
+            elif name == "工作业绩评语":
+                cell.value = comment or None
+            elif name.endswith("评语") or cell.column <= 5:
+                continue
+            else:
+                cell.value = mark
+    _save(wb, "scores_example.xlsx")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     org(example=False)
@@ -388,6 +477,7 @@ def main() -> None:
     org_csv()
     scheme(example=False)
     scheme(example=True)
+    scores_example()
 
 
 if __name__ == "__main__":

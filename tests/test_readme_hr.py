@@ -9,6 +9,7 @@ late this test runs.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import subprocess
@@ -24,7 +25,8 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from models.db import make_engine
+from models.db import make_engine, sessions
+from tests.chat_helpers import Chat
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -32,13 +34,13 @@ PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 MOMENT = "@2026-12-21 10:00:00"
 
 
-def readme_hr_commands() -> str:
-    """The first sh block under the README's "For HR" heading, as written."""
+def readme_hr_blocks() -> list[str]:
+    """The sh blocks under the README's "For HR" heading, as written."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## For HR", 1)[1]
-    match = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert match, "README's For HR section has no sh block"
-    return match.group(1)
+    section = readme.split("## For HR", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    assert len(blocks) == 2, "README's For HR section: the period block and the chat block"
+    return blocks
 
 
 def _environment(database_url: str, tmp_path: Path) -> dict[str, str]:
@@ -50,7 +52,7 @@ def _environment(database_url: str, tmp_path: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("JIXIAO", "TELEGRAM_", "SLACK_", "VIRTUAL_ENV"))
+        if not k.startswith(("JIXIAO", "TELEGRAM_", "SLACK_", "VIRTUAL_ENV", "DEFAULT_"))
     }
     _, faketime = get_reload_information()
     env.update(faketime)
@@ -65,35 +67,95 @@ def _environment(database_url: str, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def run_readme(database_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    script = "set -euo pipefail\n" + readme_hr_commands()
-    return subprocess.run(
-        ["bash", "-c", script],
+def run(lines: str, database_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`lines` in one bash, stopping at the first failure, from the repository root."""
+    done = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + lines],
         cwd=ROOT,
         env=_environment(database_url, tmp_path),
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
+    assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    return done
 
 
-# The example period's pay sheet, worked out by hand from docs/templates: the example
-# org, the STD scheme and the example scores (see docs/computation.md for the rules).
-EXPECTED: list[tuple[str, str, str, str, str, str]] = []
+# The example period's pay sheet, worked out by hand from docs/templates (org, the STD
+# scheme, scores_example.xlsx). Roles: manager 70, head 30, self 0 (never counts); a
+# missing role leaves the other at 100%. Score indicators weigh 80 in all, the rating
+# 工作质量 20 (优 100, 良 85, 中 70, 差 50). Bands A ≥ 90 ×1.2, B ≥ 80 ×1.0, C ≥ 70 ×0.9,
+# D ≥ 60 ×0.8, E ×0.6. E.g. 20002: marks 0.7×85 + 0.3×75 = 82 → 65.60; rating
+# 0.7×85 + 0.3×70 = 80.5 → 16.10; total 81.70 → B → 6000 × 1.0. 30003: 0.7×78 + 0.3×82
+# = 79.2 → 63.36; 0.7×70 + 0.3×85 = 74.5 → 14.90; less 3 deducted = 75.26 → C → 3600.
+EXPECTED = [
+    # 工号, 姓名, 总分, 等级, 系数, 基数, 绩效工资, 状态
+    ("10001", "王建国", "93.60", "A", "1.20", "9000.00", "10800.00", "已计算"),
+    ("10002", "李红", "87.40", "B", "1.00", "6000.00", "6000.00", "已计算"),
+    ("20001", "张伟", "99.00", "A", "1.20", "8000.00", "9600.00", "已计算"),
+    ("20002", "刘洋", "81.70", "B", "1.00", "6000.00", "6000.00", "已计算"),
+    ("20003", "陈静", "67.60", "D", "0.80", "5000.00", "4000.00", "已计算"),
+    ("20004", "杨帆", "92.00", "A", "1.20", "4000.00", "4800.00", "已计算"),
+    ("20005", "赵敏", "81.00", "B", "1.00", "4000.50", "4000.50", "已计算"),
+    ("20006", "周磊", "58.00", "E", "0.60", "4500.00", "2700.00", "已计算"),
+    ("20007", "吴芳", "81.30", "B", "1.00", "4200.00", "4200.00", "已计算"),
+    ("30001", "孙涛", "83.40", "B", "1.00", "8000.00", "8000.00", "已计算"),
+    ("30002", "徐丽", "92.32", "A", "1.20", "6000.00", "7200.00", "已计算"),
+    ("30003", "马超", "75.26", "C", "0.90", "4000.00", "3600.00", "已计算"),
+]
+
+
+def _fen(value: object) -> str:
+    return f"{Decimal(str(value)):.2f}"
 
 
 def check_pay_sheet(exports: Path) -> None:
-    sheets = sorted(exports.glob("*.xlsx"))
-    assert sheets, f"no pay sheet written in {exports}"
-    ws = load_workbook(sheets[0], read_only=True).active
-    rows = [tuple(c for c in row) for row in ws.iter_rows(values_only=True)]
-    header, *body = rows
-    people = [r for r in body if r[0] and str(r[0]).isdigit()]
-    got = [
-        (str(r[0]), str(r[1]), *(f"{Decimal(str(v)):.2f}" if v is not None else "" for v in r[4:5]))
-        for r in people
-    ]
+    ws = load_workbook(exports / "pay_2026-12.xlsx").active
+    header, *body, totals = list(ws.iter_rows(values_only=True))
+    assert header[:2] == ("工号", "姓名")
+    assert header[-1] == "状态"
+    got = [(r[0], r[1], _fen(r[4]), r[5], _fen(r[6]), _fen(r[7]), _fen(r[8]), r[9]) for r in body]
     assert got == EXPECTED
+    assert all(isinstance(r[0], str) for r in body)  # 工号 as text: zeros would survive
+    assert _fen(totals[7]) == "68700.50"
+    assert _fen(totals[8]) == "70900.50"
+
+
+def bind_head_of_first_branch(database_url: str, exports: Path) -> None:
+    """张伟 (20001), head of 一分公司, binds on the chat page with the code HR handed out."""
+    (sheet,) = exports.glob("bind_codes_*.xlsx")
+    assert sheet.stat().st_mode & 0o777 == 0o600
+    rows = list(load_workbook(sheet).worksheets[0].iter_rows(values_only=True))
+    column = rows[0].index("绑定码")
+    (code,) = [r[column] for r in rows[1:] if r[0] == "20001"]
+    engine = make_engine(database_url)
+    with sessions(engine)() as s, s.begin():
+        answer = Chat(s, "web-" + "0" * 32, now=dt.datetime(2026, 12, 21, 10, tzinfo=dt.UTC))
+        assert "张伟" in answer.say(f"/start {code}")
+    engine.dispose()
+
+
+def play_readme(database_url: str, tmp_path: Path) -> None:
+    period, chat = readme_hr_blocks()
+    done = run(period, database_url, tmp_path)
+    # Every line jixiao printed is in the default language, Chinese (commands quoted in
+    # backticks aside; scripts/setup speaks the machine's locale and says so in .venv).
+    said = (re.sub(r"`[^`]*`", "", line) for line in done.stdout.splitlines())
+    english = [
+        line for line in said if ".venv" not in line and re.search(r"[A-Za-z]{3,} [a-z]{2,}", line)
+    ]
+    assert not english, english
+    check_pay_sheet(tmp_path / "exports")
+    # The same terminal as the first block, so `jixiao` is still on its PATH.
+    same_terminal = "source .venv/bin/activate\n"
+    issue, *after = chat.strip().splitlines()
+    run(same_terminal + issue, database_url, tmp_path)
+    bind_head_of_first_branch(database_url, tmp_path / "exports")
+    done = run(same_terminal + "\n".join(after), database_url, tmp_path)
+    # The announcement reached the one head who bound and names the two who have not.
+    assert "20001" not in done.stdout
+    assert "10002" in done.stdout
+    assert "30001" in done.stdout
 
 
 @pytest.fixture
@@ -115,18 +177,10 @@ def pg_database_url() -> Iterator[str]:
         admin.dispose()
 
 
-def _assert_ran(done: subprocess.CompletedProcess[str]) -> None:
-    assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
-
-
 def test_readme_hr_sequence_on_sqlite(tmp_path):
-    done = run_readme(f"sqlite:///{tmp_path / 'hr.db'}", tmp_path)
-    _assert_ran(done)
-    check_pay_sheet(tmp_path / "exports")
+    play_readme(f"sqlite:///{tmp_path / 'hr.db'}", tmp_path)
 
 
 @pytest.mark.postgres
 def test_readme_hr_sequence_on_postgresql(tmp_path, pg_database_url):
-    done = run_readme(pg_database_url, tmp_path)
-    _assert_ran(done)
-    check_pay_sheet(tmp_path / "exports")
+    play_readme(pg_database_url, tmp_path)

@@ -12,7 +12,7 @@ from bot import periods as lifecycle
 from bot.cli.common import GROUP, Failure, now, transaction
 from bot.cli.meter import meter
 from bot.cli.output import emit
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.reminders import queue_period_opened, queue_results_published
 from bot.results import appraisee_count, compute_period
 from models import Institution, Period, Result, ScoringTask, TaskState
@@ -138,7 +138,7 @@ def _simple(action: str, done: str) -> None:
         with transaction() as s:
             period = _period(s, label, group, institution)
             getattr(lifecycle, f"{action}_period")(s, now(), period)
-            lines = [done.format(label=period.label)]
+            lines = [_(done).format(label=period.label)]  # translated when said
             if action == "finalize":
                 lines += _still_missing(gaps.without_result(s, period), period.label)
         emit(lines)
@@ -162,9 +162,11 @@ def _still_missing(missing: list[gaps.Gap], label: str) -> list[str]:
     ]
 
 
-_simple("close", _("Period {label} is closed for scoring."))
-_simple("reopen", _("Period {label} is open for scoring again."))
-_simple("finalize", _("Period {label} is final."))
+# Marked, not translated: the commands are built in English (bot.cli.main) and speak
+# the language of the run.
+_simple("close", N_("Period {label} is closed for scoring."))
+_simple("reopen", N_("Period {label} is open for scoring again."))
+_simple("finalize", N_("Period {label} is final."))
 
 
 @period_app.command(

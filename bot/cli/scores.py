@@ -15,6 +15,7 @@ from bot.cli.imports import import_app
 from bot.cli.meter import meter
 from bot.i18n import _
 from bot.importing.scores import check_scores, read_sheet, store_scores, write_template
+from bot.settings import get_settings
 from models import Period
 
 template_app = typer.Typer(help=_("Write spreadsheet templates to fill in and import."))
@@ -57,12 +58,15 @@ def import_scores(
 def template_scores(
     label: str = PERIOD,
     output: str = typer.Option(
-        None, "--output", help=_("File to write (.xlsx). Default: scores_PERIOD.xlsx.")
+        None,
+        "--output",
+        help=_("File to write (.xlsx). Default: scores_PERIOD.xlsx in the export folder."),
     ),
     group: str = GROUP,
     institution: str = INSTITUTION,
 ) -> None:
-    path = Path(output or f"scores_{label}.xlsx")
+    # Beside the pay sheets and bind-code sheets, not wherever the command was typed.
+    path = Path(output) if output else Path(get_settings().export_dir) / f"scores_{label}.xlsx"
     if path.suffix.casefold() != ".xlsx":
         raise Failure(_("{path}: the template is an .xlsx workbook.").format(path=path.name))
     if path.exists():
@@ -75,6 +79,7 @@ def template_scores(
     with transaction() as s:
         period = _period(s, label, group, institution)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             rows = write_template(s, period, path)
         except OSError as exc:
             raise Failure(
