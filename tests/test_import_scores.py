@@ -635,6 +635,8 @@ def test_the_cli_refuses_a_closed_period_and_an_existing_template_file(
     assert "already exists" in done.stderr
     assert existing.read_bytes() == b"HR's half-filled sheet"
 
+    # A folder that is really a file: the template cannot be written there.
+    (tmp_path / "no").write_text("a file, not a folder")
     done = cli(engine, "template", "scores", "2026-11", "--output", str(tmp_path / "no/t.xlsx"))
     assert done.exit_code == 2
     assert "cannot be written" in done.stderr

@@ -146,6 +146,7 @@ def play_readme(database_url: str, tmp_path: Path) -> None:
     ]
     assert not english, english
     check_pay_sheet(tmp_path / "exports")
+    assert (tmp_path / "exports" / "scores_2026-12.xlsx").exists()  # the template, beside it
     # The same terminal as the first block, so `jixiao` is still on its PATH.
     same_terminal = "source .venv/bin/activate\n"
     issue, *after = chat.strip().splitlines()
