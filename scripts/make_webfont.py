@@ -52,6 +52,7 @@ TEXT_SOURCES = ["locales/*/LC_MESSAGES/*.po", "bot/**/*.py", "handlers/**/*.py",
 MARK_CHARS = {"done": 0x2705, "draft": 0x270F, "todo": 0x2B1C}
 VARIATION_SELECTOR = 0xFE0F
 UPEM = 1000
+MARKS_DATE = 3_846_009_600  # 2025-11-15 in the font epoch (seconds since 1904)
 
 
 def gb2312(rows: Iterable[int]) -> set[str]:
@@ -241,6 +242,9 @@ def build_marks() -> bytes:
     fb.setupNameTable({"familyName": "Jixiao Marks", "styleName": "Regular"})
     fb.setupOS2(sTypoAscender=880, sTypoDescender=-120, usWinAscent=880, usWinDescent=120)
     fb.setupPost()
+    # Same input, same bytes: a fixed date instead of "now" in the header.
+    fb.font["head"].created = fb.font["head"].modified = MARKS_DATE
+    fb.font.recalcTimestamp = False
     fb.font.flavor = "woff"
     out = io.BytesIO()
     fb.font.save(out)
