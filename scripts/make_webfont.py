@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import struct
 import sys
 import zlib
@@ -48,8 +49,9 @@ FAVICON = STATIC / "favicon.ico"
 GB2312_ROWS = [1, 2, 3, 8, *range(16, 56)]
 # Where the page's own words and the bot's come from.
 TEXT_SOURCES = ["locales/*/LC_MESSAGES/*.po", "bot/**/*.py", "handlers/**/*.py", "handlers/**/*.js"]
-# The marks the bot puts before a task (bot/chat/tasks.py), and the emoji variation selector.
-MARK_CHARS = {"done": 0x2705, "draft": 0x270F, "todo": 0x2B1C}
+# The marks the bot puts before a task (bot/chat/tasks.py), the page's sticker (a smiling
+# face: static/app.js), and the emoji variation selector.
+MARK_CHARS = {"done": 0x2705, "draft": 0x270F, "todo": 0x2B1C, "smile": 0x263A}
 VARIATION_SELECTOR = 0xFE0F
 UPEM = 1000
 MARKS_DATE = 3_846_009_600  # 2025-11-15 in the font epoch (seconds since 1904)
@@ -214,6 +216,16 @@ def mark_glyphs() -> dict[str, TTGlyphPen]:
     contour(draft, [along(0, 0), along(170, -80), along(760, -80), along(760, 80), along(170, 80)])
     contour(draft, [along(800, -80), along(900, -80), along(900, 80), along(800, 80)])
 
+    # A smiling face: a ring, two eyes, a smile (circles as 48-sided polygons).
+    smile = TTGlyphPen(None)
+    contour(smile, circle(500, 360, 420))
+    contour(smile, circle(500, 360, 350), clockwise=False)
+    contour(smile, circle(370, 470, 55))
+    contour(smile, circle(630, 470, 55))
+    outer = arc(500, 360, 250, 200, 340)
+    inner = arc(500, 360, 190, 340, 200)
+    contour(smile, outer + inner)
+
     empty = TTGlyphPen(None)
     return {
         ".notdef": empty,
@@ -221,8 +233,24 @@ def mark_glyphs() -> dict[str, TTGlyphPen]:
         "done": done,
         "draft": draft,
         "todo": todo,
+        "smile": smile,
         "vs": empty,
     }
+
+
+def arc(cx: float, cy: float, r: float, start: float, end: float, steps: int = 24) -> list[Point]:
+    """Points on a circle from one angle to another (degrees, counter-clockwise from east)."""
+    return [
+        (
+            round(cx + r * math.cos(math.radians(start + (end - start) * i / steps))),
+            round(cy + r * math.sin(math.radians(start + (end - start) * i / steps))),
+        )
+        for i in range(steps + 1)
+    ]
+
+
+def circle(cx: float, cy: float, r: float) -> list[Point]:
+    return arc(cx, cy, r, 0, 360, 48)[:-1]
 
 
 def build_marks() -> bytes:

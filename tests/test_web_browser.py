@@ -440,7 +440,7 @@ def fonts_used(page: Page, selector: str) -> list[dict[str, object]]:
 
 
 def test_chinese_and_the_task_marks_are_drawn_with_the_shipped_fonts(
-    phone: Page, db: sessionmaker[Session], demo_org: int
+    phone: Page, db: sessionmaker[Session], demo_org: int, tmp_path: Path
 ) -> None:
     """This machine has no CJK and no emoji font (as a fresh one): without the page's
     own fonts every character below is drawn as a box by some Latin font."""
@@ -473,6 +473,12 @@ def test_chinese_and_the_task_marks_are_drawn_with_the_shipped_fonts(
         for selector in ("#send", "#clear", ".msg.bot .keyboard button"):
             used = fonts_used(phone, selector)
             assert {str(f["familyName"]) for f in used} == {"Jixiao Sans"}, (selector, used)
+        phone.locator("#sticker").click()
+        expect(phone.locator(".msg.me .sticker-sent")).to_have_count(1)
+        for selector in ("#sticker", ".sticker-sent"):
+            used = fonts_used(phone, selector)
+            assert {str(f["familyName"]) for f in used} == {"Jixiao Marks"}, (selector, used)
+        phone.screenshot(path=str(tmp_path / "fonts.png"))
     assert {(status, kind) for status, kind, _url in fonts} == {(200, "font/woff")}
     assert len(fonts) == 2
 
@@ -562,6 +568,10 @@ def test_a_narrow_phone_cuts_nothing_off_and_every_button_is_tappable(
                 assert box is not None
                 assert box["height"] >= 32 and box["width"] >= 32, (label, box)
                 assert control.evaluate("b => b.scrollWidth <= b.clientWidth + 1"), label
+            # A short message's buttons still get the width of a message, not of its text.
+            for keyboard in page.locator(".keyboard").all():
+                box = keyboard.bounding_box()
+                assert box is not None and box["width"] >= 0.8 * width, box
             # The header's title gives way to its buttons rather than pushing them off.
             title = page.locator("#title").bounding_box()
             lang = page.locator("#lang").bounding_box()
