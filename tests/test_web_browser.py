@@ -566,23 +566,27 @@ def test_a_narrow_phone_cuts_nothing_off_and_every_button_is_tappable(
                 label = control.inner_text() or control.get_attribute("aria-label")
                 assert inside(box, width), label
                 assert box is not None
-                assert box["height"] >= 32 and box["width"] >= 32, (label, box)
+                assert box["height"] >= 32, (label, box)
+                assert box["width"] >= 32, (label, box)
                 assert control.evaluate("b => b.scrollWidth <= b.clientWidth + 1"), label
             # A short message's buttons still get the width of a message, not of its text.
             for keyboard in page.locator(".keyboard").all():
                 box = keyboard.bounding_box()
-                assert box is not None and box["width"] >= 0.8 * width, box
+                assert box is not None
+                assert box["width"] >= 0.8 * width, box
             # The header's title gives way to its buttons rather than pushing them off.
             title = page.locator("#title").bounding_box()
             lang = page.locator("#lang").bounding_box()
-            assert title is not None and lang is not None
+            assert title is not None
+            assert lang is not None
             assert title["x"] + title["width"] <= lang["x"]
             assert page.locator("#title").evaluate(
                 "t => t.scrollWidth <= t.clientWidth || getComputedStyle(t).overflow === 'hidden'"
             ), "the name runs over the header's buttons"
             # The message box stays usable.
             composer = page.locator("#input").bounding_box()
-            assert composer is not None and composer["width"] >= 150
+            assert composer is not None
+            assert composer["width"] >= 150
     finally:
         context.close()
 
