@@ -701,3 +701,19 @@ async def test_a_failed_step_logs_neither_the_identity_nor_the_text(Session, org
     assert uid.removeprefix("web-") not in logged
     assert text not in logged
     assert "K7Q2M9XD" not in logged.upper()
+
+
+async def test_a_poll_racing_the_chats_first_message_still_answers(client, monkeypatch):
+    """Another tab's first message may be creating this chat's state as a poll reads it."""
+    from sqlalchemy.exc import IntegrityError
+
+    from handlers.web import app as web_app
+
+    def racing(session, incoming, now):
+        raise IntegrityError("INSERT INTO chat_states", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(web_app, "spoken_language", racing)
+    uid = await user_id(client)
+    res = await client.post("/api/inbox", json={"user_id": uid, "lang": "en"})
+    assert res.status_code == 200
+    assert res.json() == {"replies": [], "lang": "en"}

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -396,6 +397,10 @@ def create_app(
         with session_factory() as s:
             try:
                 return spoken_language(s, web_incoming(user_id, lang), clock())
+            except IntegrityError:
+                # The chat's first message, from another tab, is creating its state right
+                # now: nothing is chosen yet, and the next poll reads it.
+                return lang
             finally:
                 s.rollback()
 
