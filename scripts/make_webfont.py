@@ -25,8 +25,10 @@ subset keeps its copyright and licence in the font's name table.
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import math
+import re
 import struct
 import sys
 import zlib
@@ -48,7 +50,13 @@ FAVICON = STATIC / "favicon.ico"
 # 16-55 the level-1 hanzi.
 GB2312_ROWS = [1, 2, 3, 8, *range(16, 56)]
 # Where the page's own words and the bot's come from.
-TEXT_SOURCES = ["locales/*/LC_MESSAGES/*.po", "bot/**/*.py", "handlers/**/*.py", "handlers/**/*.js"]
+TEXT_SOURCES = [
+    "locales/*/LC_MESSAGES/*.po",
+    "bot/**/*.py",
+    "handlers/**/*.py",
+    "handlers/**/*.js",
+    "handlers/**/*.html",
+]
 # The marks the bot puts before a task (bot/chat/tasks.py), the page's sticker (a smiling
 # face: static/app.js), and the emoji variation selector.
 MARK_CHARS = {"done": 0x2705, "draft": 0x270F, "todo": 0x2B1C, "smile": 0x263A}
@@ -67,12 +75,18 @@ def gb2312(rows: Iterable[int]) -> set[str]:
 
 
 def text_characters(root: Path = ROOT) -> set[str]:
-    """Every character the catalogs and the code contain (names in the demo included)."""
+    """Every character the catalogs and the code contain (names in the demo included),
+    written out or as an escape (`&#8249;` in HTML, `\\u263A` in JavaScript)."""
     found: set[str] = set()
     for pattern in TEXT_SOURCES:
         for path in sorted(root.glob(pattern)):
-            found.update(path.read_text(encoding="utf-8"))
+            found.update(unescaped(path.read_text(encoding="utf-8")))
     return found
+
+
+def unescaped(text: str) -> str:
+    text = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+    return html.unescape(text)
 
 
 def wanted_characters(root: Path = ROOT) -> set[int]:

@@ -51,6 +51,20 @@ def test_the_shipped_fonts_cover_every_character_of_the_catalogs_and_the_page():
     assert not missing, f"run scripts/make_webfont.py: the page's font lacks {sorted(missing)}"
 
 
+def test_the_pages_own_symbols_are_covered():
+    """The back arrow, the sticker's face, the typing dots: as written in the page."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_webfont
+
+    chars = set()
+    for name in ("index.html", "app.js"):
+        chars.update(make_webfont.unescaped((STATIC / name).read_text(encoding="utf-8")))
+    assert {"\u2039", "\u263a", "•"} <= chars
+    assert not {c for c in chars if c.isprintable() and ord(c) not in covered()}
+
+
 def test_the_demo_names_and_common_hanzi_are_covered():
     demo = (ROOT / "bot" / "demo.py").read_text(encoding="utf-8")
     hanzi = set(re.findall(r"[\u4e00-\u9fff]", demo))
