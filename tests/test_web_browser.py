@@ -59,6 +59,14 @@ CHROMIUM_ARGS = [
 ]
 PHONE: ViewportSize = {"width": 375, "height": 760}
 NOW = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.UTC)
+NARROW_PHONE: ViewportSize = {"width": 360, "height": 640}
+MARKS = "✅已完成✏️草稿⬜未开始"
+LONG_TEXT = "绩效工资" * 80 + "\n" + "9" * 300 + "\nhttps://example.invalid/" + "a/" * 100
+LONG_BUTTONS = [
+    [Button("✅ 张三（直接上级）", "a"), Button("✏️ 李四（机构负责人）", "b")],
+    [Button("优秀", "1"), Button("良好", "2"), Button("合格", "3"), Button("基本合格", "4")],
+    [Button("‹ 上一页", "p"), Button("更多 ›", "n")],
+]
 
 
 def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
@@ -173,6 +181,10 @@ class ScriptedBot:
             return [Reply(text="进度图", image=png(120, 60, (31, 111, 92)), image_name="p.png")]
         if incoming.text == "表":
             return [Reply(text="工资表", file=b"a,b\n", file_name="pay.csv")]
+        if incoming.text == "标记":  # the task marks of bot/chat/tasks.py, no space between
+            return [Reply(text=MARKS)]
+        if incoming.text == "长":
+            return [Reply(text=LONG_TEXT, buttons=LONG_BUTTONS)]
         return [Reply(text=f"你说：{incoming.text}")]
 
 
@@ -400,3 +412,215 @@ def test_a_scorer_binds_and_scores_one_person_then_an_employee_asks_about_pay(
         expect(last_bot(phone)).to_contain_text(pay)
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         phone.screenshot(path=str(tmp_path / "employee.png"))
+
+
+# ---- a fresh machine, a narrow phone, and the page's own buttons -----------------------
+
+
+def bound(page: Page, url: str) -> None:
+    """Open the page, pick the one persona and bind: the scripted bot shows its menu."""
+    page.goto(url)
+    page.locator(".persona", has_text="王一").click()
+    page.locator(".msg.note button").click()
+    expect(page.locator(".msg.bot").last).to_contain_text("已绑定：李二")
+
+
+def fonts_used(page: Page, selector: str) -> list[dict[str, object]]:
+    """The fonts Chromium really drew a node's text with (DevTools' "Rendered Fonts")."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts: list[dict[str, object]] = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})[
+        "fonts"
+    ]
+    cdp.detach()
+    return fonts
+
+
+def test_chinese_and_the_task_marks_are_drawn_with_the_shipped_fonts(
+    phone: Page, db: sessionmaker[Session], demo_org: int, tmp_path: Path
+) -> None:
+    """This machine has no CJK and no emoji font (as a fresh one): without the page's
+    own fonts every character below is drawn as a box by some Latin font."""
+    fonts = []
+    phone.on(
+        "response",
+        lambda r: (
+            fonts.append((r.status, r.headers.get("content-type"), r.url))
+            if "/fonts/" in r.url
+            else None
+        ),
+    )
+    app = create_app(db, handle=ScriptedBot(), clock=lambda: NOW, issue_code=lambda *a: "ABCD2345")
+    with served(app) as url:
+        bound(phone, url)
+        phone.locator("#input").fill("标记")
+        phone.locator("#input").press("Enter")
+        expect(phone.locator(".msg.bot").last).to_have_text(MARKS)
+        phone.evaluate("document.fonts.ready")
+        assert phone.evaluate("document.fonts.check('16px \"Jixiao Sans\"', '绩效')")
+        loaded = phone.evaluate(
+            "[...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)"
+        )
+        assert {"Jixiao Sans", "Jixiao Marks"} <= {f.strip('"') for f in loaded}
+        bubble = fonts_used(phone, ".msg.bot:last-child .bubble")
+        families = {str(f["familyName"]) for f in bubble}
+        assert families <= {"Jixiao Sans", "Jixiao Marks"}, bubble
+        assert all(f["isCustomFont"] for f in bubble), bubble
+        # The page's own labels too: the send button, the language pill, the header.
+        for selector in ("#send", "#clear", ".msg.bot .keyboard button"):
+            used = fonts_used(phone, selector)
+            assert {str(f["familyName"]) for f in used} == {"Jixiao Sans"}, (selector, used)
+        phone.locator("#sticker").click()
+        expect(phone.locator(".msg.me .sticker-sent")).to_have_count(1)
+        for selector in ("#sticker", ".sticker-sent"):
+            used = fonts_used(phone, selector)
+            assert {str(f["familyName"]) for f in used} == {"Jixiao Marks"}, (selector, used)
+        phone.screenshot(path=str(tmp_path / "fonts.png"))
+    assert {(status, kind) for status, kind, _url in fonts} == {(200, "font/woff")}
+    assert len(fonts) == 2
+
+
+def test_clearing_keeps_the_buttons_in_force(
+    phone: Page, db: sessionmaker[Session], demo_org: int
+) -> None:
+    bot = ScriptedBot()
+    app = create_app(db, handle=bot, clock=lambda: NOW, issue_code=lambda *a: "ABCD2345")
+    with served(app) as url:
+        bound(phone, url)
+        phone.locator("#input").fill("你好")
+        phone.locator("#input").press("Enter")
+        expect(phone.locator(".msg.bot").last).to_have_text("你说：你好")
+        phone.locator("#clear").click()
+        # The words are gone; the menu the bot last showed is still there, and works.
+        expect(phone.locator(".msg")).to_have_count(1)
+        expect(phone.locator(".msg.bot .keyboard button")).to_have_count(2)
+        phone.get_by_role("button", name="待评分").click()
+        expect(phone.locator(".msg.bot").last).to_contain_text("第 2 项")
+        expect(phone.locator(".msg")).to_have_count(1)
+        # After a reload too.
+        phone.reload()
+        expect(phone.locator(".msg")).to_have_count(1)
+        expect(phone.locator(".msg.bot .keyboard button")).to_have_count(2)
+    assert [i.payload for i in bot.seen if i.kind is Kind.BUTTON] == ["step:2"]
+
+
+def test_no_request_of_the_page_fails(
+    phone: Page, db: sessionmaker[Session], demo_org: int
+) -> None:
+    failed: list[str] = []
+    phone.on(
+        "response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
+    app = create_app(db, handle=ScriptedBot(), clock=lambda: NOW, issue_code=lambda *a: "ABCD2345")
+    with served(app) as url:
+        bound(phone, url)
+        icon = phone.evaluate("document.querySelector('link[rel=icon]').href")
+        assert phone.request.get(icon).status == 200
+        assert phone.request.get(url + "/favicon.ico").status == 200
+    assert failed == []
+
+
+def inside(box: dict[str, float] | None, width: float) -> bool:
+    return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5
+
+
+def test_a_narrow_phone_cuts_nothing_off_and_every_button_is_tappable(
+    browser: Browser, db: sessionmaker[Session], demo_org: int, tmp_path: Path
+) -> None:
+    context = browser.new_context(
+        viewport=NARROW_PHONE, device_scale_factor=3, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    width = NARROW_PHONE["width"]
+    with db() as s, s.begin():
+        head = s.get(Employee, demo_org)
+        assert head is not None
+        head.name = "欧阳·阿卜杜热合曼·买买提明"  # a long name in the header
+    app = create_app(db, handle=ScriptedBot(), clock=lambda: NOW, issue_code=lambda *a: "ABCD2345")
+    try:
+        with served(app) as url:
+            page.goto(url)
+            page.locator(".persona").click()
+            page.locator(".msg.note button").click()
+            expect(page.locator(".msg.bot").last).to_contain_text("已绑定：李二")
+            page.locator("#input").fill("长")
+            page.locator("#input").press("Enter")
+            expect(page.locator(".msg.bot .keyboard")).to_have_count(2)
+            page.screenshot(path=str(tmp_path / "narrow.png"))
+
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            # Long words, numbers and links wrap inside their bubble.
+            for bubble in page.locator(".msg .bubble").all():
+                assert inside(bubble.bounding_box(), width)
+            # Every control is on screen, big enough for a thumb, and shows its whole label.
+            controls = page.locator(
+                "header button:visible, .keyboard button, .composer button, .note button"
+            ).all()
+            assert len(controls) >= 13
+            for control in controls:
+                box = control.bounding_box()
+                label = control.inner_text() or control.get_attribute("aria-label")
+                assert inside(box, width), label
+                assert box is not None
+                assert box["height"] >= 32, (label, box)
+                assert box["width"] >= 32, (label, box)
+                assert control.evaluate("b => b.scrollWidth <= b.clientWidth + 1"), label
+            # A short message's buttons still get the width of a message, not of its text.
+            for keyboard in page.locator(".keyboard").all():
+                box = keyboard.bounding_box()
+                assert box is not None
+                assert box["width"] >= 0.8 * width, box
+            # The header's title gives way to its buttons rather than pushing them off.
+            title = page.locator("#title").bounding_box()
+            lang = page.locator("#lang").bounding_box()
+            assert title is not None
+            assert lang is not None
+            assert title["x"] + title["width"] <= lang["x"]
+            assert page.locator("#title").evaluate(
+                "t => t.scrollWidth <= t.clientWidth || getComputedStyle(t).overflow === 'hidden'"
+            ), "the name runs over the header's buttons"
+            # The message box stays usable.
+            composer = page.locator("#input").bounding_box()
+            assert composer is not None
+            assert composer["width"] >= 150
+    finally:
+        context.close()
+
+
+def test_the_pages_language_and_the_bots_are_one_setting(
+    phone: Page, db: sessionmaker[Session], demo_org: int
+) -> None:
+    """The real conversation core: the page's switch changes the bot's language, and the
+    bot's own "Language" button changes the page's."""
+    pytest.importorskip("bot.chat.dispatch")
+    with served(create_app(db)) as url:
+        phone.goto(url)
+        phone.locator(".persona").click()
+        settle(phone, phone.locator(".msg.note button").click)
+        expect(last_bot(phone)).to_contain_text("王一")
+        expect(phone.locator("#send")).to_have_text("发送")
+
+        # The page's switch: the page is in English, and so is the bot.
+        with phone.expect_response(lambda r: r.url.endswith("/api/language")):
+            phone.locator("#lang").click()
+        expect(phone.locator("#send")).to_have_text("Send")
+        expect(phone.locator(".msg.note").last).to_have_text("Language set to English.")
+        with db() as s:
+            head = s.get(Employee, demo_org)
+            assert head is not None
+            assert head.language == "en"
+        say(phone, "menu")
+        expect(phone.locator(".msg.bot .keyboard button", has_text="Language").last).to_be_visible()
+
+        # The bot's "Language" button: the page follows.
+        press(phone, "Language")
+        press(phone, "中文")
+        expect(phone.locator("#send")).to_have_text("发送")
+        expect(phone.locator("#lang")).to_have_text("English")
+        expect(last_bot(phone)).to_contain_text("语言已设为中文")
+        phone.reload()
+        expect(phone.locator("#send")).to_have_text("发送")

@@ -581,3 +581,139 @@ async def test_an_unbound_visitor_binds_by_typing_just_the_code(Session, org, co
         # Once bound, an eight-letter word is just a word, never a wrong code.
         await c.post("/api/message", json={"user_id": uid, "text": "answered"})
         assert core.seen[-1][0].text == "answered"
+
+
+# ---- one language setting: the page's switch and the bot's "Language" ------------------
+
+
+def bind_identity(Session, uid: str, employee_id: int) -> None:
+    with Session() as s, s.begin():
+        s.add(ChatIdentity(platform="web", external_id=uid, employee_id=employee_id, bound_at=NOW))
+
+
+def stored_language(Session, employee_id: int) -> str | None:
+    with Session() as s:
+        employee = s.get(Employee, employee_id)
+        assert employee is not None
+        return employee.language
+
+
+async def test_the_pages_switch_sets_the_bots_language_for_the_identity(Session, org):
+    ids, _ = org
+    async with local(create_app(Session)) as c:
+        uid = await user_id(c)
+        bind_identity(Session, uid, ids["employee"])
+        res = await c.post("/api/language", json={"user_id": uid, "lang": "en"})
+        assert res.status_code == 200
+        assert res.json() == {"lang": "en", "note": "Language set to English."}
+        assert stored_language(Session, ids["employee"]) == "en"
+        # The bot now answers in English even to a page that still says Chinese.
+        reply = await c.post("/api/message", json={"user_id": uid, "text": "help", "lang": "zh_CN"})
+        assert reply.json()["lang"] == "en"
+        back = await c.post("/api/language", json={"user_id": uid, "lang": "zh_CN"})
+        assert back.json() == {"lang": "zh_CN", "note": "语言已设为中文。"}
+        assert stored_language(Session, ids["employee"]) == "zh_CN"
+
+
+async def test_the_bots_language_change_reaches_the_page(Session, org):
+    ids, _ = org
+    async with local(create_app(Session)) as c:
+        uid = await user_id(c)
+        bind_identity(Session, uid, ids["employee"])
+        res = await c.post(
+            "/api/message", json={"user_id": uid, "text": "/lang en", "lang": "zh_CN"}
+        )
+        assert res.status_code == 200
+        assert res.json()["lang"] == "en"
+        assert "Language set to English." in res.json()["replies"][0]["text"]
+        # Polling says so too (a change made elsewhere, on Telegram, reaches the page).
+        with Session() as s, s.begin():
+            employee = s.get(Employee, ids["employee"])
+            assert employee is not None
+            employee.language = "zh_CN"
+        inbox = await c.post("/api/inbox", json={"user_id": uid, "lang": "en"})
+        assert inbox.json() == {"replies": [], "lang": "zh_CN"}
+
+
+async def test_an_unbound_chat_keeps_the_pages_language_choice_for_the_bot(Session, org):
+    async with local(create_app(Session)) as c:
+        uid = await user_id(c)
+        res = await c.post("/api/language", json={"user_id": uid, "lang": "en"})
+        assert res.json()["lang"] == "en"
+        reply = await c.post("/api/message", json={"user_id": uid, "text": "hi", "lang": "zh_CN"})
+        assert reply.json()["lang"] == "en"
+        with i18n.using("en"):
+            from bot.chat import binding
+
+            assert reply.json()["replies"][0]["text"] == binding.how_to_bind().text
+
+
+async def test_nothing_is_stored_when_only_the_language_is_read(Session, org):
+    from models import ChatState
+
+    async with local(create_app(Session)) as c:
+        uid = await user_id(c)
+        inbox = await c.post("/api/inbox", json={"user_id": uid, "lang": "en"})
+        assert inbox.json() == {"replies": [], "lang": "en"}
+    with Session() as s:
+        assert s.scalar(select(func.count()).select_from(ChatState)) == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"lang": "en"},
+        {"user_id": "12345", "lang": "en"},
+        {"user_id": "web-" + "0" * 32, "lang": "fr"},
+        {"user_id": "web-" + "0" * 32},
+    ],
+)
+async def test_a_malformed_language_choice_is_refused(client, body):
+    assert (await client.post("/api/language", json=body)).status_code == 400
+
+
+# ---- nothing secret in the logs ---------------------------------------------------------
+
+
+class LeakyCore:
+    """Fails the way a database error does: quoting what it was given."""
+
+    def __call__(self, session, incoming: Incoming, now: dt.datetime) -> list[Reply]:
+        raise RuntimeError(f"INSERT failed [parameters: ({incoming.user_id!r}, {incoming.text!r})]")
+
+
+@pytest.mark.parametrize("text", ["/start K7Q2M9XD", "k7q2-m9xd"])
+async def test_a_failed_step_logs_neither_the_identity_nor_the_text(Session, org, caplog, text):
+    import hashlib
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    async with local(create_app(Session, handle=LeakyCore())) as c:
+        uid = await user_id(c)
+        res = await c.post("/api/message", json={"user_id": uid, "text": text})
+    assert res.status_code == 500
+    logged = caplog.text
+    assert "RuntimeError" in logged  # the failure itself is told
+    assert "INSERT failed" in logged
+    assert hashlib.sha256(uid.encode()).hexdigest()[:8] in logged
+    assert " text " in logged  # the kind of message
+    assert uid not in logged
+    assert uid.removeprefix("web-") not in logged
+    assert text not in logged
+    assert "K7Q2M9XD" not in logged.upper()
+
+
+async def test_a_poll_racing_the_chats_first_message_still_answers(client, monkeypatch):
+    """Another tab's first message may be creating this chat's state as a poll reads it."""
+    from sqlalchemy.exc import IntegrityError
+
+    from handlers.web import app as web_app
+
+    def racing(session, incoming, now):
+        raise IntegrityError("INSERT INTO chat_states", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(web_app, "spoken_language", racing)
+    uid = await user_id(client)
+    res = await client.post("/api/inbox", json={"user_id": uid, "lang": "en"})
+    assert res.status_code == 200
+    assert res.json() == {"replies": [], "lang": "en"}

@@ -12,16 +12,19 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 import mimetypes
 import re
 import secrets
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -68,6 +71,25 @@ def core_handle(session: Session, incoming: Incoming, now: dt.datetime) -> list[
     return handle(session, incoming, now)
 
 
+def spoken_language(session: Session, incoming: Incoming, now: dt.datetime) -> str:
+    """The language the bot speaks with this identity, by the core's own rule: the one
+    chosen in the chat (the employee's, once bound), else the page's. The page follows
+    it, so the bot's "Language" and the page's switch are one setting."""
+    from bot.chat import dispatch, language
+
+    spoken = dispatch.converse(session, incoming, now, language.of)
+    return spoken if isinstance(spoken, str) else language_of(incoming.language_code)
+
+
+def choose_language(session: Session, incoming: Incoming, now: dt.datetime, lang: str) -> str:
+    """Store the page's language as this identity's choice, exactly as the bot's own
+    "Language" button does; the bot's note saying so, in that language."""
+    from bot.chat import dispatch, language
+
+    note = dispatch.converse(session, incoming, now, lambda ctx: language.switch(ctx, lang))
+    return note if isinstance(note, str) else ""
+
+
 def issue_bind_code(session: Session, employee_id: int, now: dt.datetime) -> str:
     """A fresh one-time bind code, the same kind HR hands out for Telegram and Slack."""
     from bot import codes
@@ -101,6 +123,27 @@ def as_bind_command(session: Session, incoming: Incoming) -> Incoming:
 
 def new_user_id() -> str:
     return "web-" + secrets.token_hex(16)
+
+
+def identity_tag(user_id: str) -> str:
+    """A web identity is the page's only credential (whoever holds it reads that person's
+    pay): logs name it by a short hash, enough to tell two chats apart, never by itself."""
+    return hashlib.sha256(user_id.encode()).hexdigest()[:8]
+
+
+def failure_report(exc: BaseException, incoming: Incoming) -> str:
+    """The traceback of a failed step with the identity and the typed text taken out: a
+    database error quotes its parameters, and the text may be `/start CODE`."""
+    report = "".join(traceback.format_exception(exc))
+    secrets_seen = {incoming.user_id, incoming.text, incoming.payload}
+    # Parts of the text too (a bind code quoted on its own, as typed or as the page passes
+    # it on, normalised); short words are no secret.
+    for word in [incoming.text, *re.split(r"\s+", incoming.text)]:
+        if len(word) >= 4:
+            secrets_seen.update({word, codes.normalise(word)})
+    for secret in sorted((s for s in secrets_seen if s), key=len, reverse=True):
+        report = report.replace(secret, "[hidden]")
+    return report
 
 
 def language_of(value: object) -> str:
@@ -160,7 +203,9 @@ def push_json(content: dict[str, Any]) -> dict[str, Any]:
 
 
 class SecurityHeaders:
-    """Nothing but this origin may run, load or frame anything on the page."""
+    """Nothing but this origin may run, load or frame anything on the page. Nothing is
+    stored by the browser's cache (answers carry pay), except the fonts and the icon: they
+    hold no data, and the font is the page's largest file."""
 
     HEADERS: ClassVar[list[tuple[bytes, bytes]]] = [
         (
@@ -170,8 +215,8 @@ class SecurityHeaders:
         ),
         (b"x-content-type-options", b"nosniff"),
         (b"referrer-policy", b"no-referrer"),
-        (b"cache-control", b"no-store"),
     ]
+    CACHED = ("/static/fonts/", "/static/favicon.", "/favicon.ico")
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -181,10 +226,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        path = str(scope.get("path", ""))
+        cache = b"public, max-age=86400" if path.startswith(self.CACHED) else b"no-store"
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *self.HEADERS]
+                message["headers"] = [*message["headers"], *self.HEADERS, (b"cache-control", cache)]
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -229,6 +277,10 @@ def create_app(
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    async def favicon(request: Request) -> Response:
+        # Browsers ask for it whatever the page's <link rel="icon"> says.
+        return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon")
 
     async def strings(request: Request) -> Response:
         lang = language_of(request.query_params.get("lang"))
@@ -307,15 +359,18 @@ def create_app(
             return JSONResponse({"error": "bad_request"}, status_code=400)
         return JSONResponse({"user_id": new_user_id()})
 
-    def converse(incoming: Incoming, lang: str) -> list[Reply]:
+    def converse(incoming: Incoming, lang: str) -> tuple[list[Reply], str]:
+        """The core's replies, and the language the bot speaks with this identity after
+        them (a "Language" tap or `/lang` changes it; the page then follows)."""
         now = clock()
         with i18n.using(lang):
             try:
                 with session_factory() as s, s.begin():
-                    return run_core(s, as_bind_command(s, incoming), now)
+                    replies = run_core(s, as_bind_command(s, incoming), now)
+                    return replies, spoken_language(s, incoming, now)
             except Refused as exc:
                 # Already in the user's language; the transaction was rolled back.
-                return [Reply(text=str(exc))]
+                return [Reply(text=str(exc))], lang
 
     async def message(request: Request) -> Response:
         try:
@@ -324,12 +379,50 @@ def create_app(
         except Invalid:
             return JSONResponse({"error": "bad_request"}, status_code=400)
         try:
-            replies = await run_in_threadpool(converse, incoming, lang)
-        except Exception:
-            log.exception("the conversation core failed on %r", incoming)
+            replies, spoken = await run_in_threadpool(converse, incoming, lang)
+        except Exception as exc:
+            # Never the identity (a credential) nor the text (maybe a bind code).
+            log.error(
+                "a conversation step failed for web chat #%s on a %s message:\n%s",
+                identity_tag(incoming.user_id),
+                incoming.kind.value,
+                failure_report(exc, incoming),
+            )
             with i18n.using(lang):
                 return JSONResponse({"error": _("The bot did not answer. Please try again.")}, 500)
-        return JSONResponse({"replies": [reply_json(r) for r in replies]})
+        return JSONResponse({"replies": [reply_json(r) for r in replies], "lang": spoken})
+
+    def read_language(user_id: str, lang: str) -> str:
+        """The identity's language, read without keeping anything."""
+        with session_factory() as s:
+            try:
+                return spoken_language(s, web_incoming(user_id, lang), clock())
+            except IntegrityError:
+                # The chat's first message, from another tab, is creating its state right
+                # now: nothing is chosen yet, and the next poll reads it.
+                return lang
+            finally:
+                s.rollback()
+
+    def store_language(user_id: str, lang: str) -> dict[str, str]:
+        with session_factory() as s, s.begin(), i18n.using(lang):
+            incoming = web_incoming(user_id, lang)
+            note = choose_language(s, incoming, clock(), lang)
+            return {"lang": spoken_language(s, incoming, clock()), "note": note}
+
+    async def set_language(request: Request) -> Response:
+        """The page's language switch, pressed in a chat: the bot's language for this
+        identity becomes the page's, as if "Language" had been tapped in the chat."""
+        try:
+            data = await read_json(request)
+        except Invalid:
+            return JSONResponse({"error": "bad_request"}, status_code=400)
+        user_id, lang = data.get("user_id"), data.get("lang")
+        if not (isinstance(user_id, str) and USER_ID.fullmatch(user_id)):
+            return JSONResponse({"error": "bad_request"}, status_code=400)
+        if not (isinstance(lang, str) and lang in i18n.LANGUAGES):
+            return JSONResponse({"error": "bad_request"}, status_code=400)
+        return JSONResponse(await run_in_threadpool(store_language, user_id, lang))
 
     def take_pushes(user_id: str) -> list[dict[str, Any]]:
         """Pushes queued for this web chat (reminders, nudges), each handed out once: the
@@ -357,16 +450,21 @@ def create_app(
         user_id = data.get("user_id")
         if not (isinstance(user_id, str) and USER_ID.fullmatch(user_id)):
             return JSONResponse({"error": "bad_request"}, status_code=400)
-        return JSONResponse({"replies": await run_in_threadpool(take_pushes, user_id)})
+        pushes = await run_in_threadpool(take_pushes, user_id)
+        # The language may have been changed elsewhere (the same person on Telegram).
+        spoken = await run_in_threadpool(read_language, user_id, language_of(data.get("lang")))
+        return JSONResponse({"replies": pushes, "lang": spoken})
 
     routes = [
         Route("/", index),
+        Route("/favicon.ico", favicon),
         Route("/api/strings", strings),
         Route("/api/personas", personas_list),
         Route("/api/persona", persona_pick, methods=["POST"]),
         Route("/api/identity", identity, methods=["POST"]),
         Route("/api/message", message, methods=["POST"]),
         Route("/api/inbox", inbox, methods=["POST"]),
+        Route("/api/language", set_language, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
@@ -410,3 +508,15 @@ def parse_message(data: dict[str, Any]) -> tuple[Incoming, str]:
         language_code=LANGUAGE_CODES[lang],
     )
     return incoming, lang
+
+
+def web_incoming(user_id: str, lang: str) -> Incoming:
+    """This identity, speaking no words: for steps the page takes itself."""
+    return Incoming(
+        platform=PLATFORM,
+        user_id=user_id,
+        chat_id=user_id,
+        kind=Kind.OTHER,
+        private=True,
+        language_code=LANGUAGE_CODES[lang],
+    )

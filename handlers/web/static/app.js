@@ -99,10 +99,37 @@
     $("lang").dataset.code = other.code;
   }
 
-  $("lang").addEventListener("click", async () => {
-    state.lang = $("lang").dataset.code;
+  // One language setting: the page's switch, pressed in a chat, sets the bot's language
+  // for this identity too; and whenever the bot's language changes (its own "Language"
+  // button, /lang, or the same person elsewhere), the server says so and the page follows.
+  async function follow(lang) {
+    if (!lang || lang === state.lang) return;
+    state.lang = lang;
     await loadStrings();
-    await show();
+    if (current()) showChat();
+  }
+
+  $("lang").addEventListener("click", () => {
+    const lang = $("lang").dataset.code;
+    const chat = current();
+    if (!chat) {
+      state.lang = lang;
+      return loadStrings().then(show);
+    }
+    const key = state.current;
+    queue = queue.then(async () => {
+      try {
+        const data = await api("/api/language", { user_id: chat.user_id, lang: lang });
+        await follow(data.lang);
+        if (data.note && state.current === key) {
+          add({ id: nextId++, from: "note", text: data.note });
+          save();
+        }
+      } catch (e) {
+        if (state.current === key) failed();
+      }
+    });
+    return queue;
   });
 
   // ---- choosing who to be -------------------------------------------------------
@@ -206,8 +233,10 @@
   }
 
   async function show() {
-    if (current()) showChat();
-    else await showPicker();
+    if (current()) {
+      showChat();
+      poll(); // pushes waiting, and the language this identity speaks
+    } else await showPicker();
   }
 
   $("back").addEventListener("click", () => {
@@ -216,8 +245,15 @@
     show();
   });
 
+  // Clearing empties the transcript but keeps the buttons in force (the latest message
+  // that has some), so the menu is still there to tap.
   $("clear").addEventListener("click", () => {
-    current().messages = [];
+    const chat = current();
+    const keep = chat.messages
+      .slice()
+      .reverse()
+      .find((m) => (m.buttons && m.buttons.length) || m.command);
+    chat.messages = keep ? [keep] : [];
     save();
     renderAll();
   });
@@ -349,18 +385,23 @@
       try {
         const data = await api("/api/message", { user_id: chat.user_id, lang: state.lang, ...body });
         dots.remove();
-        if (state.current === key) showReplies(data.replies, anchor);
+        if (state.current === key) {
+          showReplies(data.replies, anchor);
+          await follow(data.lang);
+        }
       } catch (e) {
         dots.remove();
-        if (state.current === key) {
-          const li = renderMessage({ id: nextId++, from: "bot", text: S.failed });
-          li.classList.add("failed");
-          $("messages").append(li);
-          scrollDown();
-        }
+        if (state.current === key) failed();
       }
     });
     return queue;
+  }
+
+  function failed() {
+    const li = renderMessage({ id: nextId++, from: "bot", text: S.failed });
+    li.classList.add("failed");
+    $("messages").append(li);
+    scrollDown();
   }
 
   // Pushes (reminders, a head's nudge) wait in the server's outbox; fetch them now and then.
@@ -370,8 +411,10 @@
     const key = state.current;
     queue = queue.then(async () => {
       try {
-        const data = await api("/api/inbox", { user_id: chat.user_id });
-        if (state.current === key && data.replies.length) showReplies(data.replies, null);
+        const data = await api("/api/inbox", { user_id: chat.user_id, lang: state.lang });
+        if (state.current !== key) return;
+        if (data.replies.length) showReplies(data.replies, null);
+        await follow(data.lang);
       } catch (e) {
         /* the next poll tries again */
       }
