@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,10 @@ def when(value: dt.datetime, tz: ZoneInfo) -> str:
 def score(value: Decimal | str) -> str:
     """A score as entered: 90, 90.5 (no padding zeros, no grouping)."""
     d = Decimal(value)
-    text = format(d.normalize(), "f") if d == d.to_integral_value() else format(d, "f")
+    # normalize() rounds to the context's 28 digits: a long number would be shown as
+    # another one (30 nines as 1 followed by zeros), so give it room for every digit.
+    room = decimal.Context(prec=max(28, len(d.as_tuple().digits)))
+    text = format(d.normalize(room), "f") if d == d.to_integral_value() else format(d, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
