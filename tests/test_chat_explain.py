@@ -159,3 +159,74 @@ def test_no_result_in_the_newest_period_is_said_and_the_older_one_labelled(sessi
     zhang = Chat(session, bind(session, w.zhang, language=lang))
     assert "2026-12" in zhang.say("/why").splitlines()[0]
     assert "没有考核结果" not in zhang.say("/why")
+
+
+def test_other_scales_averages_and_inexact_shares_are_shown_so_they_still_add_up():
+    """Straight from the engine's trace (bot.pay.compute), as the explanation renders it.
+
+    I1 (weight 50, scale 0–10): manager 7.5 → 75, head 9 → 90;
+        75 × 70% + 90 × 30% = 52.5 + 27 = 79.5; 50 × 79.5 ÷ 100 = 39.75.
+    I2 (weight 30, rating 优秀 10 / 良好 8): two managers 8 and 10 → 80 and 100,
+        average 90; no head, so the manager counts 100%: 90; 30 × 90 ÷ 100 = 27.
+    I3 (weight 20), roles 50 / 25 here (peer 25 absent): (90 × 50 + 60 × 25) ÷ 75 = 80;
+        20 × 80 ÷ 100 = 16.
+    """
+    from bot import i18n
+    from bot.chat.explain import indicators
+    from bot.pay import IndicatorKind, IndicatorSpec, Mark, RoleSpec, SchemeSpec, compute
+    from tests.test_pay import BANDS
+
+    spec = SchemeSpec(
+        id=1,
+        code="S",
+        name="方案",
+        version=1,
+        indicators=(
+            IndicatorSpec(1, "I1", "业绩", IndicatorKind.SCORE, D(50), D(0), D(10)),
+            IndicatorSpec(
+                2,
+                "I2",
+                "态度",
+                IndicatorKind.RATING,
+                D(30),
+                D(0),
+                D(10),
+                (("优秀", D(10)), ("良好", D(8))),
+            ),
+            IndicatorSpec(3, "I3", "协作", IndicatorKind.SCORE, D(20), D(0), D(100)),
+        ),
+        roles=(
+            RoleSpec("manager", "直接上级", D(50)),
+            RoleSpec("head", "机构负责人", D(25)),
+            RoleSpec("peer", "同事", D(25)),
+        ),
+        bands=BANDS,
+    )
+    # I1 uses manager and head only, so their shares are 50/75 and 25/75: not exact.
+    got = compute(
+        spec,
+        [
+            Mark("manager", 1, D("7.5")),
+            Mark("head", 1, D(9)),
+            Mark("manager", 2, D(8)),
+            Mark("manager", 2, D(10)),
+            Mark("manager", 3, D(90)),
+            Mark("head", 3, D(60)),
+        ],
+        D(1000),
+    )
+    with i18n.using("zh_CN"):
+        text = "\n".join(indicators(got.trace))
+    # (75 × 50 + 90 × 25) ÷ 75 = (3750 + 2250) ÷ 75 = 80; 50 × 80 ÷ 100 = 40
+    assert (
+        "(直接上级 7.5（折合百分制 75） × 50 + 机构负责人 9（折合百分制 90） × 25) ÷ 75 = 80"
+        in text
+    )
+    assert "50 × 80 ÷ 100 = 得 40.00 分" in text
+    # (80 + 100) ÷ 2 = 90, the only counting role present: 100%
+    assert "直接上级 8/10（平均 90） × 100% = 90" in text
+    assert "机构负责人，同事未评分，直接上级按 100% 计。" in text
+    # (90 × 50 + 60 × 25) ÷ 75 = (4500 + 1500) ÷ 75 = 80
+    assert "(直接上级 90 × 50 + 机构负责人 60 × 25) ÷ 75 = 80" in text
+    assert "同事未评分，直接上级按 50/75 计，机构负责人按 25/75 计。" in text
+    assert D(got.trace["weighted"]) == D(40) + D(27) + D(16)

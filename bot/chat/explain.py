@@ -184,7 +184,10 @@ def combination(t: dict[str, Any], row: dict[str, Any]) -> tuple[str, list[str]]
     ]
     if absent and t.get("rule") == "reweight_present_roles":
         counted = _(", ").join(
-            _("{role} counts {share}").format(role=roles[r]["name"], share=share or "")
+            _("{role} counts {share}").format(
+                role=roles[r]["name"],
+                share=share or f"{render.score(weights[r])}/{render.score(used)}",
+            )
             for r, share in zip(counting, shares, strict=True)
         )
         notes.append(
