@@ -25,10 +25,16 @@ from tests.chat_helpers import NOW, SH, Chat, _period, _scored, bind, build_worl
 D = Decimal
 
 
-def _december(session, w):
+def _december(session, w, deduction_cap=None):
     """2026-12 under its own scheme, published: 张三 scored by 李经理 (manager 70), 王行长
     (head 30) and himself (self 0). 李四 has no task in it, so no result."""
-    scheme = Scheme(group_id=w.group.id, code="HAND", name="手算方案", created_at=NOW)
+    scheme = Scheme(
+        group_id=w.group.id,
+        code="HAND",
+        name="手算方案",
+        created_at=NOW,
+        deduction_cap=deduction_cap,
+    )
     scheme.indicators = [
         Indicator(position=1, code="i1", name="业绩", kind=IndicatorKind.SCORE, weight=D(50)),
         Indicator(position=2, code="i2", name="质量", kind=IndicatorKind.SCORE, weight=D(30)),
@@ -230,3 +236,14 @@ def test_other_scales_averages_and_inexact_shares_are_shown_so_they_still_add_up
     assert "(直接上级 90 × 50 + 机构负责人 60 × 25) ÷ 75 = 80" in text
     assert "同事未评分，直接上级按 50/75 计，机构负责人按 25/75 计。" in text
     assert D(got.trace["weighted"]) == D(40) + D(27) + D(16)
+
+
+def test_a_scheme_cap_on_the_deductions_is_shown_beside_the_items(session, w):
+    """迟到扣分 5 → item cap 3 → scheme deduction cap 2: −2 counts.
+    89.995 − 2 = 87.995 → 88.00 (round half up)."""
+    _december(session, w, deduction_cap=D(2))
+    for command in ("/why", "/myscore"):
+        text = Chat(session, bind(session, w.zhang, f"z{command}", language="zh_CN")).say(command)
+        assert "• 迟到扣分：5，单项上限 3 → −3" in text
+        assert "（各项合计 3，按方案总上限 2 计）" in text
+        assert "88.00" in text
