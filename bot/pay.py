@@ -18,7 +18,8 @@ Rules (see docs/computation.md for the worked examples):
 * A bonus or deduction item's value is combined across roles the same way (an item no
   one entered counts 0), then capped at the item's cap; the sums are capped at the
   scheme's bonus and deduction caps.
-* total = weighted + bonuses − deductions, rounded to the scheme's score places. The
+* total = weighted + bonuses − deductions, rounded to the scheme's score places by the
+  scheme's rounding rule (named in the trace as ``total_rounding``). The
   grade is decided on that rounded total, the number the employee sees, so a shown
   90.00 is never graded below a band starting at 90.
 * pay = base × coefficient (coefficient mode) or base × total / 100 (score mode, never
@@ -612,7 +613,11 @@ def _evaluate(
             _s(total),
             '","score_places":',
             str(spec.score_places),
-            ',"grade":',
+            # The rule that rounded total_raw to total, so an explanation can name it
+            # (the pay entry names its own).
+            ',"total_rounding":"',
+            spec.rounding,
+            '","grade":',
             place(grade_entry),
             ',"pay":',
             place(pay_entry),

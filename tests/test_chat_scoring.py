@@ -3,6 +3,8 @@ Back / Skip / Save and leave, summary and Confirm, quick entry, edits and bad in
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import func, select
 
@@ -383,3 +385,234 @@ def test_after_the_last_person_next_says_everyone_is_scored(session, w, lang, sc
     scorer.say(Tap(words["skip"]))
     scorer.say(Tap(words["confirm"]))
     verify_dialog(scorer, [(Tap(words["next"]), [words["everyone"], "3/3"])])
+
+
+# Issue 9, "The scoring form": each behaviour a manager on a phone meets.
+
+FORM = {
+    "zh_CN": {
+        "tip": "例如 ",
+        "changed": "分数已由 55 改为 65。",
+        "resumes": "下次从这里继续",
+        "menu_hint": "请输入“菜单”",
+        "removed": "已删除之前的评语",
+        "edited": "已修改 张三 的已提交评分：业绩 90 → 95。评分仍为已提交。",
+        "total": "总分 87.50",
+        "self": "仅供参考，不计入结果",
+        "grade": "按您的评分",
+        "cap": "15（最多计 10）",
+        "role": "本人自评",
+    },
+    "en": {
+        "tip": "such as ",
+        "changed": "Score changed from 55 to 65.",
+        "resumes": "resumes here next time",
+        "menu_hint": "type “menu”",
+        "removed": "Earlier comments removed",
+        "edited": "Changed in the submitted scoring of 张三: 业绩 90 → 95. It stays submitted.",
+        "total": "Total from your scores: 87.50",
+        "self": "do not count toward the result",
+        "grade": "Total from your scores",
+        "cap": "15, counts at most 10",
+        "role": "本人自评",
+    },
+}
+
+
+def test_the_quick_entry_tip_is_a_line_the_form_accepts(session, w, lang, scorer):
+    """The scheme's third item is a rating: a tip of three 90s would be refused."""
+    text = open_zhang(scorer, lang)
+    tip = next(x for x in text.splitlines() if FORM[lang]["tip"] in x)
+    example = tip.split(FORM[lang]["tip"])[1].rstrip("。.")
+    assert example.split()[2] in ("优秀", "良好", "合格", "不合格")
+    verify_dialog(scorer, [(example, [WORDS[lang]["saved"], at(scorer, w, lang, 4)])])
+    assert set(entries(session, w)) == {"perf", "quality", "attitude"}
+
+
+def test_a_mistyped_quick_entry_is_refused_whole_never_kept_as_a_comment(session, w, lang, scorer):
+    words = WORDS[lang]
+    open_zhang(scorer, lang)
+    verify_dialog(
+        scorer,
+        [
+            (
+                "90 优 88",
+                [words["nothing_saved"], "2. 质量", "“优”", "3. 态度", at(scorer, w, lang, 1)],
+            ),
+            ("90 85 80", [words["saved"], at(scorer, w, lang, 4)]),
+        ],
+    )
+    assert entries(session, w) == {
+        "perf": ("90", ""),
+        "quality": ("85", ""),
+        "attitude": ("80", ""),
+    }
+
+
+def test_a_correct_re_entry_drops_a_comment_that_was_really_mistyped_scores(
+    session, w, lang, scorer
+):
+    """Stored before lines were refused whole: 90 with the comment "优 88 80"."""
+    open_zhang(scorer, lang)
+    scorer.say("90 85 80")
+    task = w.tasks(session)[0]
+    perf = next(e for e in task.entries if e.indicator.code == "perf")
+    perf.comment = "优 88 80"
+    session.flush()
+    scorer.say(Tap(WORDS[lang]["back"]))
+    verify_dialog(scorer, [("90 85 80", [FORM[lang]["removed"], "业绩"])])
+    assert entries(session, w)["perf"] == ("90", "")
+
+
+def test_a_number_at_the_comment_prompt_corrects_the_score(session, w, lang, scorer):
+    """A manager who typed 55 for 65 types 65 again: the score is corrected, no comment
+    "65" is stored, and a sentence is still a comment."""
+    words = WORDS[lang]
+    open_zhang(scorer, lang)
+    verify_dialog(
+        scorer,
+        [
+            ("55", [words["comment"], at(scorer, w, lang, 1)]),
+            ("65", [FORM[lang]["changed"], at(scorer, w, lang, 2)]),
+        ],
+    )
+    assert entries(session, w) == {"perf": ("65", "")}
+    scorer.say(Tap(words["back"]))
+    verify_dialog(
+        scorer,
+        [
+            ("50", words["comment"]),
+            ("50", words["comment"]),
+            ("只完成 3 项", at(scorer, w, lang, 2)),
+        ],
+    )
+    assert entries(session, w)["perf"] == ("50", "只完成 3 项")
+
+
+@pytest.mark.parametrize("said", ["跳过", "skip"])
+def test_skip_typed_in_a_form_skips_an_optional_item_or_says_it_cannot(
+    session, w, lang, scorer, said
+):
+    words = WORDS[lang]
+    open_zhang(scorer, lang)
+    verify_dialog(
+        scorer,
+        [
+            (said, [words["cannot_skip"], at(scorer, w, lang, 1), f"!{words['not_number']}"]),
+            ("90 85 80", at(scorer, w, lang, 4)),
+            (said, at(scorer, w, lang, 5)),
+        ],
+    )
+
+
+@pytest.mark.parametrize("said", ["上一步", "back"])
+def test_back_typed_in_a_form_goes_back(session, w, lang, scorer, said):
+    open_zhang(scorer, lang)
+    scorer.say("90")
+    verify_dialog(scorer, [(said, [at(scorer, w, lang, 1), f"!{WORDS[lang]['not_number']}"])])
+
+
+@pytest.mark.parametrize("said", ["菜单", "menu"])
+def test_menu_typed_in_a_form_leaves_it_with_the_answers_kept(session, w, lang, scorer, said):
+    words = WORDS[lang]
+    open_zhang(scorer, lang)
+    scorer.say("90")
+    verify_dialog(
+        scorer,
+        [
+            (said, [FORM[lang]["resumes"], words["my"], f"!{words['not_number']}"]),
+            ("/score", "✏️ 张三"),
+        ],
+    )
+    assert entries(session, w) == {"perf": ("90", "")}
+
+
+def test_other_words_in_a_form_say_how_to_leave(session, w, lang, scorer):
+    open_zhang(scorer, lang)
+    verify_dialog(scorer, [("不想打了", [WORDS[lang]["not_number"], FORM[lang]["menu_hint"]])])
+
+
+def test_a_head_who_is_also_the_manager_sees_the_role_in_the_list_and_the_form(
+    session, w, lang, scorer
+):
+    session.add(
+        ScoringTask(
+            period_id=w.period.id,
+            scorer_id=w.manager.id,
+            appraisee_id=w.zhang.id,
+            role_code="head",
+            deadline=w.period.deadline,
+        )
+    )
+    session.flush()
+    verify_dialog(
+        scorer,
+        [
+            ("/score", ["张三"]),
+            (Tap("张三 (003) · 一把手"), ["张三 (003) · 一把手 · 2026-11"]),
+        ],
+    )
+    assert "⬜ 张三 (003) · 直接上级" in scorer.shown[0]
+    assert "⬜ 张三 (003) · 一把手" in scorer.shown[0]
+
+
+def test_editing_a_submitted_scoring_says_what_changed_and_the_new_total(session, w, lang, scorer):
+    """90 85 80 → 40 × 95 + 30 × 85 + 30 × 80, ÷ 100 = 38 + 25.5 + 24 = 87.50."""
+    words = WORDS[lang]
+    open_zhang(scorer, lang)
+    scorer.say("90 85 80")
+    scorer.say(Tap(words["skip"]))
+    scorer.say(Tap(words["skip"]))
+    scorer.say(Tap(words["confirm"]))
+    scorer.say("/score")
+    scorer.say(Tap("张三"))
+    scorer.say(Tap(words["edit"]))
+    verify_dialog(scorer, [("95", [FORM[lang]["edited"], FORM[lang]["total"]])])
+    assert w.tasks(session)[0].state == TaskState.SUBMITTED
+
+
+def test_a_self_assessment_is_not_shown_a_total_or_grade_as_a_result(session, w, lang):
+    from models import ScorerRole
+
+    w.scheme.roles.append(ScorerRole(position=3, code="self", name="本人自评", weight=Decimal(0)))
+    session.add(
+        ScoringTask(
+            period_id=w.period.id,
+            scorer_id=w.zhang.id,
+            appraisee_id=w.zhang.id,
+            role_code="self",
+            deadline=w.period.deadline,
+        )
+    )
+    session.flush()
+    me = Chat(session, bind(session, w.zhang, language=lang))
+    words = WORDS[lang]
+    me.say("/score")
+    me.say(Tap("张三"))
+    me.say("95 95 优秀")
+    me.say(Tap(words["skip"]))
+    verify_dialog(
+        me,
+        [
+            (Tap(words["skip"]), [FORM[lang]["self"], f"!{FORM[lang]['grade']}"]),
+            (Tap(words["confirm"]), [words["submitted"], FORM[lang]["self"], "!96.50"]),
+        ],
+    )
+
+
+def test_a_deduction_above_its_cap_is_taken_and_the_summary_shows_the_cap(session, w, lang, scorer):
+    """违纪扣分 caps at 10: 15 is entered, 10 counts. 36 + 25.5 + 24 − 10 = 75.50."""
+    words = WORDS[lang]
+    open_zhang(scorer, lang)
+    scorer.say("90 85 80")
+    scorer.say(Tap(words["skip"]))
+    verify_dialog(scorer, [("15", [words["summary"], FORM[lang]["cap"], "75.50"])])
+    assert entries(session, w)["penalty"] == ("15", "")
+
+
+def test_a_30_digit_number_is_echoed_shortened(session, w, lang, scorer):
+    open_zhang(scorer, lang)
+    text = scorer.say("9" * 30)
+    assert WORDS[lang]["range"] in text
+    assert "9" * 30 not in text
+    assert "99999999…999" in text

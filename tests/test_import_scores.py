@@ -250,7 +250,7 @@ def test_every_bad_row_is_named_and_nothing_is_written(session, w, tmp_path):
         row("004", "002", "同事", 90, None, 85, 80, None, None),
         row("004", "002", "一把手", 90, None, 85, 80, None, None),  # row 6
         row("004", "002", "直接上级", 101, None, "abc", "很好", None, None),
-        row("005", "002", "直接上级", 90.555, None, 85, 80, 6, None),
+        row("005", "002", "直接上级", 90.555, None, 85, 80, 101, None),
         row("003", "001", "一把手", 50, None, 85, 80, None, None),
         row("004", "001", "head", 90, "长" * 501, 85, 80, None, None),  # row 10
         row("005", "001", "一把手", 90, None, None, 80, None, None),
@@ -268,10 +268,12 @@ def test_every_bad_row_is_named_and_nothing_is_written(session, w, tmp_path):
         "002 李经理 in 2026-11; that task's scorer is 001 王行长",
         "Row 7, column 业绩, value “101”: 101 is outside the allowed range 0–100.",
         "Row 7, column 质量, value “abc”: “abc” is not a number: type digits, such as 90 or 90.5.",
-        "Row 7, column 态度, value “很好”: “很好” is not a number: type digits, such as 90 or "
-        "90.5.",
+        "Row 7, column 态度, value “很好”: “很好” is not one of the levels: 优秀 (100), "
+        "良好 (80), 合格 (60), 不合格 (0).",
         "Row 8, column 业绩, value “90.555”: Use at most two decimal places, such as 90.25.",
-        "Row 8, column 创新加分, value “6”: 6 is outside the allowed range 0–5.",
+        # An item's cap applies in the total; what may be entered goes further.
+        "Row 8, column 创新加分, value “101”: 101 is outside the allowed range 0–100, "
+        "counts at most 5.",
         "Row 9, column 业绩, value “50”: A comment is required for a score below 60 or at the "
         "maximum. Write it in column 业绩评语.",
         f"Row 10, column 业绩评语, value “{'长' * 501}”: The comment is 501 characters long; "

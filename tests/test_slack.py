@@ -314,7 +314,56 @@ def test_the_modal_saves_a_draft_then_submits_once(client, api, Session):
         assert s.get(ScoringTask, task_id).state.value == "submitted"
     texts = [_text(m) for m in _wait_for(api, 5)]
     assert any("已提交：" in t for t in texts)
-    assert any("已提交过" in t for t in texts)
+    # Submitting the unchanged sheet again says so, rather than a bare "already submitted".
+    assert any("没有改动" in t and "仍为已提交" in t for t in texts)
+
+
+def test_a_modal_edit_of_a_submitted_scoring_says_what_changed_and_the_new_total(
+    client, api, Session
+):
+    view = _open_modal(client, api, "UE")
+    ids = [int(b["block_id"][4:]) for b in view["blocks"] if b["block_id"].startswith("ind-")]
+    full = {ids[0]: ("88", ""), ids[1]: ("85", ""), ids[2]: ("良好", "")}
+    assert _submit(client, "UE", view, full).status_code == 200
+    edited = {**full, ids[1]: ("75", "")}
+    assert _submit(client, "UE", view, edited).status_code == 200
+    texts = [_text(m) for m in _wait_for(api, 4)]
+    # 40 × 88 + 30 × 75 + 30 × 80, ÷ 100 = 35.2 + 22.5 + 24 = 81.70
+    assert any("质量 85 → 75" in t and "仍为已提交" in t and "81.70" in t for t in texts), texts
+
+
+def test_two_tasks_for_one_person_show_their_role_in_the_list_and_the_modal_title(
+    client, api, Session
+):
+    """A head who is also the direct manager scores the same person in two roles."""
+    from models import Employee, Period, ScoringTask
+
+    with Session() as s, s.begin():
+        zhang = s.query(Employee).filter_by(number="003").one()
+        manager = s.query(Employee).filter_by(number="002").one()
+        period = s.query(Period).filter_by(label="2026-11").one()
+        s.add(
+            ScoringTask(
+                period_id=period.id,
+                scorer_id=manager.id,
+                appraisee_id=zhang.id,
+                role_code="head",
+                deadline=period.deadline,
+            )
+        )
+    _command(client, "start K7Q2M9XD", user="UR", trigger="s-UR")
+    _wait_for(api, 1)
+    _command(client, "score", user="UR", trigger="l-UR")
+    listing = _wait_for(api, 2)[1]
+    buttons = [e for b in listing["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    labels = [b["text"]["text"] for b in buttons]
+    assert "⬜ 张三 (003) · 直接上级" in labels
+    assert "⬜ 张三 (003) · 一把手" in labels
+    head_task = next(b for b in buttons if b["text"]["text"] == "⬜ 张三 (003) · 一把手")
+    _press(client, head_task["value"], user="UR", trigger="o-UR")
+    modal = _wait_for_method(api, "views.open")[0]["view"]
+    assert modal["title"]["text"] == "张三 (003) · 一把手"
+    assert len(modal["title"]["text"]) <= 24
 
 
 def test_socket_mode_is_for_development_and_needs_both_tokens(Session, tmp_path, monkeypatch):

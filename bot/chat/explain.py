@@ -11,13 +11,24 @@ from sqlalchemy import select
 
 from bot.chat import render
 from bot.chat.context import Ctx
-from bot.chat.myscore import VISIBLE, by_role, comments, find
+from bot.chat.myscore import (
+    VISIBLE,
+    by_role,
+    comments,
+    fig,
+    find,
+    item_line,
+    no_result_note,
+    num,
+    shown_places,
+)
 from bot.chat.types import Reply
 from bot.i18n import _
 from bot.traces import expand
 from models import Period, Result
 
 DRIVERS = 3
+ZERO = Decimal(0)
 
 
 def _previous(ctx: Ctx, result: Result) -> Result | None:
@@ -54,11 +65,21 @@ def formula(t: dict[str, Any]) -> list[str]:
         )
     lines = [line]
     if Decimal(pay["raw"]) != Decimal(pay["pay"]):
-        lines.append(
-            _("(rounded from {raw} to the nearest {quantum})").format(
-                raw=pay["raw"], quantum=render.score(pay["quantum"])
+        rule = pay.get("rounding")
+        if rule:
+            lines.append(
+                _("({raw} rounded to the nearest {quantum} yuan by {rule})").format(
+                    raw=render.score(pay["raw"]),
+                    quantum=render.score(pay["quantum"]),
+                    rule=render.rounding(rule),
+                )
             )
-        )
+        else:
+            lines.append(
+                _("(rounded from {raw} to the nearest {quantum})").format(
+                    raw=pay["raw"], quantum=render.score(pay["quantum"])
+                )
+            )
     return lines
 
 
@@ -66,19 +87,17 @@ def grade(t: dict[str, Any]) -> list[str]:
     g = t["grade"]
     places = int(t.get("score_places", 2))
     lines = [
-        _("Your total {total} falls in grade {grade} {label}, which starts at {min}.").format(
+        _("Your total {total} falls in grade {grade}, which starts at {min}.").format(
             total=render.points(t["total"], places),
-            grade=g["grade"],
-            label=g["label"],
+            grade=render.grade(g["grade"], g["label"]),
             min=render.score(g["min"]),
         )
     ]
     nxt = g.get("next")
     if nxt:
         lines.append(
-            _("Grade {grade} {label} starts at {min}: {gap} points more would reach it.").format(
-                grade=nxt["grade"],
-                label=nxt["label"],
+            _("Grade {grade} starts at {min}: {gap} points more would reach it.").format(
+                grade=render.grade(nxt["grade"], nxt["label"]),
                 min=render.score(nxt["min"]),
                 gap=render.points(nxt["gap"], places),
             )
@@ -88,30 +107,196 @@ def grade(t: dict[str, Any]) -> list[str]:
     return lines
 
 
-def indicators(t: dict[str, Any]) -> list[str]:
-    lines = [_("Each indicator's contribution:")]
-    for row in t["indicators"]:
-        lines.append(
-            _("• {name}: {marks} (weight {weight}) → {points} points, {lost} points lost").format(
-                name=row["name"],
-                marks=by_role(t, row),
-                weight=row["weight"],
-                points=render.points(row["points"]),
-                lost=render.points(row["lost"]),
+def _percent(weight: Decimal, used: Decimal) -> str | None:
+    """A role's share of an indicator as a percentage, if it is exact at two places."""
+    share = weight * 100 / used
+    return None if render.places_of(share) > 2 else render.score(share) + "%"
+
+
+def _normal(row: dict[str, Any], value: Decimal) -> Decimal | None:
+    """A mark on the 0–100 scale, as the engine normalises it (docs/computation.md step 1)."""
+    low, high = Decimal(row.get("min", "0")), Decimal(row.get("max", "100"))
+    if row.get("kind") == "rating":
+        return value * 100 / high if high > 0 else None
+    if low == 0 and high == 100:
+        return value
+    return (value - low) * 100 / (high - low) if high > low else None
+
+
+def combination(t: dict[str, Any], row: dict[str, Any]) -> tuple[str, list[str]]:
+    """How the roles' marks made this indicator's 0–100 mark: each role's mark, its share
+    and the result, then notes (a role of weight 0 not counted, a missing role whose
+    weight went to the others). Only from what the trace stored; when the stored numbers
+    do not reproduce its mark, the marks are listed without a formula."""
+    roles = {r["code"]: r for r in t.get("roles", [])}
+    marks = row.get("by_role", {})
+    order = [r for r in roles if r in marks] + [r for r in marks if r not in roles]
+    norm = Decimal(row["norm"])
+    listed = by_role(t, row)
+    if not all(r in roles and "weight" in roles[r] for r in order):
+        return listed, []
+    weights = {r: Decimal(roles[r]["weight"]) for r in order}
+    counting = [r for r in order if weights[r] > 0]
+    uncounted = [r for r in order if weights[r] <= 0]
+    notes = [
+        _("{role} {marks} has weight 0 and does not count.").format(
+            role=roles[r]["name"], marks="/".join(render.score(v) for v in marks[r])
+        )
+        for r in uncounted
+    ]
+    used = sum((weights[r] for r in counting), Decimal(0))
+    if not counting or used <= 0:
+        return listed, notes
+    terms: list[tuple[str, Decimal, str]] = []  # (role shown with its mark, mark, weight)
+    for r in counting:
+        values = [Decimal(v) for v in marks[r]]
+        normed = [_normal(row, v) for v in values]
+        if any(n is None for n in normed):
+            return listed, notes
+        mean = sum((n for n in normed if n is not None), Decimal(0)) / len(normed)
+        entered = "/".join(render.score(v) for v in marks[r])
+        shown = f"{roles[r]['name']} {entered}"
+        if len(values) > 1:
+            shown += _(" (average {mean})").format(mean=fig(mean))
+        elif normed[0] != values[0]:
+            shown += _(" (= {normal} of 100)").format(normal=fig(mean))
+        terms.append((shown, mean, render.score(weights[r])))
+    combined = sum((m * weights[r] for (_s, m, _w), r in zip(terms, counting, strict=True)), ZERO)
+    combined /= used
+    if abs(combined - norm) > Decimal("1e-20"):
+        return listed, notes  # the stored mark came by rules this trace does not state
+    shares = [_percent(weights[r], used) for r in counting]
+    if all(shares):
+        text = " + ".join(
+            f"{shown} × {share}" for (shown, _m, _w), share in zip(terms, shares, strict=True)
+        )
+    else:
+        text = (
+            "("
+            + " + ".join(f"{shown} × {w}" for shown, _m, w in terms)
+            + f") ÷ {render.score(used)}"
+        )
+    text += f" = {fig(norm)}"
+    absent = [
+        r["name"]
+        for code, r in roles.items()
+        if code not in marks and Decimal(r.get("weight", "0")) > 0
+    ]
+    if absent and t.get("rule") == "reweight_present_roles":
+        counted = _(", ").join(
+            _("{role} counts {share}").format(
+                role=roles[r]["name"],
+                share=share or f"{render.score(weights[r])}/{render.score(used)}",
+            )
+            for r, share in zip(counting, shares, strict=True)
+        )
+        notes.append(
+            _("{missing} did not score this; {counted}.").format(
+                missing=_(", ").join(absent), counted=counted
             )
         )
+    return text, notes
+
+
+def indicators(t: dict[str, Any]) -> list[str]:
+    at = shown_places(t)
+    roles = t.get("roles", [])
+    lines = [_("Each indicator's contribution:")]
+    if roles and all("weight" in r for r in roles):
+        lines[0] = _("Each indicator's contribution (scorer roles weigh {weights}):").format(
+            weights=_(", ").join(f"{r['name']} {render.score(r['weight'])}" for r in roles)
+        )
+    for row in t["indicators"]:
+        marks, notes = combination(t, row)
+        lines.append(
+            _(
+                "• {name} (weight {weight}): {marks} → {weight} × {norm} ÷ 100 = {points} "
+                "points, {lost} points lost"
+            ).format(
+                name=row["name"],
+                marks=marks,
+                weight=render.score(row["weight"]),
+                norm=fig(row["norm"]),
+                points=num(row["points"], at),
+                lost=num(row["lost"], at),
+            )
+        )
+        lines.extend("   " + note for note in notes)
         lines.extend(comments(t, row))
-    for key, title in (("bonus", _("Bonuses: +{sum}")), ("deduction", _("Deductions: −{sum}"))):
+    for key, title, sign in (
+        ("bonus", _("Bonuses: +{sum}"), "+"),
+        ("deduction", _("Deductions: −{sum}"), "−"),
+    ):
         applied = t[f"{key}_applied"]
-        items = [i for i in t[key]["items"] if Decimal(i["applied"])]
+        items = [i for i in t[key]["items"] if Decimal(i["value"]) or Decimal(i["applied"])]
         if not items:
             continue
-        lines.append(title.format(sum=render.points(applied)))
+        lines.append(title.format(sum=num(applied, at)))
         for item in items:
-            lines.append(f"• {item['name']}: {render.score(item['applied'])}")
+            lines.append(item_line(item, sign))
             lines.extend(comments(t, item))
         if Decimal(applied) < Decimal(t[key]["sum"]):
-            lines.append(_("(capped at {cap})").format(cap=render.score(t[key]["cap"])))
+            lines.append(
+                _("(the items add up to {sum}, capped at {cap} for the scheme)").format(
+                    sum=render.score(t[key]["sum"]), cap=render.score(t[key]["cap"])
+                )
+            )
+    return lines
+
+
+def total(t: dict[str, Any]) -> list[str]:
+    """The sum line by line, and the total's rounding: what it was, the rule, the move."""
+    at = shown_places(t)
+    shown = int(t.get("score_places", 2))
+    points = [row["points"] for row in t["indicators"]]
+    lines = [
+        _("Weighted score: {terms} = {weighted}").format(
+            terms=" + ".join(num(p, at) for p in points) or "0",
+            weighted=num(t["weighted"], at),
+        )
+    ]
+    bonus, deduction = Decimal(t["bonus_applied"]), Decimal(t["deduction_applied"])
+    if bonus or deduction:
+        lines.append(
+            _("Total before rounding: {weighted} + {bonus} − {deduction} = {raw}").format(
+                weighted=num(t["weighted"], at),
+                bonus=num(bonus, at),
+                deduction=num(deduction, at),
+                raw=num(t["total_raw"], at),
+            )
+        )
+    raw, final = Decimal(t["total_raw"]), Decimal(t["total"])
+    rule = t.get("total_rounding")
+    if raw != final:
+        moved = final - raw
+        text = (
+            _(
+                "Rounded to {places} decimal places by {rule}: {raw} → {total} "
+                "(rounding moved the total by {moved})."
+            )
+            if rule
+            else _(
+                "Rounded to {places} decimal places: {raw} → {total} "
+                "(rounding moved the total by {moved})."
+            )
+        )
+        lines.append(
+            text.format(
+                places=shown,
+                rule=render.rounding(rule) if rule else "",
+                raw=render.score(raw),
+                total=render.points(final, shown),
+                moved=("+" if moved > 0 else "−") + render.score(abs(moved)),
+            )
+        )
+    elif rule:
+        lines.append(
+            _(
+                "Total: {total} (kept to {places} decimal places by {rule}; no rounding needed)."
+            ).format(total=render.points(final, shown), places=shown, rule=render.rounding(rule))
+        )
+    else:
+        lines.append(_("Total: {total}").format(total=render.points(final, shown)))
     return lines
 
 
@@ -165,6 +350,7 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
         return found
     t = expand(ctx.session, found.trace)
     prev = _previous(ctx, found)
+    note = no_result_note(ctx, found) if result_id is None else ""
     parts = [
         [
             _("Why your performance pay for {label} is {pay}").format(
@@ -174,8 +360,11 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
         formula(t),
         grade(t),
         indicators(t),
+        total(t),
         change(t, expand(ctx.session, prev.trace) if prev else None),
     ]
+    if note:
+        parts.insert(0, [note])
     return Reply(
         "\n\n".join("\n".join(p) for p in parts),
         [[ctx.button(_("My score"), f"res:{found.id}"), ctx.button(_("Menu"), "menu")]],

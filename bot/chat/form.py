@@ -17,9 +17,9 @@ from sqlalchemy import CursorResult, update
 
 from bot import behalf
 from bot.audit import record
-from bot.chat import render
+from bot.chat import menu, render
 from bot.chat.context import Ctx
-from bot.chat.tasks import own
+from bot.chat.tasks import own, role, role_name, who
 from bot.chat.types import Button, Reply
 from bot.chat.values import (
     COMMENT_MAX,
@@ -29,6 +29,7 @@ from bot.chat.values import (
     check_comment,
     choices,
     comment_rule,
+    level_label,
     looks_numeric,
     needs_comment,
     tokens,
@@ -66,8 +67,67 @@ def _step(ctx: Ctx, task: ScoringTask, ind: Indicator) -> dict[str, Any]:
 
 
 def _head(task: ScoringTask) -> str:
-    who = task.appraisee
-    return f"{who.name} ({who.number}) · {task.period.label}"
+    """Whom, in which role (a head may also be the direct manager), for which period."""
+    return f"{who(task)} · {role_name(task)} · {task.period.label}"
+
+
+# Words understood inside a form, in either language, so "菜单" or "skip" typed on a
+# phone does what its button does instead of being read as a score.
+WORDS = {
+    "menu": ("菜单", "主菜单", "menu"),
+    "leave": (
+        "保存并离开",
+        "离开",
+        "退出",
+        "保存",
+        "取消",
+        "leave",
+        "exit",
+        "quit",
+        "save",
+        "cancel",
+    ),
+    "skip": ("跳过", "skip"),
+    "back": ("上一步", "返回", "back", "previous"),
+    "keep": ("保持", "不变", "keep"),
+    "confirm": ("确认", "确认提交", "提交", "confirm", "submit"),
+    "edit": ("修改", "edit"),
+}
+
+
+def _word(text: str) -> str | None:
+    said = text.strip().strip("。.!！").lower()
+    return next((name for name, words in WORDS.items() if said in words), None)
+
+
+def _entry_like(inds: list[Indicator], tok: str) -> bool:
+    return looks_numeric(tok) or any(level_label(i, tok) for i in inds)
+
+
+def _score_like(inds: list[Indicator], text: str) -> bool:
+    """Whether text reads as a line of scores (mostly numbers or rating levels), not as
+    a sentence that happens to hold a number ("55 迟到 3 次")."""
+    toks = tokens(text)
+    n = sum(_entry_like(inds, t) for t in toks)
+    return len(toks) >= 2 and (
+        all(_entry_like(inds, t) for t in toks[:2]) or (n >= 2 and 2 * n > len(toks))
+    )
+
+
+def example(task: ScoringTask) -> str:
+    """A quick-entry line this form accepts: one typical answer per weighted indicator,
+    a level's name for a rating, a value needing no comment for a score."""
+    parts = []
+    for ind in _inds(task):
+        if ind.kind not in WEIGHTED:
+            continue
+        if ind.kind == IndicatorKind.RATING and ind.levels:
+            parts.append(str(ind.levels[min(1, len(ind.levels) - 1)][0]))
+            continue
+        picks = [v for _label, v in choices(ind)]
+        fine = [v for v in picks if not needs_comment(ind, Decimal(v))]
+        parts.append((fine or picks)[min(1, len(fine or picks) - 1)])
+    return " ".join(parts)
 
 
 def open_task(ctx: Ctx, task_id: int) -> Reply:
@@ -110,6 +170,7 @@ def ask(ctx: Ctx, task: ScoringTask, error: str = "") -> Reply:
         lines.append(
             _("Type the comment (plain text, up to {limit} characters).").format(limit=COMMENT_MAX)
         )
+        lines.append(_("Typing just a number changes the score instead."))
         rows.append([ctx.button(_("‹ Back"), f"back:{ref}")])
     else:
         lines.append(_("Allowed: {range}").format(range=allowed(ind)))
@@ -121,7 +182,7 @@ def ask(ctx: Ctx, task: ScoringTask, error: str = "") -> Reply:
         if task.cursor == 0 and entry is None:
             lines.append(
                 _("Tip: type every score in one line, such as {example}.").format(
-                    example=" ".join(["90"] * sum(i.kind in WEIGHTED for i in _inds(task)))
+                    example=example(task)
                 )
             )
         buttons = [ctx.button(label, f"v:{ref}:{value}") for label, value in choices(ind)]
@@ -141,8 +202,9 @@ def ask(ctx: Ctx, task: ScoringTask, error: str = "") -> Reply:
 
 def write_answer(
     ctx: Ctx, task: ScoringTask, ind: Indicator, value: Decimal, comment: str | None
-) -> None:
-    """Store one answer; after submission every change is audited."""
+) -> tuple[str, str] | None:
+    """Store one answer; after submission every change is audited and returned (the
+    value before and after, as shown), so the scorer is told what changed."""
     entry = _entries(task).get(ind.id)
     if entry is None:
         entry = ScoreEntry(
@@ -162,7 +224,9 @@ def write_answer(
         entry.entered_by = ctx.employee.id
         entry.entered_at = ctx.now
     after = {"value": str(entry.value), "comment": entry.comment}
+    changed = None
     if task.state == TaskState.SUBMITTED and before != after:
+        changed = (render.score(before["value"]) if before else "—", render.score(entry.value))
         ctx.session.flush()
         record(
             ctx.session,
@@ -177,6 +241,23 @@ def write_answer(
     if task.state == TaskState.PENDING:
         task.state = TaskState.DRAFT
     task.updated_at = ctx.now
+    return changed
+
+
+def changed_note(task: ScoringTask, changes: list[tuple[Indicator, tuple[str, str]]]) -> str:
+    """What an edit changed in a submitted scoring, that it stays submitted, and the new
+    total from this scorer's answers."""
+    if not changes:
+        return ""
+    what = _(", ").join(
+        _("{name} {old} → {new}").format(name=ind.name, old=old, new=new)
+        if old != new
+        else _("{name} comment").format(name=ind.name)
+        for ind, (old, new) in changes
+    )
+    return _(
+        "Changed in the submitted scoring of {name}: {what}. It stays submitted. {preview}"
+    ).format(name=task.appraisee.name, what=what, preview=_preview(task))
 
 
 def _advance(ctx: Ctx, task: ScoringTask, note: str = "") -> Reply:
@@ -211,7 +292,9 @@ def _current(ctx: Ctx, task_id: int, ind_id: int) -> tuple[ScoringTask, Indicato
     return task, inds[task.cursor]
 
 
-def answer(ctx: Ctx, ind: Indicator, task: ScoringTask, text: str, comment: str | None) -> Reply:
+def answer(
+    ctx: Ctx, ind: Indicator, task: ScoringTask, text: str, comment: str | None, note: str = ""
+) -> Reply:
     """Take a value (and maybe its comment) for the indicator at the cursor."""
     try:
         value = check(ind, text)
@@ -221,89 +304,146 @@ def answer(ctx: Ctx, ind: Indicator, task: ScoringTask, text: str, comment: str 
         return ask(ctx, task, str(exc))
     if needs_comment(ind, value) and not comment:
         ctx.update(step={"task": task.id, "ind": ind.id, "ask": "comment", "value": str(value)})
-        return ask(ctx, task)
-    write_answer(ctx, task, ind, value, comment if comment is not None else "")
-    return _advance(ctx, task)
+        reply = ask(ctx, task)
+        if note:
+            reply.text = f"{note}\n\n{reply.text}"
+        return reply
+    changed = write_answer(ctx, task, ind, value, comment if comment is not None else "")
+    edited = changed_note(task, [(ind, changed)] if changed else [])
+    return _advance(ctx, task, "\n".join(x for x in (note, edited) if x))
 
 
 def typed(ctx: Ctx, text: str) -> Reply:
-    """Text while a form is open: a comment, one value (maybe with a comment), or a line
-    of values for quick entry."""
+    """Text while a form is open: a command word (菜单, 跳过, 上一步 ...), a comment, one
+    value (maybe with a comment), or a line of values for quick entry."""
     task = own(ctx, int(ctx.state["form"]))
     inds = _inds(task)
+    word = _word(text)
+    if word == "menu":
+        return menu.show(ctx, _("Your answers are saved; the form resumes here next time."))
+    if word == "leave":
+        return leave(ctx, task.id)
     if task.state == TaskState.SUBMITTED and not ctx.state.get("review"):
+        if word == "edit":
+            return edit(ctx, task.id)
         return summary(ctx, task, _("This form is submitted: tap Edit to change it."))
-    line = _quick_line(text)
+    line = tokens(text) if _score_like(inds, text) else None
     if task.cursor >= len(inds):
+        if word == "confirm":
+            return confirm(ctx, task.id)
+        if word == "edit":
+            return edit(ctx, task.id)
+        if word == "back":
+            task.cursor = len(inds) - 1
+            ctx.update(step=None)
+            return ask(ctx, task)
         if line is not None:
             return quick(ctx, task, line)
         return summary(ctx, task, _("Tap Confirm to submit, or Edit to change a score."))
     ind = inds[task.cursor]
     step = _step(ctx, task, ind)
+    if word in ("skip", "back", "keep"):
+        steps = {"skip": skip, "back": back, "keep": keep}
+        return steps[word](ctx, task.id, ind.id)
+    if word in ("confirm", "edit"):
+        return ask(ctx, task, _("Answer this item first, or type “menu” to leave the form."))
     if step["ask"] == "comment":
+        if looks_numeric(text):
+            # A number at the comment prompt is a corrected score (typed on a phone
+            # right after a slip), never a comment of digits.
+            note = _("Score changed from {old} to {new}.").format(
+                old=render.score(step["value"]), new=render.short(text.strip())
+            )
+            ctx.update(step=None)
+            return answer(ctx, ind, task, text, None, note)
+        if line is not None:
+            ctx.update(step=None)
+            return quick(ctx, task, line)
         try:
             comment = check_comment(text)
         except BadValue as exc:
             return ask(ctx, task, str(exc))
-        write_answer(ctx, task, ind, Decimal(step["value"]), comment)
-        return _advance(ctx, task)
+        changed = write_answer(ctx, task, ind, Decimal(step["value"]), comment)
+        return _advance(ctx, task, changed_note(task, [(ind, changed)] if changed else []))
     if line is not None:
         return quick(ctx, task, line)
     split = re.match(r"\s*(\S+)\s+(.+)", text, re.DOTALL)
     if split and looks_numeric(split.group(1)):
         return answer(ctx, ind, task, split.group(1), split.group(2))
+    if text.strip() and not looks_numeric(text) and not level_label(ind, text):
+        try:
+            check(ind, text)
+        except BadValue as exc:
+            hint = _("To leave the form, type “menu”; your answers are kept.")
+            return ask(ctx, task, f"{exc} {hint}")
     return answer(ctx, ind, task, text, None)
-
-
-def _quick_line(text: str) -> list[str] | None:
-    """The values of a quick-entry line (two numbers or more first), else None."""
-    toks = tokens(text)
-    return toks if len(toks) >= 2 and all(looks_numeric(t) for t in toks[:2]) else None
 
 
 def quick(ctx: Ctx, task: ScoringTask, toks: list[str]) -> Reply:
     """Fill every weighted indicator in order from one line, or name each problem and save
-    nothing."""
+    nothing.
+
+    A line carries no comments. An earlier comment is kept only where the score stays
+    the same and the comment is a sentence: a comment on a changed score explained the
+    old one, and one that reads as a line of scores was a mistyped quick entry. The
+    reply names the comments removed."""
     inds = _inds(task)
     weighted = [i for i in inds if i.kind in WEIGHTED]
     entries = _entries(task)
     problems = []
     if len(toks) != len(weighted):
         problems.append(
-            _("You typed {count} numbers; this form has {expected}: {names}.").format(
+            _("You typed {count} answers; this form has {expected}: {names}.").format(
                 count=len(toks), expected=len(weighted), names=", ".join(i.name for i in weighted)
             )
         )
-    values: list[tuple[Indicator, Decimal]] = []
+    values: list[tuple[Indicator, Decimal, str | None]] = []
     for n, (ind, tok) in enumerate(zip(weighted, toks, strict=False), start=1):
         try:
-            values.append((ind, check(ind, tok)))
+            value = check(ind, tok)
         except BadValue as exc:
             problems.append(f"{n}. {ind.name}: {exc}")
             continue
         entry = entries.get(ind.id)
-        if (
-            task.state == TaskState.SUBMITTED
-            and needs_comment(ind, values[-1][1])
-            and not (entry and entry.comment)
-        ):
+        kept = (
+            entry.comment
+            if entry
+            and entry.comment
+            and entry.value == value
+            and not _score_like(inds, entry.comment)
+            else ""
+        )
+        values.append((ind, value, None if entry is None or kept == entry.comment else kept))
+        if task.state == TaskState.SUBMITTED and needs_comment(ind, value) and not kept:
             problems.append(
                 _("{n}. {name}: {value} needs a comment; enter this score on its own.").format(
-                    n=n, name=ind.name, value=render.score(values[-1][1])
+                    n=n, name=ind.name, value=render.score(value)
                 )
             )
     if problems:
         error = _("Nothing was saved:") + "\n" + "\n".join(problems)
         return ask(ctx, task, error) if task.cursor < len(inds) else summary(ctx, task, error)
-    for ind, value in values:
-        write_answer(ctx, task, ind, value, None)
+    changes = []
+    for ind, value, comment in values:
+        if changed := write_answer(ctx, task, ind, value, comment):
+            changes.append((ind, changed))
+    dropped = [ind.name for ind, _value, comment in values if comment == ""]
     entries = _entries(task)
     task.cursor = next(
         (k for k, i in enumerate(inds) if _unfinished(i, entries.get(i.id))), len(inds)
     )
     ctx.update(step=None, review=None)
     reply = ask(ctx, task)
-    reply.text = _("Saved {count} scores.").format(count=len(values)) + "\n\n" + reply.text
+    notes = [_("Saved {count} scores.").format(count=len(values))]
+    if dropped:
+        notes.append(
+            _(
+                "Earlier comments removed (the line changed them or they were scores): {names}."
+            ).format(names=_(", ").join(dropped))
+        )
+    if note := changed_note(task, changes):
+        notes.append(note)
+    reply.text = "\n".join(notes) + "\n\n" + reply.text
     return reply
 
 
@@ -378,7 +518,14 @@ def edit(ctx: Ctx, task_id: int) -> Reply:
 
 
 def _preview(task: ScoringTask) -> str:
-    """Total and grade from this scorer's answers alone, by the pay engine."""
+    """Total and grade from this scorer's answers alone, by the pay engine; for a role
+    whose weight is 0 (a self-assessment) no total or grade: none would be the result."""
+    scorer_role = role(task)
+    if scorer_role is not None and scorer_role.weight <= 0:
+        return _(
+            "As {role} (weight 0) these scores are kept for reference and do not count "
+            "toward the result, so no total or grade is shown."
+        ).format(role=scorer_role.name)
     spec = SchemeSpec.of(task.period.scheme)
     spec = dataclasses.replace(spec, roles=(RoleSpec(task.role_code, "", Decimal(1)),))
     marks = [Mark(task.role_code, e.indicator_id, e.value, e.comment) for e in task.entries]
@@ -387,10 +534,9 @@ def _preview(task: ScoringTask) -> str:
     except Incomplete:
         return _("Total and grade appear when every scored indicator has an answer.")
     grade = out.trace["grade"]
-    return _("Total from your scores: {total}, grade {grade} {label}.").format(
+    return _("Total from your scores: {total}, grade {grade}.").format(
         total=render.points(out.total, spec.score_places),
-        grade=grade["grade"],
-        label=grade["label"],
+        grade=render.grade(grade["grade"], grade["label"]),
     )
 
 
@@ -415,6 +561,10 @@ def summary(ctx: Ctx, task: ScoringTask, error: str = "") -> Reply:
     for n, ind in enumerate(_inds(task), start=1):
         entry = entries.get(ind.id)
         shown = render.score(entry.value) if entry else "—"
+        if entry and ind.kind in OPTIONAL and entry.value > ind.max_score:
+            shown = _("{value}, counts at most {cap}").format(
+                value=shown, cap=render.score(ind.max_score)
+            )
         lines.append(f"{n}. {ind.name}: {shown}")
         if entry and entry.comment:
             lines.append("   " + _("Comment: {text}").format(text=entry.comment))

@@ -5,10 +5,12 @@ Everything shown comes from the stored trace, so it never drifts when a scheme c
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
+from bot import gaps
 from bot.chat import render
 from bot.chat.context import Ctx
 from bot.chat.types import Reply
@@ -18,6 +20,49 @@ from models import Period, PeriodState, Result, ScoringTask
 
 VISIBLE = (PeriodState.PUBLISHED, PeriodState.FINAL)
 HISTORY = 12
+
+
+# Points are shown with as many places as they carry, so the lines add up, but no more
+# than this: a third carried to 40 digits is shown as ≈ at this many places.
+MAX_PLACES = 4
+
+
+def shown_places(t: dict[str, Any]) -> int:
+    """Places that make the breakdown add up: the total's places, or more when a point
+    figure carries more (44.9975 + 44.9975 = 89.995 is not 45.00 + 45.00)."""
+    places = int(t.get("score_places", 2))
+    figures = [row["points"] for row in t["indicators"]]
+    figures += [t["weighted"], t["bonus_applied"], t["deduction_applied"], t["total_raw"]]
+    return max([places, *(min(render.places_of(f), MAX_PLACES) for f in figures)])
+
+
+def fig(value: Decimal | str) -> str:
+    """An exact figure as it is (93.5), or ≈ at MAX_PLACES when it has more places."""
+    d = Decimal(value)
+    if render.places_of(d) <= MAX_PLACES:
+        return render.score(d)
+    return "≈" + render.score(d.quantize(Decimal(1).scaleb(-MAX_PLACES)))
+
+
+def num(value: Decimal | str, places: int) -> str:
+    """A computed figure at `places`, marked ≈ when that drops digits."""
+    shown = render.points(value, places)
+    return shown if render.places_of(value) <= places else "≈" + shown
+
+
+def item_line(item: dict[str, Any], sign: str) -> str:
+    """A bonus or deduction item: what was entered, the item cap when it applied, and
+    what counted."""
+    value, applied = Decimal(item["value"]), Decimal(item["applied"])
+    if value > applied and item.get("cap") is not None:
+        return _("• {name}: {value}, item cap {cap} → {sign}{applied}").format(
+            name=item["name"],
+            value=render.score(value),
+            cap=render.score(item["cap"]),
+            sign=sign,
+            applied=render.score(applied),
+        )
+    return f"• {item['name']}: {sign}{render.score(applied)}"
 
 
 def find(ctx: Ctx, result_id: int | None) -> Result | Reply:
@@ -37,7 +82,69 @@ def find(ctx: Ctx, result_id: int | None) -> Result | Reply:
         .order_by(Period.starts_on.desc(), Period.id.desc())
         .limit(1)
     )
-    return not_yet(ctx) if latest is None else latest
+    if latest is None:
+        reply = not_yet(ctx)
+        if note := no_result_note(ctx, None):
+            reply.text = f"{note}\n\n{reply.text}"
+        return reply
+    return latest
+
+
+def _newer_without_result(ctx: Ctx, latest: Result | None) -> Period | None:
+    """The newest published period covering the speaker, newer than `latest`'s, in
+    which the speaker has no result."""
+    me = ctx.employee
+    has_task = (
+        select(ScoringTask.id)
+        .where(ScoringTask.period_id == Period.id, ScoringTask.appraisee_id == me.id)
+        .exists()
+    )
+    in_scope = and_(
+        Period.group_id == me.group_id,
+        or_(Period.institution_id.is_(None), Period.institution_id == me.institution_id),
+    )
+    query = (
+        select(Period)
+        .where(Period.state.in_(VISIBLE), or_(has_task, in_scope))
+        .order_by(Period.starts_on.desc(), Period.id.desc())
+        .limit(1)
+    )
+    if latest is not None:
+        query = query.where(Period.starts_on > latest.period.starts_on)
+    period = ctx.session.scalar(query)
+    if period is None:
+        return None
+    mine = select(Result.id).where(
+        Result.period_id == period.id, Result.employee_id == ctx.employee.id
+    )
+    return None if ctx.session.scalar(mine) is not None else period
+
+
+def _why_none(gap: gaps.Gap) -> str:
+    """Why the speaker has no result, in words for the employee (bot.gaps decides)."""
+    if gap.tasks and gap.counting and not gap.missing:
+        return _("your scores are in, but HR has not computed your result; please ask HR")
+    return gap.reason()
+
+
+def no_result_note(ctx: Ctx, latest: Result | None) -> str:
+    """When the newest published period has no result for the speaker: say so, and
+    why, so an older result is never taken for this one."""
+    period = _newer_without_result(ctx, latest)
+    if period is None:
+        return ""
+    found = gaps.explain(ctx.session, period, [ctx.employee.id])
+    reason = _why_none(found[0]) if found else ""
+    text = (
+        _("You have no result for {label}: {reason}.").format(label=period.label, reason=reason)
+        if reason
+        else _("You have no result for {label}.").format(label=period.label)
+    )
+    if latest is not None:
+        text += " " + _("Below is your result for the earlier period {label}.").format(
+            label=latest.period.label
+        )
+    return text
 
 
 def not_yet(ctx: Ctx) -> Reply:
@@ -94,13 +201,14 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
         return found
     t = expand(ctx.session, found.trace)
     places = int(t.get("score_places", 2))
+    at = shown_places(t)
     grade = t["grade"]
-    lines = [
-        _("{label}: total {total}, grade {grade} {name}, performance pay {pay}.").format(
+    lines = [note] if result_id is None and (note := no_result_note(ctx, found)) else []
+    lines += [
+        _("{label}: total {total}, grade {grade}, performance pay {pay}.").format(
             label=t["period"]["label"],
             total=render.points(t["total"], places),
-            grade=grade["grade"],
-            name=grade["label"],
+            grade=render.grade(grade["grade"], grade["label"]),
             pay=render.money(t["pay"]["pay"]),
         ),
         _("By indicator:"),
@@ -111,15 +219,21 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
                 name=row["name"],
                 weight=row["weight"],
                 marks=by_role(t, row),
-                points=render.points(row["points"]),
+                points=num(row["points"], at),
             )
         )
         lines.extend(comments(t, row))
     for key, sign in (("bonus", "+"), ("deduction", "−")):
-        for item in t[key]["items"]:
-            if item["applied"] != "0":
-                lines.append(f"• {item['name']}: {sign}{render.score(item['applied'])}")
-                lines.extend(comments(t, item))
+        items = [i for i in t[key]["items"] if Decimal(i["value"]) or Decimal(i["applied"])]
+        for item in items:
+            lines.append(item_line(item, sign))
+            lines.extend(comments(t, item))
+        if items and Decimal(t[f"{key}_applied"]) < Decimal(t[key]["sum"]):
+            lines.append(
+                _("(the items add up to {sum}, capped at {cap} for the scheme)").format(
+                    sum=render.score(t[key]["sum"]), cap=render.score(t[key]["cap"])
+                )
+            )
     return Reply(
         "\n".join(lines),
         [

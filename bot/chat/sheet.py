@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from bot.chat import render
 from bot.chat.context import Ctx
-from bot.chat.form import OPTIONAL, WEIGHTED, confirm, write_answer
-from bot.chat.tasks import own
+from bot.chat.form import OPTIONAL, WEIGHTED, changed_note, confirm, write_answer
+from bot.chat.tasks import own, role_name, who
 from bot.chat.types import Reply
 from bot.chat.values import BadValue, allowed, check, check_comment, comment_rule, needs_comment
 from bot.i18n import _
@@ -31,9 +31,10 @@ class Field:
 @dataclass(frozen=True)
 class Sheet:
     task_id: int
-    title: str
+    title: str  # whom, and in which role: 张三 (003) · 直接上级
     fields: list[Field]
     submitted: bool
+    short_title: str = ""  # the same without the number, for narrow titles
 
 
 def open_sheet(ctx: Ctx, task_id: int) -> Sheet:
@@ -63,9 +64,10 @@ def open_sheet(ctx: Ctx, task_id: int) -> Sheet:
                 entry.comment if entry else "",
             )
         )
-    who = task.appraisee
     submitted = task.state == TaskState.SUBMITTED
-    return Sheet(task.id, f"{who.name} ({who.number})", fields, submitted)
+    role = role_name(task)
+    title = f"{who(task)} · {role}"
+    return Sheet(task.id, title, fields, submitted, f"{task.appraisee.name} · {role}")
 
 
 def save_sheet(
@@ -92,11 +94,20 @@ def save_sheet(
         checked.append((ind, value, comment.strip()))
     if problems:
         return problems
+    changes = []
     for ind, value, comment in checked:
-        write_answer(ctx, task, ind, value, comment)
+        if changed := write_answer(ctx, task, ind, value, comment):
+            changes.append((ind, changed))
     # The chat form, if opened later, shows the summary rather than re-asking.
     task.cursor = len(task.period.scheme.indicators)
     ctx.session.flush()
+    if task.state == TaskState.SUBMITTED:
+        # An edit of a submitted scoring: say what changed and the new total, not just
+        # "already submitted".
+        note = changed_note(task, changes) or _(
+            "Nothing changed: {name} stays submitted as it was."
+        ).format(name=task.appraisee.name)
+        return [Reply(note)]
     if submit:
         return [confirm(ctx, task.id)]
     return [Reply(_("Draft saved: {name}.").format(name=task.appraisee.name))]

@@ -12,7 +12,7 @@ from bot.chat import render
 from bot.chat.context import Ctx
 from bot.chat.types import Button, Reply
 from bot.i18n import _
-from models import Employee, Period, PeriodState, Scheme, ScoringTask, TaskState
+from models import Employee, Period, PeriodState, Scheme, ScorerRole, ScoringTask, TaskState
 
 PAGE = 10
 MARK = {TaskState.SUBMITTED: "✅", TaskState.DRAFT: "✏️", TaskState.PENDING: "⬜"}
@@ -91,8 +91,18 @@ def show_list(ctx: Ctx, page: int = 0) -> Reply:
         )
     lines.append(_("✅ done  ✏️ draft  ⬜ not started. Whom do you want to score?"))
     page = max(0, min(page, (len(tasks) - 1) // PAGE))
+    # When one scorer scores in several roles (a head who is also the direct manager),
+    # the same person can be listed twice: the role tells the two apart.
+    several = len({t.role_code for t in tasks}) > 1
     rows: list[list[Button]] = [
-        [ctx.button(f"{MARK[t.state]} {t.appraisee.name} ({t.appraisee.number})", f"task:{t.id}")]
+        [
+            ctx.button(
+                f"{MARK[t.state]} {who(t)} · {role_name(t)}"
+                if several
+                else f"{MARK[t.state]} {who(t)}",
+                f"task:{t.id}",
+            )
+        ]
         for t in tasks[page * PAGE : (page + 1) * PAGE]
     ]
     nav = []
@@ -102,6 +112,20 @@ def show_list(ctx: Ctx, page: int = 0) -> Reply:
         nav.append(ctx.button(_("More ›"), f"list:{page + 1}"))
     rows.append([*nav, ctx.button(_("Menu"), "menu")])
     return Reply("\n".join(lines), rows, ctx.tapped)
+
+
+def who(task: ScoringTask) -> str:
+    return f"{task.appraisee.name} ({task.appraisee.number})"
+
+
+def role(task: ScoringTask) -> ScorerRole | None:
+    """The scheme's role this task scores in."""
+    return next((r for r in task.period.scheme.roles if r.code == task.role_code), None)
+
+
+def role_name(task: ScoringTask) -> str:
+    found = role(task)
+    return found.name if found else task.role_code
 
 
 def next_task(ctx: Ctx) -> int | None:
@@ -124,6 +148,7 @@ def own(ctx: Ctx, task_id: int) -> ScoringTask:
             joinedload(ScoringTask.period)
             .joinedload(Period.scheme)
             .selectinload(Scheme.indicators),
+            joinedload(ScoringTask.period).joinedload(Period.scheme).selectinload(Scheme.roles),
             selectinload(ScoringTask.entries),
             joinedload(ScoringTask.appraisee),
         ],

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
-from bot.chat.render import score
+from bot.chat.render import score, short
 from bot.i18n import _
 from models import Indicator, IndicatorKind
 
@@ -54,11 +54,37 @@ def parse(text: str) -> Decimal:
     return value
 
 
+# A bonus or deduction item's cap is what the engine counts, not what may be entered: a
+# scorer enters what happened (5 points of lateness) and the cap applies in the total.
+# The scheme defines no separate input limit, so an entry may go up to a whole score
+# scale, a typing slip's guard.
+ITEM_INPUT_MAX = Decimal(100)
+
+
+def input_max(ind: Indicator) -> Decimal:
+    """The largest value the form accepts for `ind` (for a bonus or deduction item,
+    above its cap: the cap is applied in the total)."""
+    if ind.kind in (IndicatorKind.BONUS, IndicatorKind.DEDUCTION):
+        return max(ind.max_score, ITEM_INPUT_MAX)
+    return ind.max_score
+
+
 def allowed(ind: Indicator) -> str:
     """The allowed answers, as the form states them."""
     if ind.kind == IndicatorKind.RATING and ind.levels:
         return ", ".join(f"{label} ({score(str(p))})" for label, p in ind.levels)
+    if ind.kind in (IndicatorKind.BONUS, IndicatorKind.DEDUCTION):
+        return _("{low}–{high}, counts at most {cap}").format(
+            low=score(ind.min_score), high=score(input_max(ind)), cap=score(ind.max_score)
+        )
     return f"{score(ind.min_score)}–{score(ind.max_score)}"
+
+
+def level_label(ind: Indicator, text: str) -> bool:
+    """Whether `text` names one of a rating's levels."""
+    return ind.kind == IndicatorKind.RATING and any(
+        normal(text) == normal(str(label)) for label, _points in ind.levels or ()
+    )
 
 
 def check(ind: Indicator, text: str) -> Decimal:
@@ -67,19 +93,25 @@ def check(ind: Indicator, text: str) -> Decimal:
         for label, points in ind.levels:
             if normal(text) == normal(str(label)):
                 return Decimal(str(points))
+        if not looks_numeric(text):
+            raise BadValue(
+                _("“{text}” is not one of the levels: {levels}.").format(
+                    text=quote(text), levels=allowed(ind)
+                )
+            )
         value = parse(text)
         if any(value == Decimal(str(p)) for _label, p in ind.levels):
             return value
         raise BadValue(
             _("{value} is not one of the levels: {levels}.").format(
-                value=score(value), levels=allowed(ind)
+                value=short(score(value)), levels=allowed(ind)
             )
         )
     value = parse(text)
-    if not ind.min_score <= value <= ind.max_score:
+    if not ind.min_score <= value <= input_max(ind):
         raise BadValue(
             _("{value} is outside the allowed range {range}.").format(
-                value=score(value), range=allowed(ind)
+                value=short(score(value)), range=allowed(ind)
             )
         )
     return value

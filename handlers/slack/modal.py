@@ -28,6 +28,18 @@ def sheet_for_button(ctx: Ctx, payload: str) -> Sheet | None:
     return open_sheet(ctx, task_id)
 
 
+TITLE_MAX = 24  # Slack's limit for a modal's title
+
+
+def title(sheet: Sheet) -> str:
+    """Whom and in which role, within Slack's 24 characters: the number goes first, and
+    the role stays visible as long as it fits (two tasks for one person differ by it)."""
+    if len(sheet.title) <= TITLE_MAX:
+        return sheet.title
+    short = sheet.short_title or sheet.title
+    return short if len(short) <= TITLE_MAX else short[: TITLE_MAX - 1] + "…"
+
+
 def view(sheet: Sheet) -> dict[str, Any]:
     """The modal, in the language in force."""
     blocks: list[dict[str, Any]] = []
@@ -83,7 +95,7 @@ def view(sheet: Sheet) -> dict[str, Any]:
         "type": "modal",
         "callback_id": CALLBACK,
         "private_metadata": json.dumps({"task": sheet.task_id}),
-        "title": {"type": "plain_text", "text": sheet.title[:24]},
+        "title": {"type": "plain_text", "text": title(sheet)},
         "submit": {"type": "plain_text", "text": _("Submit")},
         "close": {"type": "plain_text", "text": _("Cancel")},
         "blocks": blocks,
