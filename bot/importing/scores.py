@@ -42,6 +42,7 @@ from bot.chat.values import (
     check,
     check_comment,
     comment_rule,
+    input_max,
     needs_comment,
 )
 from bot.errors import Refused
@@ -819,7 +820,7 @@ def _validation(ind: Indicator, cls: Any) -> Any:
         type="decimal",
         operator="between",
         formula1=str(ind.min_score),
-        formula2=str(ind.max_score),
+        formula2=str(input_max(ind)),  # a bonus or deduction item may exceed its cap
         allow_blank=True,
         error=_("Allowed: {range}").format(range=allowed(ind)),
     )
