@@ -20,7 +20,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import i18n
-from bot.chat import binding, explain, form, intents, language, menu, myscore, status, tasks
+from bot.chat import (
+    binding,
+    explain,
+    form,
+    heads,
+    intents,
+    language,
+    menu,
+    myscore,
+    status,
+    tasks,
+)
 from bot.chat.context import Ctx, chat_state, unsign
 from bot.chat.intents import Intent
 from bot.chat.types import Incoming, Kind, Reply
@@ -164,7 +175,8 @@ def _command_reply(ctx: Ctx, command: str) -> Reply:
         "myscore": myscore.show,
         "why": explain.show,
         "history": myscore.history,
-        "progress": status.progress,
+        "progress": heads.progress,
+        "ranking": heads.ranking,
         "status": status.hr_status,
     }
     ctx.update(form=None, review=None)
@@ -187,6 +199,10 @@ def _question(ctx: Ctx, text: str) -> Reply:
         Intent.TASKS: tasks.show_list,
         Intent.LANGUAGE: language.choose,
         Intent.MENU: menu.show,
+        Intent.PROGRESS: heads.progress_question,
+        Intent.RANKING: heads.ranking,
+        Intent.REMIND: heads.remind,
+        Intent.PAY_SHEET: status.pay_sheet_question,
     }
     return steps[intent](ctx)
 
@@ -222,8 +238,10 @@ def _button(ctx: Ctx, body: str) -> Reply:
         "my": myscore.show,
         "hist": myscore.history,
         "next": _next_person,
-        "prog": status.progress,
+        "prog": heads.progress,
+        "rank": heads.ranking,
         "hr": status.hr_status,
+        "paysheet": status.pay_sheet,
     }
     if name in simple and not args:
         return simple[name](ctx)

@@ -27,6 +27,18 @@ _HISTORY = re.compile(r"历史|往期|以前|之前的|\b(history|past|previous|
 _SCORE = re.compile(r"成绩|我的绩效|分数|得分|考核结果|等级|\b(score|result|grade)s?\b", re.I)
 _TASKS = re.compile(r"评分|打分|待评|\b(to score|scoring|tasks?)\b", re.I)
 _LANG = re.compile(r"语言|english|英文|中文|\blanguage\b", re.I)
+# What heads, leadership and HR ask for: checked before "my pay", since "工资表" is about
+# pay but asks for the payroll sheet, not for an explanation.
+_PAY_SHEET = re.compile(
+    r"工资表|工资单|薪酬表|发薪|导出|\b(pay ?sheets?|payroll|payslips?|export)\b", re.I
+)
+_REMIND = re.compile(r"提醒|催|\b(remind\w*|nudge|chase)\b", re.I)
+_RANKING = re.compile(r"排名|排行|名次|比较各|各机构|\b(rank\w*|league|compare)\b", re.I)
+_PROGRESS = re.compile(
+    r"进度|进展|完成率|完成情况|完成得怎么样|"
+    r"\b(progress|completion|how are we doing|how('s| is) it going|are we on track)\b",
+    re.I,
+)
 _MENU = re.compile(r"菜单|帮助|你好|您好|\b(menu|help|hi|hello|start)\b", re.I)
 
 
@@ -38,6 +50,10 @@ class Intent(enum.StrEnum):
     TASKS = "tasks"
     LANGUAGE = "lang"
     MENU = "menu"
+    PROGRESS = "prog"
+    RANKING = "rank"
+    REMIND = "remind"
+    PAY_SHEET = "paysheet"
 
 
 def names_other(session: Session, me: Employee, text: str) -> bool:
@@ -58,12 +74,17 @@ def names_other(session: Session, me: Employee, text: str) -> bool:
 
 def classify(session: Session, me: Employee, text: str) -> Intent | None:
     """What a free question asks for, or None."""
+    if _PAY_SHEET.search(text) and not _WHY.search(text):
+        return Intent.PAY_SHEET
     if _PAY.search(text) and (_WHY.search(text) or "?" in text or "？" in text):
         about_other = _OTHER.search(text) or _POSSESSIVE.search(text)
         if about_other or names_other(session, me, text):
             return Intent.WHY_OTHER
         return Intent.WHY
     for pattern, intent in (
+        (_REMIND, Intent.REMIND),
+        (_RANKING, Intent.RANKING),
+        (_PROGRESS, Intent.PROGRESS),
         (_HISTORY, Intent.HISTORY),
         (_TASKS, Intent.TASKS),
         (_SCORE, Intent.MY_SCORE),

@@ -1,5 +1,6 @@
-"""The menu, by role: every employee's own results; scorers' tasks; heads' progress; HR's
-status. Also the server-side role checks those buttons lead to."""
+"""The menu, by role: every employee's own results; scorers' tasks; heads' progress; group
+leadership's ranking of institutions; HR's status and pay sheet. Also the server-side role
+checks those buttons lead to, and the commands a platform lists in its command menu."""
 
 from __future__ import annotations
 
@@ -8,8 +9,22 @@ from sqlalchemy import or_, select
 from bot.chat import tasks
 from bot.chat.context import Ctx
 from bot.chat.types import Button, Reply
-from bot.i18n import _
+from bot.i18n import N_, _
 from models import Institution, Role, RoleGrant
+
+# The commands every platform may list in its own command menu (Telegram's "/" menu), with
+# their descriptions; the conversation understands each of them (bot.chat.dispatch).
+COMMANDS: list[tuple[str, str]] = [
+    ("menu", N_("Main menu")),
+    ("score", N_("People waiting for my scores")),
+    ("myscore", N_("My latest result")),
+    ("why", N_("Why is my pay this amount?")),
+    ("history", N_("My earlier results")),
+    ("progress", N_("Today's scoring progress, ranking and overdue scorers (heads)")),
+    ("ranking", N_("Institutions ranked by scoring completion")),
+    ("status", N_("Appraisal status and the pay sheet (HR)")),
+    ("lang", N_("Language")),
+]
 
 
 def headed(ctx: Ctx) -> list[Institution]:
@@ -39,6 +54,18 @@ def hr_scope(ctx: Ctx) -> list[int | None]:
     )
 
 
+def leads(ctx: Ctx) -> bool:
+    """Whether the speaker is in group leadership."""
+    return (
+        ctx.session.scalar(
+            select(RoleGrant.id)
+            .where(RoleGrant.employee_id == ctx.employee.id, RoleGrant.role == Role.LEADERSHIP)
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def show(ctx: Ctx, note: str = "") -> Reply:
     """Greet and offer what this person may do; waits for a tap or a question."""
     ctx.update(form=None, review=None)
@@ -63,6 +90,13 @@ def show(ctx: Ctx, note: str = "") -> Reply:
         rows.insert(0, [ctx.button(label, "list:0")])
     if headed(ctx):
         rows.append([ctx.button(_("Today's progress"), "prog")])
+    if leads(ctx):
+        rows.append([ctx.button(_("Compare institutions' ranking"), "rank")])
     if hr_scope(ctx):
-        rows.append([ctx.button(_("Appraisal status"), "hr")])
+        rows.append(
+            [
+                ctx.button(_("Appraisal status"), "hr"),
+                ctx.button(_("Export the pay sheet"), "paysheet"),
+            ]
+        )
     return Reply(f"{note}\n\n{text}" if note else text, rows, ctx.tapped)

@@ -1,52 +1,22 @@
-"""Short progress answers: a head's institution today, HR's periods at a glance."""
+"""HR in chat: the periods at a glance, and what it takes to export the pay sheet (the
+export itself runs in the CLI; chat replies carry no files)."""
 
 from __future__ import annotations
 
+import re
+import shlex
+
 from sqlalchemy import func, or_, select
 
-from bot.chat import render
+from bot import export
+from bot.chat import explain, render
 from bot.chat.context import Ctx
-from bot.chat.menu import headed, hr_scope
+from bot.chat.menu import hr_scope
 from bot.chat.types import Reply
+from bot.errors import Refused
 from bot.i18n import _
 from bot.periods import state_name
-from bot.progress import group_progress
-from models import Employee, Period, ScoringTask, TaskState
-
-
-def progress(ctx: Ctx) -> Reply:
-    """Completion, yesterday's figure and rank for each institution the speaker heads."""
-    mine = headed(ctx)
-    if not mine:
-        return ctx.refuse("progress: not a head", text=_("Progress is shown to heads only."))
-    group = group_progress(ctx.session, ctx.employee.group_id, ctx.now)
-    lines = []
-    for inst in mine:
-        p = group.of(inst.id)
-        if p is None or not p.now.total:
-            lines.append(_("{name}: nothing to score right now.").format(name=inst.name))
-            continue
-        lines.append(
-            _(
-                "{name}: {done}/{total} scored ({rate}%), {before} a day ago; "
-                "rank {rank} of {count} institutions."
-            ).format(
-                name=inst.name,
-                done=p.now.done,
-                total=p.now.total,
-                rate=p.now.rate,
-                before=p.yesterday.done,
-                rank=p.rank,
-                count=len(group.institutions),
-            )
-        )
-        if p.deadline:
-            lines.append(_("Deadline: {when}").format(when=render.when(p.deadline, ctx.tz)))
-    return Reply(
-        _("Today's progress") + "\n" + "\n".join(lines),
-        [[ctx.button(_("Menu"), "menu")]],
-        ctx.tapped,
-    )
+from models import Employee, Institution, Period, PeriodState, ScoringTask, TaskState
 
 
 def hr_status(ctx: Ctx) -> Reply:
@@ -88,3 +58,88 @@ def hr_status(ctx: Ctx) -> Reply:
         [[ctx.button(_("Menu"), "menu")]],
         ctx.tapped,
     )
+
+
+def _word(text: str) -> str:
+    """A command-line argument as HR would type it: quoted only when the shell needs it
+    (shlex quotes every Chinese name)."""
+    return text if re.fullmatch(r"[\w.\-]+", text) else shlex.quote(text)
+
+
+def _periods_in_scope(ctx: Ctx, scope: list[int | None]) -> list[Period]:
+    """HR's periods, newest first: the group's own and those of institutions in scope."""
+    q = select(Period).where(Period.group_id == ctx.employee.group_id)
+    if None not in scope:
+        q = q.where(Period.scope.in_(["group", *(str(i) for i in scope)]))
+    return list(ctx.session.scalars(q.order_by(Period.created_at.desc(), Period.id.desc())))
+
+
+def pay_sheet(ctx: Ctx) -> Reply:
+    """ "Export the pay sheet": the newest period that can be exported, how many people
+    have an amount and how many not, and the exact command that writes the file."""
+    scope = hr_scope(ctx)
+    if not scope:
+        return ctx.refuse("pay sheet: not HR", text=_("The pay sheet is exported by HR."))
+    periods = _periods_in_scope(ctx, scope)
+    lines = [_("Pay sheet")]
+    ready = next((p for p in periods if p.state in export.EXPORTABLE), None)
+    if periods and periods[0] is not ready:
+        newest = periods[0]
+        lines.append(
+            _(
+                "Period {label} is {state}: the pay sheet can be exported once scoring is "
+                "closed and results are computed."
+            ).format(label=newest.label, state=state_name(newest.state))
+        )
+    if ready is None:
+        lines.append(_("No period can be exported yet."))
+        return Reply("\n".join(lines), [[ctx.button(_("Menu"), "menu")]], ctx.tapped)
+    # An institution's own period, or HR of some institutions only: one sheet each.
+    if ready.institution_id is not None:
+        wanted: list[Institution | None] = [ctx.session.get(Institution, ready.institution_id)]
+    elif None in scope:
+        wanted = [None]
+    else:
+        wanted = list(
+            ctx.session.scalars(
+                select(Institution)
+                .where(Institution.id.in_([i for i in scope if i is not None]))
+                .order_by(Institution.name)
+            )
+        )
+    commands = []
+    for inst in wanted:
+        where = inst.name if inst else _("the whole group")
+        try:
+            sheet = export.pay_sheet(ctx.session, ready, inst)
+        except Refused as exc:
+            lines.append(f"{where}: {exc}")
+            continue
+        lines.append(
+            _("{label} ({state}), {where}: {computed} with an amount, {gaps} without one.").format(
+                label=ready.label,
+                state=state_name(ready.state),
+                where=where,
+                computed=len(sheet.computed),
+                gaps=len(sheet.gaps),
+            )
+        )
+        command = f"jixiao export pay {_word(ready.label)} --format xlsx"
+        if inst is not None:
+            command += f" --institution {_word(inst.name)}"
+        commands.append(command)
+    if ready.state == PeriodState.SCORING_CLOSED:
+        lines.append(
+            _("This is a preview: period {label} is not published yet.").format(label=ready.label)
+        )
+    if commands:
+        lines.append(
+            _("Files cannot be sent in this chat. To write the sheet, run on the HR computer:")
+        )
+        lines.extend(commands)
+    return Reply("\n".join(lines), [[ctx.button(_("Menu"), "menu")]], ctx.tapped)
+
+
+def pay_sheet_question(ctx: Ctx) -> Reply:
+    """ "工资表", "payroll": HR means the pay sheet; anyone else means their own pay."""
+    return pay_sheet(ctx) if hr_scope(ctx) else explain.show(ctx)

@@ -24,6 +24,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from bot import i18n
 from bot.chat.dispatch import handle_once
+from bot.chat.menu import COMMANDS
 from bot.chat.types import Incoming, Kind, Reply
 from bot.i18n import _
 from bot.workdays import utc_now
@@ -162,12 +163,5 @@ async def set_commands(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """The command menu in each language (Telegram shows the one matching the user's)."""
     for language, code in (("zh_CN", None), ("zh_CN", "zh"), ("en", "en")):
         with i18n.using(language):
-            commands = [
-                BotCommand("menu", _("Main menu")),
-                BotCommand("score", _("People waiting for my scores")),
-                BotCommand("myscore", _("My latest result")),
-                BotCommand("why", _("Why is my pay this amount?")),
-                BotCommand("history", _("My earlier results")),
-                BotCommand("lang", _("Language")),
-            ]
+            commands = [BotCommand(name, _(about)) for name, about in COMMANDS]
         await app.bot.set_my_commands(commands, language_code=code)
