@@ -38,6 +38,9 @@ class Recorder:
         self.sent: list[tuple[float, str, str]] = []
         self.script = script or {}
 
+    def parts(self, content):
+        return [content]
+
     async def send(self, chat_id, content):
         await asyncio.sleep(0)
         plan = self.script.get(chat_id)
@@ -230,7 +233,8 @@ def test_a_busy_chat_is_spread_through_a_broadcast_in_order(Session):
         if messages[mid].chat_id == "busy"
     ]
     assert [text for _, text in busy] == ["b0", "b1", "b2", "b3", "b4"]
-    assert [n for n, _ in busy] == [0, 30, 61, 92, 104]  # key ties go to first messages
+    # Each 30 places after the chat's first; key ties go to other chats' first messages.
+    assert [n for n, _ in busy] == [0, 31, 62, 93, 104]
     assert len(order) == 105
 
 
