@@ -69,7 +69,7 @@ def bind(ctx: Ctx, code: str) -> Reply | Employee:
         # Pushes speak the language of the replies: the one chosen before binding, else
         # the one the user's client reports (stored, since pushes have no client to ask).
         chosen = ctx.state.get("lang")
-        code = chosen if isinstance(chosen, str) else ctx.incoming.language_code
+        code: str | None = chosen if isinstance(chosen, str) else ctx.incoming.language_code
         if code:
             employee.language = i18n.resolve(code)
     chat.locked_until = None
