@@ -69,9 +69,9 @@ def bind(ctx: Ctx, code: str) -> Reply | Employee:
         # Pushes speak the language of the replies: the one chosen before binding, else
         # the one the user's client reports (stored, since pushes have no client to ask).
         chosen = ctx.state.get("lang")
-        code: str | None = chosen if isinstance(chosen, str) else ctx.incoming.language_code
-        if code:
-            employee.language = i18n.resolve(code)
+        spoken = chosen if isinstance(chosen, str) else ctx.incoming.language_code
+        if spoken:
+            employee.language = i18n.resolve(spoken)
     chat.locked_until = None
     ctx.update(form=None, step=None, review=None)
     return employee
