@@ -94,20 +94,19 @@ def build_scheduler(engine: Engine) -> BackgroundScheduler:
         timezone="UTC",
     )
     # Institutions have their own local 09:00; scanning every 15 minutes finds each one's
-    # moment, and the outbox's dedupe keys keep it to once a day.
-    scheduler.add_job(
-        "bot.scheduler:digests_job", "interval", minutes=15, id="digests", replace_existing=True
-    )
-    scheduler.add_job(
-        "bot.scheduler:reminders_job",
-        "interval",
-        minutes=15,
-        id="reminders",
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        "bot.scheduler:weekly_job", "interval", minutes=15, id="weekly", replace_existing=True
-    )
+    # moment, and the outbox's dedupe keys keep it to once a day. Each scan also runs as
+    # soon as the scheduler starts: a worker started at 09:05 sends the 09:00 digest now,
+    # not at 09:20 (what was queued already is skipped, so a restart sends nothing twice).
+    start = dt.datetime.now(dt.UTC)
+    for job in ("digests", "reminders", "weekly"):
+        scheduler.add_job(
+            f"bot.scheduler:{job}_job",
+            "interval",
+            minutes=15,
+            id=job,
+            replace_existing=True,
+            next_run_time=start,
+        )
     return scheduler
 
 
