@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 
 import pytest
@@ -13,8 +14,9 @@ from bot import outbox
 from bot.delivery import Sender
 from handlers.slack.fake_api import FakeSlackAPI
 from handlers.slack.transport import SLACK_LIMITS, SlackTransport
-from models import OutboxMessage, OutboxState
+from models import ChatIdentity, OutboxMessage, OutboxState
 from models.db import make_engine
+from tests.factories import small_org
 
 NOW = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
 
@@ -95,3 +97,76 @@ def test_the_worker_runs_a_sender_for_each_configured_platform(tmp_path):
         for job in jobs:
             job.close()  # built, not run
     engine.dispose()
+
+
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(64)).decode()
+
+
+def _queue_digest(Session, user):
+    with Session() as s, s.begin():
+        outbox.enqueue(
+            s,
+            NOW,
+            platform="slack",
+            chat_id=user,
+            content={
+                "text": "进度 2/4",
+                "image": PNG,
+                "buttons": [[{"label": "提醒", "payload": "nudge|x"}]],
+            },
+            dedupe_key=f"d:{user}",
+        )
+
+
+def test_a_digest_goes_to_the_dm_text_first_then_its_chart(Session, api):
+    _queue_digest(Session, "U5")
+    stats = _drain(Session, api)
+    assert stats.sent == 1
+    calls = [name for name, _ in api.calls if not name.startswith("F")]
+    assert calls == [
+        "conversations.open",
+        "chat.postMessage",
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ]
+    assert api.posted()[0]["channel"] == "DU5"
+    assert api.posted("files.completeUploadExternal")[0]["channel_id"] == "DU5"
+    assert api.uploads == 1
+    with Session() as s:
+        row = s.scalars(select(OutboxMessage)).one()
+    assert (row.state, row.parts_sent) == (OutboxState.SENT, 2)
+
+
+def test_a_chart_that_cannot_be_uploaded_never_costs_the_text(Session, api):
+    api.upload_error = "invalid_arguments"
+    _queue_digest(Session, "U6")
+    stats = _drain(Session, api)
+    assert stats.failed == 1  # permanent: not retried, left for HR
+    assert [p["text"] for p in api.posted()] == ["进度 2/4"]
+    assert api.posted()[0]["blocks"][1]["elements"][0]["value"] == "nudge|x"
+    with Session() as s:
+        row = s.scalars(select(OutboxMessage)).one()
+    assert (row.state, row.parts_sent, row.last_error) == (
+        OutboxState.FAILED,
+        1,
+        "invalid_arguments",
+    )
+
+
+def test_the_fake_refuses_to_share_a_file_to_a_user_id_as_slack_does(api):
+    status, _headers, body = api.answer(
+        "files.completeUploadExternal", {"channel_id": "U7", "files": [{"id": "F1"}]}
+    )
+    assert (status, body) == (200, {"ok": False, "error": "invalid_arguments"})
+
+
+def test_a_user_who_left_is_marked_unreachable(Session, api):
+    with Session() as s, s.begin():
+        _group, people = small_org(s)
+        head = people["东城支行"][1]
+        s.add(ChatIdentity(platform="slack", external_id="U8", employee_id=head.id, bound_at=NOW))
+    api.errors["U8"] = "account_inactive"
+    _queue(Session, ["U8"])
+    _drain(Session, api)
+    with Session() as s:
+        assert s.scalars(select(ChatIdentity.unreachable)).one() is True

@@ -20,6 +20,7 @@ class FakeSlackAPI:
     emails: dict[str, str] = field(default_factory=dict)  # user id → profile email
     errors: dict[str, str] = field(default_factory=dict)  # channel or user → error code
     uploads: int = 0  # file bodies received
+    upload_error: str = ""  # answer files.completeUploadExternal with this error
     _server: LocalServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -63,6 +64,8 @@ class FakeSlackAPI:
         if method.startswith("F"):  # the upload itself, to the URL given above
             return 200, {}, {"ok": True}
         if method == "files.completeUploadExternal":
+            if self.upload_error:
+                return 200, {}, {"ok": False, "error": self.upload_error}
             if not target.startswith(("C", "G", "D", "Z")):
                 # slackapi/bolt-js#2115: a user id (U…) is refused.
                 return 200, {}, {"ok": False, "error": "invalid_arguments"}
