@@ -70,12 +70,23 @@ class RateLimiter:
     """Answers "how long until this chat may receive another message?"."""
 
     limits: Limits
+    # Senders running side by side for the same platform: each takes its share of the
+    # overall limit, so together they stay within it.
+    share: int = 1
     _next_any: float = 0.0
     _next_chat: dict[str, float] = field(default_factory=dict)
     _group_sends: dict[str, deque[float]] = field(default_factory=dict)
+    _recent: deque[float] = field(default_factory=deque)  # this sender's last second
 
     def overall_wait(self, now: float) -> float:
-        return max(0.0, self._next_any - now)
+        wait = self._next_any - now
+        # Never more than our share in any one second, however late sends bunch up:
+        # side by side, each sender's evenly spaced stream drifts against the others'.
+        while self._recent and self._recent[0] <= now - 1.0:
+            self._recent.popleft()
+        if self.share > 1 and len(self._recent) >= int(self.limits.per_second // self.share):
+            wait = max(wait, self._recent[0] + 1.0 - now)
+        return max(0.0, wait)
 
     def chat_ready(self, chat_id: str, is_group: bool) -> float:
         """When this chat may next receive a message (monotonic seconds)."""
@@ -92,9 +103,10 @@ class RateLimiter:
         # Evenly spaced sends, not bursts: a burst of 30 lands in one server-side second.
         # A send that started a little late may be made up for (up to `catch_up` s), so
         # loop overhead does not eat the rate; 29/s × (1 s + 0.015 s) leaves room for jitter.
-        interval = 1.0 / self.limits.per_second
+        interval = self.share / self.limits.per_second
         self._next_any = max(self._next_any, at - self.limits.catch_up) + interval
         self._next_chat[chat_id] = at + self.limits.per_chat_interval
+        self._recent.append(at)
         if is_group:
             sends = self._group_sends.setdefault(chat_id, deque())
             sends.append(at)
@@ -152,7 +164,7 @@ class Sender:
         self.worker = f"{platform}-{uuid.uuid4().hex[:10]}"
         self.stats = Stats()
         self._seq = 0  # claim order, the tie-breaker after readiness
-        self._renewed = monotonic()
+        self._renewed = self._counted = monotonic()
         self._claimed_at = float("-inf")
         self._fresh: deque[Item] = deque()  # in claim order
         self._held: list[tuple[float, int, Item]] = []  # (ready at, claim order, item)
@@ -163,6 +175,9 @@ class Sender:
         self._claimed_at = self.monotonic()
         with self.sessions() as s, s.begin():
             ids = outbox.claim(s, self.worker, now, self.batch, self.lease, platform=self.platform)
+            self.limiter.share = outbox.senders_alive(
+                s, self.platform, self.worker, now, self.lease
+            )
             rows = (
                 s.query(
                     OutboxMessage.id,
@@ -192,6 +207,18 @@ class Sender:
         may receive again, ahead of fresh ones; a chat's messages never overtake each
         other.
         """
+        self._renew()  # counts this sender in, so others share the limit with it
+        try:
+            if self.limiter.share > 1:
+                # Others are sending already: they notice this one within a second (see
+                # `_count`); until they have slowed down, this one would be too many.
+                await asyncio.sleep(1.1)
+            return await self._drain(stop_when_empty, idle)
+        finally:
+            with self.sessions() as s, s.begin():
+                outbox.sender_stopped(s, self.platform, self.worker)
+
+    async def _drain(self, stop_when_empty: bool, idle: float) -> Stats:
         while True:
             held = len(self._fresh) + len(self._held)
             if held < self.batch // 2 and (
@@ -206,6 +233,8 @@ class Sender:
             now = self.monotonic()
             if now - self._renewed >= self.renew_every:
                 self._renew()
+            elif now - self._counted >= 1.0:
+                self._count()
             if (pause := self.limiter.overall_wait(now)) > 0:
                 await asyncio.sleep(pause)
                 continue
@@ -236,6 +265,16 @@ class Sender:
         self._renewed = self.monotonic()
         with self.sessions() as s, s.begin():
             outbox.renew(s, self.worker, self.clock(), self.lease)
+        self._count()
+
+    def _count(self) -> None:
+        """How many senders share the platform's limit (checked every second, so one
+        that starts or stops changes everyone's pace at once)."""
+        self._counted = self.monotonic()
+        with self.sessions() as s, s.begin():
+            self.limiter.share = outbox.senders_alive(
+                s, self.platform, self.worker, self.clock(), self.lease
+            )
 
     async def _send_one(self, item: Item) -> None:
         seq, mid, chat, group, content, attempts, done = item

@@ -11,11 +11,12 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models.outbox import OutboxMessage, OutboxState
+from models.schedule import Lease
 
 Q = OutboxState
 
@@ -318,3 +319,31 @@ def recover(session: Session, now: dt.datetime) -> tuple[int, int]:
         .values(state=Q.UNKNOWN, last_error="sender stopped while sending")
     ).rowcount  # type: ignore[attr-defined]
     return int(requeued), int(unknown)
+
+
+def senders_alive(
+    session: Session, platform: str, worker: str, now: dt.datetime, ttl: dt.timedelta = LEASE
+) -> int:
+    """Say this sender is alive for `ttl` more; how many senders of `platform` are. The
+    platform's overall limit (Telegram: 30 a second for the whole bot) is theirs to share."""
+    name = f"sender:{platform}:{worker}"[:64]
+    row = session.get(Lease, name)
+    if row is None:
+        session.add(Lease(name=name, holder=worker, expires_at=now + ttl))
+    else:
+        row.expires_at = now + ttl
+    session.flush()
+    session.execute(
+        delete(Lease).where(Lease.name.like(f"sender:{platform}:%"), Lease.expires_at < now)
+    )
+    alive = session.scalar(
+        select(func.count())
+        .select_from(Lease)
+        .where(Lease.name.like(f"sender:{platform}:%"), Lease.expires_at >= now)
+    )
+    return max(1, int(alive or 0))
+
+
+def sender_stopped(session: Session, platform: str, worker: str) -> None:
+    """A sender that stops gives its share of the limit back at once."""
+    session.execute(delete(Lease).where(Lease.name == f"sender:{platform}:{worker}"[:64]))

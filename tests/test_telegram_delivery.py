@@ -392,3 +392,21 @@ def test_a_killed_workers_claims_are_taken_over_by_the_other_within_seconds(tmp_
     with Session() as s:
         assert Counter(s.scalars(select(OutboxMessage.state)))[OutboxState.UNKNOWN] <= 1
     engine.dispose()
+
+
+def test_two_workers_share_telegrams_overall_limit(Session, api):
+    """Each sender keeps 29 a second; two side by side take half each, so together they
+    stay under Telegram's 30 and are not refused."""
+    api.per_chat_interval = 0.0
+    _queue(Session, range(30_000, 30_240))
+
+    def worker():
+        asyncio.run(_drain(Session, api))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(api.sent) == 240
+    assert api.rejected_429 <= 2, api.rejected_429

@@ -124,7 +124,12 @@ async def render(
     assert chat is not None
     pressed: Message | None = None
     if update.callback_query is not None:
-        await update.callback_query.answer()
+        try:
+            await update.callback_query.answer()
+        except (RetryAfter, BadRequest):
+            # Only stops the button's spinner ("query is too old" after a slow answer):
+            # never a reason to lose the answer itself.
+            log.info("could not answer a callback query", exc_info=True)
         maybe = update.callback_query.message
         pressed = maybe if isinstance(maybe, Message) else None
     todo = deque(sends(replies, pressed is not None))
