@@ -221,8 +221,10 @@ class Sender:
     async def _drain(self, stop_when_empty: bool, idle: float) -> Stats:
         while True:
             held = len(self._fresh) + len(self._held)
+            # Claiming ranks every waiting message: not more than once a second unless
+            # there is nothing left to send.
             if held < self.batch // 2 and (
-                not held or self.monotonic() - self._claimed_at >= min(idle, 0.5)
+                not held or self.monotonic() - self._claimed_at >= min(idle, 1.0)
             ):
                 self._claim()
             if not self._fresh and not self._held:

@@ -94,9 +94,9 @@ def claim(
 
     Within one chat, messages go in the order they were queued, whatever the number of
     senders: a message is taken only if every earlier message of its chat is done (sent,
-    failed, unknown) or taken in the same claim. So a chat with a message claimed by
-    anyone, or waiting for a retry, gives nothing until that one is done, and a claim
-    holds a chat's first k messages, never its second without its first.
+    failed, unknown), already this sender's, or taken in the same claim. So a chat with
+    a message claimed by another sender, or waiting for a retry, gives nothing until that
+    one is done, and a claim never holds a chat's second message without its first.
 
     A chat's first waiting message is ranked by position (chats with most waiting go
     first); its k-th message `spacing` × (k-1) positions after its first, about where the
@@ -112,26 +112,29 @@ def claim(
     if platform is not None:
         mine = and_(mine, M.platform == platform)
     ready = and_(M.state == Q.QUEUED, M.next_attempt_at <= now)
+    ours = and_(M.state.in_((Q.CLAIMED, Q.SENDING)), M.claimed_by == worker)
     chat = (M.platform, M.chat_id)
     pending = (
         select(
             M.id,
             (M.platform + ":" + M.chat_id).label("chat_id"),
-            func.row_number().over(partition_by=chat, order_by=M.id).label("turn"),
-            # How many messages up to this one (in queue order) cannot go now.
-            func.sum(case((ready, 0), else_=1))
+            case((ready, 1), else_=0).label("ready"),
+            # How many messages up to this one (in queue order) cannot go now: this
+            # sender's own claims do not count, it sends them in order before these.
+            func.sum(case((ready, 0), (ours, 0), else_=1))
             .over(partition_by=chat, order_by=M.id, rows=(None, 0))
             .label("blocked"),
         )
         .where(mine)
         .subquery()
     )
+    # Window functions run after WHERE: turns count the takeable messages only.
     free = select(
         pending.c.id,
         pending.c.chat_id,
-        pending.c.turn,
+        func.row_number().over(partition_by=pending.c.chat_id, order_by=pending.c.id).label("turn"),
         func.count().over(partition_by=pending.c.chat_id).label("waiting"),
-    ).where(pending.c.blocked == 0)
+    ).where(pending.c.blocked == 0, pending.c.ready == 1)
     takeable = free.subquery()
     first = takeable.c.turn == 1
     placed = select(
