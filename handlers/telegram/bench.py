@@ -10,7 +10,9 @@ not at all.
 
 `--chats 500 --per-chat 4 --one-chat 0 --workers 2` is the 2,000-message case of
 docs/performance.md; `--database-url` runs it on PostgreSQL (a scratch database: the
-outbox is emptied first).
+outbox is emptied first). With `--kill-after S` the workers are separate processes
+(`python -m handlers.telegram.worker`) and the first is killed with SIGKILL after S
+seconds; the others keep running until every message is sent or known lost.
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 
@@ -32,7 +38,7 @@ from bot import outbox
 from bot.delivery import Sender
 from handlers.telegram.fake_api import FakeBotAPI
 from handlers.telegram.transport import TelegramTransport
-from models import OutboxMessage
+from models import OutboxMessage, OutboxState
 from models.db import make_engine, sessions, upgrade
 
 
@@ -51,6 +57,31 @@ def _drain_in_threads(factory: sessionmaker[Session], api: FakeBotAPI, workers: 
         t.join()
 
 
+def _drain_in_processes(
+    factory: sessionmaker[Session], api: FakeBotAPI, url: str, workers: int, kill_after: float
+) -> None:
+    cmd = [sys.executable, "-m", "handlers.telegram.worker", "--database-url", url]
+    cmd += ["--base-url", api.base_url]
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "123:BENCH"}
+    procs = [subprocess.Popen(cmd, env=env) for _ in range(workers)]
+    time.sleep(kill_after)
+    procs[0].send_signal(signal.SIGKILL)
+    procs[0].wait()
+    print(f"killed one worker at {kill_after:.0f} s")
+    pending = [OutboxState.QUEUED, OutboxState.CLAIMED, OutboxState.SENDING]
+    while True:
+        with factory() as s:
+            left = s.scalar(
+                select(func.count(OutboxMessage.id)).where(OutboxMessage.state.in_(pending))
+            )
+        if not left:
+            break
+        time.sleep(0.2)
+    for proc in procs[1:]:
+        proc.terminate()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--chats", type=int, default=3000)
@@ -58,9 +89,11 @@ def main() -> None:
     parser.add_argument("--one-chat", type=int, default=60)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--kill-after", type=float, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}")
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        engine = make_engine(url)
         upgrade(engine)
         Session = sessions(engine)
         now = dt.datetime.now(dt.UTC)
@@ -93,7 +126,9 @@ def main() -> None:
                 )
         api = FakeBotAPI().start()
         start = time.perf_counter()
-        if args.workers == 1:
+        if args.kill_after is not None:
+            _drain_in_processes(Session, api, url, args.workers, args.kill_after)
+        elif args.workers == 1:
             asyncio.run(_drain(Session, api))
         else:
             _drain_in_threads(Session, api, args.workers)
