@@ -43,6 +43,10 @@ class Delivery:
 
 SENT = Delivery("sent")
 
+# A sender says it is alive every second; one silent this long (killed, or stuck in a
+# long send) no longer counts, and the others take its share of the limit.
+ALIVE = dt.timedelta(seconds=5)
+
 
 class Transport(Protocol):
     def parts(self, content: dict[str, Any]) -> list[dict[str, Any]]:
@@ -175,9 +179,7 @@ class Sender:
         self._claimed_at = self.monotonic()
         with self.sessions() as s, s.begin():
             ids = outbox.claim(s, self.worker, now, self.batch, self.lease, platform=self.platform)
-            self.limiter.share = outbox.senders_alive(
-                s, self.platform, self.worker, now, self.lease
-            )
+            self.limiter.share = outbox.senders_alive(s, self.platform, self.worker, now, ALIVE)
             rows = (
                 s.query(
                     OutboxMessage.id,
@@ -275,7 +277,7 @@ class Sender:
         self._counted = self.monotonic()
         with self.sessions() as s, s.begin():
             self.limiter.share = outbox.senders_alive(
-                s, self.platform, self.worker, self.clock(), self.lease
+                s, self.platform, self.worker, self.clock(), ALIVE
             )
 
     async def _send_one(self, item: Item) -> None:
