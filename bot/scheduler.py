@@ -87,9 +87,18 @@ def weekly_job() -> None:
     log.info("queued %d weekly reports", _each_group(queue_weekly_report))
 
 
+class SharedEngineJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+    """APScheduler's job store disposes its engine when the scheduler stops; ours is the
+    worker's own, still in use by its senders (and by the next scheduler after a lease
+    changes hands), so it is left alone."""
+
+    def shutdown(self) -> None:
+        pass
+
+
 def build_scheduler(engine: Engine) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+        jobstores={"default": SharedEngineJobStore(engine=engine)},
         job_defaults={"coalesce": True, "misfire_grace_time": 600, "max_instances": 1},
         timezone="UTC",
     )
