@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot import outbox
 from bot.delivery import Sender
-from handlers.slack.fake_api import FakeSlackAPI
+from handlers.slack.fake_api import FakeSlackAPI, dm_of
 from handlers.slack.transport import SLACK_LIMITS, SlackTransport
 from models import ChatIdentity, OutboxMessage, OutboxState
 from models.db import make_engine
@@ -55,7 +55,10 @@ def test_pushes_arrive_as_block_kit_with_buttons(Session, api):
     stats = _drain(Session, api)
     assert stats.sent == 2
     posted = api.posted()
-    assert [p["channel"] for p in posted] == ["DU1", "DU2"]  # the DMs conversations.open gave
+    assert [p["channel"] for p in posted] == [
+        dm_of("U1"),
+        dm_of("U2"),
+    ]  # the DMs conversations.open gave
     assert posted[0]["blocks"][1]["elements"][0]["value"] == "list|x"
 
 
@@ -129,8 +132,8 @@ def test_a_digest_goes_to_the_dm_text_first_then_its_chart(Session, api):
         "files.getUploadURLExternal",
         "files.completeUploadExternal",
     ]
-    assert api.posted()[0]["channel"] == "DU5"
-    assert api.posted("files.completeUploadExternal")[0]["channel_id"] == "DU5"
+    assert api.posted()[0]["channel"] == dm_of("U5") == "D00000005"
+    assert api.posted("files.completeUploadExternal")[0]["channel_id"] == "D00000005"
     assert api.uploads == 1
     with Session() as s:
         row = s.scalars(select(OutboxMessage)).one()
@@ -155,7 +158,7 @@ def test_a_chart_that_cannot_be_uploaded_never_costs_the_text(Session, api):
 
 def test_the_fake_refuses_to_share_a_file_to_a_user_id_as_slack_does(api):
     status, _headers, body = api.answer(
-        "files.completeUploadExternal", {"channel_id": "U7", "files": [{"id": "F1"}]}
+        "files.completeUploadExternal", {"channel_id": "U07ABCDEF9", "files": [{"id": "F1"}]}
     )
     assert (status, body) == (200, {"ok": False, "error": "invalid_arguments"})
 

@@ -6,11 +6,19 @@ Slack's, refuses anything but a channel id (C, G, D or Z) with `invalid_argument
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.fake_http import Answer, LocalServer
+
+CHANNEL_ID = re.compile(r"[CGDZ][A-Z0-9]{8,}")
+
+
+def dm_of(user: str) -> str:
+    """The id of the app's DM with `user`, shaped like Slack's (D and 8+ characters)."""
+    return "D" + user[1:].upper().rjust(8, "0")
 
 
 @dataclass
@@ -55,7 +63,7 @@ class FakeSlackAPI:
             self.uploads += method.startswith("F")
         if method == "conversations.open":
             users = str(params.get("users", ""))
-            return 200, {}, {"ok": True, "channel": {"id": "D" + users}}
+            return 200, {}, {"ok": True, "channel": {"id": dm_of(users)}}
         if method == "files.getUploadURLExternal":
             assert self._server is not None
             file_id = f"F{len(self.calls)}"
@@ -66,8 +74,9 @@ class FakeSlackAPI:
         if method == "files.completeUploadExternal":
             if self.upload_error:
                 return 200, {}, {"ok": False, "error": self.upload_error}
-            if not target.startswith(("C", "G", "D", "Z")):
-                # slackapi/bolt-js#2115: a user id (U…) is refused.
+            if not CHANNEL_ID.fullmatch(target):
+                # Slack checks ^[CGDZ][A-Z0-9]{8,}$: a user id (U…) is refused
+                # (slackapi/bolt-js#2115, slackapi/python-slack-sdk#1426).
                 return 200, {}, {"ok": False, "error": "invalid_arguments"}
             files = params.get("files") or []
             return 200, {}, {"ok": True, "files": [{"id": f.get("id")} for f in files]}
