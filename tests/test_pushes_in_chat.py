@@ -9,8 +9,8 @@ from sqlalchemy import select
 from bot.chat.types import Incoming, Kind
 from bot.digest import queue_head_digests
 from bot.reminders import queue_results_published
-from models import OutboxMessage
-from tests.chat_helpers import SH, Chat, bind, build_world
+from models import ChatIdentity, OutboxMessage, ScoringTask
+from tests.chat_helpers import SH, Chat, Tap, bind, build_world
 
 LATE = dt.datetime(2026, 12, 9, 9, 30, tzinfo=SH)  # a Wednesday, two days past the deadline
 
@@ -59,3 +59,38 @@ def test_a_published_result_push_opens_the_pay_explanation(session):
     assert "2026-10" in push.content["text"]
     why = _tap(chat, push.content["buttons"][0][0]["payload"])
     assert "¥" in why
+
+
+def test_the_heads_reminder_asked_for_in_chat_spares_her_and_counts_who_cannot_be_reached(
+    session,
+):
+    w = build_world(session)
+    # The head is behind too, and a second scorer has blocked the bot.
+    blocked = w.staff[1]
+    for scorer, appraisee in ((w.head, w.manager), (blocked, w.staff[2])):
+        session.add(
+            ScoringTask(
+                period_id=w.period.id,
+                scorer_id=scorer.id,
+                appraisee_id=appraisee.id,
+                role_code="head",
+                deadline=w.period.deadline,
+            )
+        )
+    session.flush()
+    head_chat = Chat(session, bind(session, w.head), now=LATE)
+    bind(session, w.manager)
+    bind(session, blocked)
+    session.scalars(
+        select(ChatIdentity).where(ChatIdentity.employee_id == blocked.id)
+    ).one().unreachable = True
+    listing = head_chat.say("提醒未完成的人")
+    assert w.manager.name in listing
+    assert "无法通过聊天联系" in listing
+    assert w.head.name not in listing  # she is not asked to remind herself
+    answer = head_chat.say(Tap("一键提醒"))
+    assert "已提醒 1 位" in answer
+    assert "另有 1 位无法联系" in answer
+    assert _pushed(session, w.head) == []
+    assert len(_pushed(session, w.manager)) == 1
+    assert _pushed(session, blocked) == []
