@@ -151,7 +151,7 @@ def test_hr_asking_for_the_pay_sheet_gets_its_state_and_the_command(session, w, 
         select(func.count(Result.id)).where(Result.period_id == w.october.id)
     )
     with_result_text = (
-        f"{with_result} 人有金额" if lang == "zh_CN" else f"{with_result} with an amount"
+        f"{with_result} 人有金额" if lang == "zh_CN" else f"{with_result} people with an amount"
     )
     button = "导出工资表" if lang == "zh_CN" else "Export the pay sheet"
     hr.say("/menu")
@@ -163,6 +163,7 @@ def test_hr_asking_for_the_pay_sheet_gets_its_state_and_the_command(session, w, 
         assert "jixiao export pay 2026-10 --format xlsx" in text, (said, text)
         assert with_result_text in text, (said, text)
         assert "2026-11" in text  # the newest period, still being scored
+        assert w.staff[2].name in text  # who has no amount is named, as the export does
         assert "¥" not in text  # not HR's own pay explanation
 
 

@@ -15,9 +15,15 @@ from bot.chart import completion_bars
 from bot.chat import menu, status, tasks
 from bot.chat.context import Ctx
 from bot.chat.types import Button, Reply
-from bot.digest import REMIND_PAYLOAD, build, facts, pct
+from bot.digest import REMIND_PAYLOAD, build, pct
 from bot.i18n import _, ngettext
-from bot.progress import Completion, GroupProgress, InstitutionProgress, group_progress
+from bot.progress import (
+    Completion,
+    GroupProgress,
+    InstitutionProgress,
+    group_progress,
+    overdue_scorers,
+)
 from bot.reminders import reachable_identities
 from bot.workdays import local_now
 from models import Institution
@@ -64,25 +70,29 @@ def progress(ctx: Ctx) -> Reply:
     mine = menu.headed(ctx)
     if not mine:
         return ctx.refuse("progress: not a head", text=_("Progress is shown to heads only."))
-    known = facts(ctx.session, ctx.employee.group_id, ctx.now)
+    # The whole group's completion (for the rank); departments and overdue scorers are
+    # read for the speaker's institutions only.
+    standing = group_progress(ctx.session, ctx.employee.group_id, ctx.now)
     parts: list[str] = []
     rows: list[list[Button]] = []
     charts: list[bytes] = []
+    unseen = 0  # digests whose chart this platform cannot show in a reply
     for inst in mine:
-        digest = build(ctx.session, inst, ctx.now, known, chart=_pictures(ctx))
+        digest = build(ctx.session, inst, ctx.now, standing, chart=_pictures(ctx))
         if digest is None:
             parts.append(_("{name}: nothing to score right now.").format(name=inst.name))
             continue
-        text = digest.text
-        ours = known.progress.of(inst.id)
-        up = _move_up(known.progress, ours) if ours else ""
-        parts.append(f"{text}\n{up}" if up else text)
+        ours = standing.of(inst.id)
+        up = _move_up(standing, ours) if ours else ""
+        parts.append(f"{digest.text}\n{up}" if up else digest.text)
         if _may_nudge(ctx, inst):
             label = _("Remind all overdue") if len(mine) == 1 else f"{_('Remind')} · {inst.name}"
             rows += [[ctx.button(label, b["payload"]) for b in row] for row in digest.buttons]
         if digest.chart:
             charts.append(digest.chart)
-    if not _pictures(ctx) and len(parts) > len(charts):
+        elif not _pictures(ctx):
+            unseen += 1
+    if unseen:
         parts.append(_("The chart comes with the 09:00 digest."))
     elif len(charts) > 1:
         parts.append(_("Each institution's chart comes with its 09:00 digest."))
@@ -103,11 +113,14 @@ def remind(ctx: Ctx) -> Reply:
         return ctx.refuse(
             "remind: not a head", text=_("Reminders to overdue scorers are sent by heads.")
         )
-    known = facts(ctx.session, ctx.employee.group_id, ctx.now)
     parts: list[str] = []
     rows: list[list[Button]] = []
     for inst in mine:
-        late = [o for o in known.overdue.get(inst.id, []) if o.scorer_id != ctx.employee.id]
+        late = [
+            o
+            for o in overdue_scorers(ctx.session, inst.group_id, inst.id, ctx.now)
+            if o.scorer_id != ctx.employee.id
+        ]
         if not late:
             parts.append(_("{name}: nobody is overdue.").format(name=inst.name))
             continue
@@ -116,7 +129,8 @@ def remind(ctx: Ctx) -> Reply:
         for o in late:
             line = _("  {name}: {left} left").format(name=o.name, left=o.left)
             if not reachable.get(o.scorer_id):
-                line += " " + _("(cannot be reached in chat)")
+                # The space is in the message: Chinese brackets bring their own.
+                line += _(" (cannot be reached in chat)")
             lines.append(line)
         parts.append("\n".join(lines))
         label = _("Remind all overdue") if len(mine) == 1 else f"{_('Remind')} · {inst.name}"

@@ -8,7 +8,7 @@ import shlex
 
 from sqlalchemy import func, or_, select
 
-from bot import export
+from bot import export, gaps
 from bot.chat import explain, render
 from bot.chat.context import Ctx
 from bot.chat.menu import hr_scope
@@ -116,14 +116,19 @@ def pay_sheet(ctx: Ctx) -> Reply:
             lines.append(f"{where}: {exc}")
             continue
         lines.append(
-            _("{label} ({state}), {where}: {computed} with an amount, {gaps} without one.").format(
+            _("{label} ({state}), {where}: {computed} people with an amount.").format(
                 label=ready.label,
                 state=state_name(ready.state),
                 where=where,
                 computed=len(sheet.computed),
-                gaps=len(sheet.gaps),
             )
         )
+        if sheet.gaps:
+            lines.append(
+                _("{count} more people are in the sheet without an amount: {names}").format(
+                    count=len(sheet.gaps), names=gaps.named(sheet.gaps, reasons=True)
+                )
+            )
         command = f"jixiao export pay {_word(ready.label)} --format xlsx"
         if inst is not None:
             command += f" --institution {_word(inst.name)}"
