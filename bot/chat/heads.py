@@ -15,7 +15,7 @@ from bot.chart import completion_bars
 from bot.chat import menu, status, tasks
 from bot.chat.context import Ctx
 from bot.chat.types import Button, Reply
-from bot.digest import REMIND_PAYLOAD, build, pct
+from bot.digest import REMIND_PAYLOAD, build, facts, pct
 from bot.i18n import _, ngettext
 from bot.progress import (
     Completion,
@@ -70,15 +70,17 @@ def progress(ctx: Ctx) -> Reply:
     mine = menu.headed(ctx)
     if not mine:
         return ctx.refuse("progress: not a head", text=_("Progress is shown to heads only."))
-    # The whole group's completion (for the rank); departments and overdue scorers are
-    # read for the speaker's institutions only.
-    standing = group_progress(ctx.session, ctx.employee.group_id, ctx.now)
+    # The whole group's facts, as the 09:00 job reads them: a few grouped queries. (Asking
+    # bot.progress for one institution's departments is far slower on SQLite: 1.4 s
+    # against 0.23 s for the whole group of 20,000 people, and 30 s at 100,000.)
+    known = facts(ctx.session, ctx.employee.group_id, ctx.now)
+    standing = known.progress
     parts: list[str] = []
     rows: list[list[Button]] = []
     charts: list[bytes] = []
     unseen = 0  # digests whose chart this platform cannot show in a reply
     for inst in mine:
-        digest = build(ctx.session, inst, ctx.now, standing, chart=_pictures(ctx))
+        digest = build(ctx.session, inst, ctx.now, known, chart=_pictures(ctx))
         if digest is None:
             parts.append(_("{name}: nothing to score right now.").format(name=inst.name))
             continue
