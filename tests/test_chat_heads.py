@@ -238,3 +238,41 @@ def test_on_telegram_the_heads_progress_comes_with_the_chart_as_a_photo(Session)
             )
     finally:
         api.stop()
+
+
+def test_the_command_hr_is_given_writes_the_pay_sheet(tmp_path):
+    """The command in the chat's answer runs as given and writes the period it names."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from bot.cli.main import app
+    from models.db import make_engine, sessions
+
+    url = f"sqlite:///{tmp_path}/x.db"
+    runner = CliRunner()
+    assert (
+        runner.invoke(app, ["--database-url", url, "demo-data", "--employees", "20"]).exit_code == 0
+    )
+    engine = make_engine(url)
+    try:
+        with sessions(engine)() as s, s.begin():
+            grant = s.scalars(
+                select(RoleGrant).where(
+                    RoleGrant.role == Role.HR, RoleGrant.institution_id.is_(None)
+                )
+            ).first()
+            assert grant is not None
+            hr = grant.employee
+            assert hr is not None
+            text = Chat(s, bind(s, hr, user_id="hr-web"), now=dt.datetime.now(dt.UTC)).say(
+                "导出工资表"
+            )
+    finally:
+        engine.dispose()
+    line = next(x for x in text.splitlines() if x.startswith("jixiao export pay "))
+    out = tmp_path / "sheet.xlsx"
+    args = shlex.split(line)[1:]
+    result = runner.invoke(app, ["--database-url", url, *args, "--output", str(out)])
+    assert result.exit_code in (0, 3), result.output  # 3: written, some without an amount
+    assert out.stat().st_size > 0
