@@ -376,6 +376,9 @@ def create_app(
         try:
             data = await read_json(request)
             incoming, lang = parse_message(data)
+            # The peer address limits how many bind codes one machine may guess.
+            peer = request.client.host if request.client else ""
+            incoming = dataclasses.replace(incoming, source=peer)
         except Invalid:
             return JSONResponse({"error": "bad_request"}, status_code=400)
         try:
