@@ -231,3 +231,39 @@ def test_a_flood_of_guesses_hits_the_overall_limit_alerts_hr_once_and_stays_smal
     assert session.scalar(select(func.count(BindFailure.id))) == 1
     left = session.scalar(select(func.count(ChatState.id)).where(ChatState.external_id.like("tg%")))
     assert left == 340 - binding.PRUNE_BATCH  # a batch per failure, never all at once
+
+
+def test_a_spike_of_wrong_codes_raises_the_metric(Session, limits):
+    from starlette.testclient import TestClient
+
+    from bot.workdays import utc_now
+    from handlers.server import create_server
+
+    limits(BIND_FAILURES_PER_MINUTE=10, BIND_FAILURES_PER_SOURCE=1000)
+    with Session() as s, s.begin():
+        build_world(s)
+    server = create_server(Settings(_env_file=None), Session)
+    with TestClient(server, base_url="http://127.0.0.1") as client:
+
+        def scrape() -> dict[str, float]:
+            lines = client.get("/metrics").text.splitlines()
+            return {
+                name: float(value)
+                for name, _, value in (line.rpartition(" ") for line in lines)
+                if name.startswith("jixiao_bind")
+            }
+
+        calm = scrape()
+        assert calm["jixiao_bind_guessing_alarm"] == 0
+        assert calm["jixiao_bind_failures_last_minute"] == 0
+        now = utc_now()
+        with Session() as s, s.begin():
+            for i in range(12):
+                handle(s, _start("telegram", f"spike{i}", "/start WXYZ-WXYZ-WXYZ"), now)
+        spike = scrape()
+    assert spike["jixiao_bind_guessing_alarm"] == 1
+    assert spike["jixiao_bind_failures_last_minute"] == 10
+    wrong = 'jixiao_bind_attempts_total{outcome="wrong"}'
+    paused = 'jixiao_bind_attempts_total{outcome="overall_limit"}'
+    assert spike[wrong] - calm.get(wrong, 0) == 10
+    assert spike[paused] - calm.get(paused, 0) == 2
