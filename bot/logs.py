@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 from bot.settings import Settings
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# The level names as the Chinese help lists them.
+CHINESE = {"调试": "DEBUG", "信息": "INFO", "警告": "WARNING", "错误": "ERROR"}
 MASK = "***"
 MIN_SECRET = 6  # shorter values would mask ordinary words; no real secret is this short
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -105,7 +107,8 @@ def install_redaction(settings: Settings) -> Redact:
 
 def setup(level: str | None, settings: Settings) -> str:
     """Log to stderr at `level` (else LOG_LEVEL), secrets redacted; returns the level."""
-    chosen = (level or settings.log_level or "INFO").upper()
+    chosen = (level or settings.log_level or "INFO").strip().upper()
+    chosen = CHINESE.get(chosen, chosen)
     if chosen not in LEVELS:
         from bot.errors import Refused
         from bot.i18n import _

@@ -156,3 +156,14 @@ def test_the_log_level_comes_from_the_option_else_the_setting():
         logs.uninstall()
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+def test_the_chinese_level_names_of_the_help_are_understood():
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        assert logs.setup("警告", SETTINGS) == "WARNING"
+    finally:
+        logs.uninstall()
+        root.handlers[:] = handlers
+        root.setLevel(level)

@@ -25,8 +25,8 @@ LOG_LEVEL = typer.Option(
     None,
     "--log-level",
     help=_(
-        "How much to log: DEBUG, INFO, WARNING or ERROR (default: LOG_LEVEL, else INFO). "
-        "Tokens and other secrets are replaced by *** at every level."
+        "How much to log, from the most to the least: debug, info, warning, error "
+        "(default: LOG_LEVEL). Tokens and other secrets are replaced by *** at every level."
     ),
 )
 
