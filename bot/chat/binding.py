@@ -138,6 +138,13 @@ def bind(ctx: Ctx, typed: str) -> Reply | Employee:
         return _wrong(ctx, source)
     employee = ctx.session.get_one(Employee, found.employee_id)
     attach(ctx.session, ctx.now, ctx.incoming.platform, ctx.incoming.user_id, employee)
+    if not employee.language:
+        # Pushes speak the language of the replies: the one chosen before binding, else
+        # the one the user's client reports (stored, since pushes have no client to ask).
+        chosen = ctx.state.get("lang")
+        spoken = chosen if isinstance(chosen, str) else ctx.incoming.language_code
+        if spoken:
+            employee.language = i18n.resolve(spoken)
     chat.locked_until = None
     ctx.update(form=None, step=None, review=None)
     return employee
