@@ -290,7 +290,7 @@ def write_xlsx(
                 item.expires_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
             ]
         )
-    widths = [12, 12, 12, *(48 for _p in links), 22]
+    widths = [12, 12, 18, *(48 for _p in links), 22]
     for column, width in enumerate(widths, start=1):
         ws.column_dimensions[ws.cell(row=1, column=column).column_letter].width = width
     ws.freeze_panes = "A2"

@@ -267,3 +267,14 @@ def test_a_spike_of_wrong_codes_raises_the_metric(Session, limits):
     paused = 'jixiao_bind_attempts_total{outcome="overall_limit"}'
     assert spike[wrong] - calm.get(wrong, 0) == 10
     assert spike[paused] - calm.get(paused, 0) == 2
+
+
+def test_a_guesser_back_after_days_keeps_their_own_conversation(session):
+    w = build_world(session)
+    issue_code(session, w.zhang, CODE, ttl=dt.timedelta(days=5))
+    chat = Chat(session, "returning")
+    assert "Language set to English" in chat.say("/lang en")
+    chat.now += dt.timedelta(days=3)  # idle longer than never-bound chats are kept
+    assert "does not work" in chat.say("/start WXYZ-WXYZ-WXYZ")
+    # Pruning spared the chat speaking: its language choice is still there.
+    assert "Welcome" in chat.say(f"/start {CODE}")

@@ -303,7 +303,7 @@ def _wrong(ctx: Ctx, source: str | None) -> Reply:
     if source is not None:
         session.add(BindFailure(platform=SOURCE, external_id=source, at=now))
     session.flush()
-    _prune(session, now)
+    _prune(session, now, keep=ctx.chat.id)
     recent = len(_failures(session, platform, user, now - WINDOW))
     label = f"{platform}:{user}"[:64]
     overall = _recent_failures(session, now)
@@ -342,9 +342,10 @@ def _wrong(ctx: Ctx, source: str | None) -> Reply:
     )
 
 
-def _prune(session: Session, now: dt.datetime) -> None:
+def _prune(session: Session, now: dt.datetime, keep: int) -> None:
     """Keep what a flood leaves behind bounded: failures past the longest window, and
-    conversations of chats never bound that have been idle for a day."""
+    conversations of chats never bound that have been idle for a day (not the one
+    speaking, `keep`, even if it comes back after days)."""
     session.execute(
         delete(BindFailure)
         .where(BindFailure.at <= now - max(WINDOW, LOCKOUT))
@@ -358,6 +359,7 @@ def _prune(session: Session, now: dt.datetime) -> None:
         select(ChatState.id)
         .where(
             ChatState.updated_at < now - STALE_CHAT,
+            ChatState.id != keep,
             never_bound,
             (ChatState.locked_until.is_(None)) | (ChatState.locked_until < now),
         )
