@@ -1,14 +1,22 @@
 """One-time bind codes: HR hands each employee a code that binds their chat to them.
 
-Only a code's sha256 is stored, so a copy of the database binds nobody. A code is short
-enough to type on a phone and drawn from an alphabet without look-alikes (0/O, 1/I/L).
+Only an HMAC of a code is stored, keyed with a secret that is never in the database
+(BIND_CODE_SECRET, or a key file created beside the database on first use), so a copy of
+the database binds nobody and cannot be swept offline. A code is 12 characters from an
+alphabet without look-alikes (0/O, 1/I/L), shown in groups of four (K7Q2-M9XD-3F8A):
+31^12 ≈ 7.9e17 possibilities, see docs/security.md for what that means for a guesser.
+Codes issued before (8 characters, plain sha256) keep working until they expire.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import hashlib
+import hmac
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Callable, Iterable
@@ -22,30 +30,100 @@ from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.audit import record
+from bot.errors import Refused
 from bot.i18n import N_, _
 from bot.settings import Settings, get_settings
 from models import BindCode, Employee, Institution
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-LENGTH = 8
+LENGTH = 12
+GROUP = 4  # characters between dashes, for reading a code aloud or typing it
+LEGACY_LENGTH = 8  # codes issued before keyed hashing; accepted until they expire
+EXAMPLE = "K7Q2-M9XD-3F8A"
+# A pasted Telegram deep link (https://t.me/<bot>?start=CODE) carries the code.
+_LINK = re.compile(r"(?:https?://)?(?:t\.me|telegram\.me)/\w+/?\?start=([A-Za-z0-9_-]+)", re.I)
 
 
 def new_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    """A fresh code as it is shown: K7Q2-M9XD-3F8A."""
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    return "-".join(raw[i : i + GROUP] for i in range(0, LENGTH, GROUP))
 
 
 def normalise(code: str) -> str:
-    """What people type: lower case, spaces or a dash in the middle are all accepted."""
+    """What people type: lower case, spaces or dashes anywhere are all accepted."""
     return "".join(code.split()).replace("-", "").upper()
 
 
-def hash_code(code: str) -> str:
-    return hashlib.sha256(normalise(code).encode("ascii", "replace")).hexdigest()
+def code_in(text: str) -> str | None:
+    """The code in what an unbound user sent: a bare code (grouped or not, any case) or a
+    pasted deep link; None when the text is not shaped like a code at all."""
+    found = _LINK.search(text)
+    candidate = normalise(found.group(1) if found else text)
+    if len(candidate) in (LENGTH, LEGACY_LENGTH) and set(candidate) <= set(ALPHABET):
+        return candidate
+    return None
+
+
+def argument_code(arg: str) -> str:
+    """The code in `/start ARG`: a deep link's code if it is one, else ARG itself."""
+    found = _LINK.search(arg)
+    return normalise(found.group(1) if found else arg)
+
+
+@functools.cache
+def _key_file(path: str) -> bytes:
+    """The key in `path`, created (0600, 256 random bits) the first time it is needed.
+    Created under a temporary name and linked into place, so two processes starting at
+    once end up with the same key."""
+    target = Path(path)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".bind_code_key_")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32) + "\n")
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    key = target.read_text(encoding="ascii").strip()
+    if len(key) < 32:
+        raise Refused(
+            _(
+                "The bind-code key file {path} is damaged (too short); restore it from backup."
+            ).format(path=path)
+        )
+    return key.encode("ascii")
+
+
+def secret_key(settings: Settings | None = None) -> bytes:
+    """The key codes are hashed with: BIND_CODE_SECRET, else the key file."""
+    settings = settings or get_settings()
+    if settings.bind_code_secret:
+        return settings.bind_code_secret.encode()
+    return _key_file(str(Path(settings.bind_code_secret_file).resolve()))
+
+
+def hash_code(code: str, settings: Settings | None = None) -> str:
+    """What is stored for a code: HMAC-SHA256 keyed with the bind-code secret."""
+    message = normalise(code).encode("ascii", "replace")
+    return hmac.new(secret_key(settings), message, hashlib.sha256).hexdigest()
+
+
+def stored_forms(code: str) -> list[str]:
+    """Every stored hash this typed code could match: the keyed hash, and for an
+    8-character code also the plain sha256 the earlier codes were stored as."""
+    forms = [hash_code(code)]
+    plain = normalise(code)
+    if len(plain) == LEGACY_LENGTH:
+        forms.append(hashlib.sha256(plain.encode("ascii", "replace")).hexdigest())
+    return forms
 
 
 def deep_link(code: str, bot_username: str | None = None) -> str:
     username = bot_username or get_settings().telegram_bot_username
-    return f"https://t.me/{username}?start={code}"
+    return f"https://t.me/{username}?start={normalise(code)}"
 
 
 def slack_link(app_id: str) -> str:
@@ -125,7 +203,7 @@ def _store(
     seen: set[str] = set()
     for emp_id in employee_ids:
         code = new_code()
-        while code in seen:  # 31^8 codes: a clash is rare, but cheap to rule out
+        while code in seen:  # 31^12 codes: a clash is rare, but cheap to rule out
             code = new_code()
         seen.add(code)
         codes[emp_id] = code
@@ -212,7 +290,7 @@ def write_xlsx(
                 item.expires_at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M"),
             ]
         )
-    widths = [12, 12, 12, *(48 for _p in links), 22]
+    widths = [12, 12, 18, *(48 for _p in links), 22]
     for column, width in enumerate(widths, start=1):
         ws.column_dimensions[ws.cell(row=1, column=column).column_letter].width = width
     ws.freeze_panes = "A2"

@@ -18,6 +18,14 @@ class Settings(BaseSettings):
     default_language: str = "zh_CN"
     default_timezone: str = "Asia/Shanghai"
     bind_code_ttl_hours: int = Field(default=72, ge=1)
+    # Key for the stored hashes of bind codes; empty: a key file made on first use.
+    bind_code_secret: str = ""
+    bind_code_secret_file: str = "bind_code.key"
+    # Wrong bind codes per minute, across every chat, before code checks pause.
+    bind_failures_per_minute: int = Field(default=30, ge=1)
+    # Wrong bind codes per hour from one source (the chat page's IP address).
+    bind_failures_per_source: int = Field(default=20, ge=1)
+    log_level: str = "INFO"
     telegram_bot_token: str = ""
     telegram_bot_username: str = "JixiaoBot"
     telegram_webhook_secret: str = ""

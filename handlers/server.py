@@ -28,7 +28,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
-from bot.settings import Settings
+from bot.chat import binding
+from bot.settings import Settings, get_settings
+from bot.workdays import utc_now
 from models import OutboxMessage, OutboxState
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,27 @@ class Metrics:
         )
         depth = Gauge("jixiao_outbox_depth", "Messages waiting to be sent", registry=self.registry)
         depth.set_function(lambda: self._depth(sessions))
+        # Bind-code guessing: read from the database, so every process's failures count.
+        self.registry.register(binding.GUESSES)
+        recent = Gauge(
+            "jixiao_bind_failures_last_minute",
+            "Wrong bind codes across every chat within the last minute",
+            registry=self.registry,
+        )
+        recent.set_function(lambda: float(self._bind_failures(sessions)))
+        alarm = Gauge(
+            "jixiao_bind_guessing_alarm",
+            "1 while wrong bind codes reach the overall limit (code checks paused)",
+            registry=self.registry,
+        )
+        alarm.set_function(
+            lambda: float(self._bind_failures(sessions) >= get_settings().bind_failures_per_minute)
+        )
+
+    @staticmethod
+    def _bind_failures(sessions: sessionmaker[Session]) -> int:
+        with sessions() as s:
+            return binding.failures_last_minute(s, utc_now())
 
     @staticmethod
     def _depth(sessions: sessionmaker[Session]) -> float:

@@ -20,6 +20,9 @@ from models import Base
 from models.db import make_engine, sessions, upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+# Bind codes are hashed with a key; tests use a fixed one rather than a key file in the
+# working folder.
+os.environ.setdefault("BIND_CODE_SECRET", "test-bind-code-secret-0123456789abcdef")
 
 
 @pytest.fixture(autouse=True)

@@ -4,28 +4,37 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
+import re
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot import codes
+from bot.settings import get_settings
 from models import AuditEvent, BindCode, Employee
 from tests.factories import T0, small_org
 
 HOUR = dt.timedelta(hours=1)
 
 
-def test_a_code_is_short_unambiguous_and_only_its_hash_is_stored(session):
+def test_a_code_is_long_grouped_unambiguous_and_only_its_keyed_hash_is_stored(session):
     _group, people = small_org(session)
     _inst, _head, staff = people["东城支行"]
     code = codes.issue(session, staff[0].id, T0)
-    assert len(code) == 8
-    assert set(code) <= set(codes.ALPHABET)
-    assert not set(code) & set("01OIL")
+    assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}", code)
+    plain = codes.normalise(code)
+    assert len(plain) == 12
+    assert set(plain) <= set(codes.ALPHABET)
+    assert not set(plain) & set("01OIL")
     row = session.scalar(select(BindCode).where(BindCode.employee_id == staff[0].id))
-    assert row.code_hash == hashlib.sha256(code.encode()).hexdigest() == codes.hash_code(code)
-    assert code not in row.code_hash
+    key = get_settings().bind_code_secret.encode()
+    keyed = hmac.new(key, plain.encode(), hashlib.sha256).hexdigest()
+    assert row.code_hash == keyed == codes.hash_code(code)
+    # Not the unkeyed sha256 a copy of the database could be swept against.
+    assert row.code_hash != hashlib.sha256(plain.encode()).hexdigest()
+    assert plain not in row.code_hash
 
 
 def test_hashing_forgives_case_spaces_and_a_dash():
@@ -132,7 +141,7 @@ def test_the_codes_command_writes_a_sheet_with_links_for_configured_platforms(
         "Expires",
     )
     number, _name, code, telegram, slack, _expires = rows[1]
-    assert telegram == f"https://t.me/JixiaoBot?start={code}"
+    assert telegram == f"https://t.me/JixiaoBot?start={code.replace('-', '')}"
     assert slack == "https://slack.com/app_redirect?app=A0TEST"
     how = [r[0] for r in load_workbook(out)["How to bind"].iter_rows(values_only=True)]
     assert any(line.startswith("Telegram:") for line in how)

@@ -236,10 +236,16 @@ def test_the_app_home_shows_the_menu_with_a_why_button(client, api):
 
 def test_hr_can_let_slack_users_bind_by_their_workspace_email(email_client, api):
     _event(email_client, "我的成绩", user="UZ", event_id="EvE1")
-    answer = _text(_wait_for(api, 1)[0])
-    assert "/start" not in answer  # bound by email, answered as 张三
+    welcome, answer = (_text(m) for m in _wait_for(api, 2)[:2])
+    assert "欢迎" in welcome
+    assert "张三" in welcome
+    assert "93.90" in answer  # then answered as 张三
+    _event(email_client, "我的成绩", user="UZ", event_id="EvE3")
+    assert "欢迎" not in _text(_wait_for(api, 3)[2])
     _event(email_client, "我的成绩", user="US", event_id="EvE2")
-    assert "/start" in _text(_wait_for(api, 2)[1])  # two employees share it: no binding
+    how = _text(_wait_for(api, 4)[3])  # two employees share it: no binding
+    assert "绑定码" in how
+    assert "/start" not in how  # Slack takes "/..." for its own commands
 
 
 def test_the_web_api_client_waits_out_a_429(client, api):

@@ -327,6 +327,7 @@ async def test_typed_text_reaches_the_core_as_a_web_incoming(client, core):
         payload="",
         private=True,
         language_code="en",
+        source="127.0.0.1",  # the peer address: guessing bind codes is limited per source
     )
     assert now == NOW
     assert now.tzinfo is not None

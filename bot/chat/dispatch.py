@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import i18n
+from bot import codes, i18n
 from bot.chat import (
     binding,
     explain,
@@ -112,13 +112,18 @@ def _privately() -> Reply:
 
 
 def _route(ctx: Ctx) -> list[Reply]:
+    """The answer, after the welcome still owed to a chat bound by email."""
+    return [*binding.take_welcome(ctx), *_answer(ctx)]
+
+
+def _answer(ctx: Ctx) -> list[Reply]:
     incoming = ctx.incoming
     if incoming.kind == Kind.BUTTON:
         body = unsign(ctx.chat.secret, incoming.payload)
         if body is None:
             return [ctx.refuse("button not issued to this chat", "button")]
         if ctx.me is None and not body.startswith("lang"):
-            return [binding.how_to_bind()]
+            return [binding.how_to_bind(incoming.platform)]
         if ctx.me is not None and not incoming.private and not body.startswith("lang"):
             return [_privately()]
         return [_button(ctx, body)]
@@ -132,18 +137,19 @@ def _route(ctx: Ctx) -> list[Reply]:
         if code is None:
             return [language.choose(ctx)]
         return [_switched(ctx, code)]
-    if command == "start" and arg:
+    # A code typed bare or a pasted deep link binds too (Slack cannot send "/start").
+    code = codes.code_in(text) if ctx.me is None and not command else None
+    if (command == "start" and arg) or code:
         if not incoming.private:
             return [_privately()]
-        bound = binding.bind(ctx, arg)
+        bound = binding.bind(ctx, code or arg)
         if isinstance(bound, Reply):
             return [bound]
         ctx.me = bound
         i18n.set_language(language.of(ctx))
-        welcome = _("Welcome, {name}! This chat is now linked to employee {number}.")
-        return [menu.show(ctx, welcome.format(name=bound.name, number=bound.number))]
+        return [menu.show(ctx, binding.welcome(bound))]
     if ctx.me is None:
-        return [binding.how_to_bind()]
+        return [binding.how_to_bind(incoming.platform)]
     if not incoming.private:
         return [_privately()]
     if command:
@@ -161,7 +167,7 @@ def _unreadable(ctx: Ctx) -> Reply:
     """A sticker, photo or voice note: say so, and stay where the form was."""
     note = _("I can read only text and buttons here.")
     if ctx.me is None:
-        reply = binding.how_to_bind()
+        reply = binding.how_to_bind(ctx.incoming.platform)
         reply.text = f"{note}\n\n{reply.text}"
         return reply
     if ctx.state.get("form") and ctx.incoming.private:

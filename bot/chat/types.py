@@ -28,6 +28,9 @@ class Incoming:
     private: bool = True  # pay and scores are shown only in private chats
     language_code: str | None = None  # what the platform says the user's language is
     display_name: str = ""
+    # Where the message came from, for limits on guessing bind codes: the chat page's
+    # peer address; empty where the platform user is the source (Telegram, Slack).
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)

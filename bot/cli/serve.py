@@ -21,6 +21,22 @@ from models.db import sessions
 HOST = "127.0.0.1"  # the page is for this computer only
 
 PORT = typer.Option(8000, "--port", min=1, max=65535, help=_("Port to serve the page on."))
+LOG_LEVEL = typer.Option(
+    None,
+    "--log-level",
+    help=_(
+        "How much to log, from the most to the least: debug, info, warning, error "
+        "(default: LOG_LEVEL). Tokens and other secrets are replaced by *** at every level."
+    ),
+)
+
+
+def start_logging(level: str | None) -> str:
+    """The chosen level, with secrets redacted from every log line."""
+    from bot import logs
+
+    with common.refusals():
+        return logs.setup(level, get_settings())
 
 
 def register(app: typer.Typer) -> None:
@@ -42,7 +58,8 @@ def register(app: typer.Typer) -> None:
     )(slack_socket)
 
 
-def poll() -> None:
+def poll(log_level: str | None = LOG_LEVEL) -> None:
+    start_logging(log_level)
     settings = get_settings()
     if not settings.telegram_bot_token:
         raise common.Failure(_("Set TELEGRAM_BOT_TOKEN first (see .env.example)."))
@@ -52,7 +69,8 @@ def poll() -> None:
     run_polling(settings.telegram_bot_token, sessions(common.engine()))
 
 
-def slack_socket() -> None:
+def slack_socket(log_level: str | None = LOG_LEVEL) -> None:
+    start_logging(log_level)
     settings = get_settings()
     if not (settings.slack_bot_token and settings.slack_app_token):
         raise common.Failure(_("Set SLACK_BOT_TOKEN and SLACK_APP_TOKEN first (see .env.example)."))
@@ -105,11 +123,15 @@ def serve(
             "(only for demo and training data)."
         ),
     ),
+    log_level: str | None = LOG_LEVEL,
 ) -> None:
-    run(common.engine(), port, personas=personas, host=host)
+    level = start_logging(log_level)
+    run(common.engine(), port, personas=personas, host=host, log_level=level)
 
 
-def run(engine: Engine, port: int, *, personas: bool, host: str = HOST) -> None:
+def run(
+    engine: Engine, port: int, *, personas: bool, host: str = HOST, log_level: str = "WARNING"
+) -> None:
     """Serve until Ctrl+C: the chat page, plus each platform whose credentials are set."""
     import uvicorn
 
@@ -119,7 +141,9 @@ def run(engine: Engine, port: int, *, personas: bool, host: str = HOST) -> None:
     app = create_server(get_settings(), sessions(engine), personas=personas)
     url = f"http://{HOST if host in ('0.0.0.0', '::') else host}:{port}/"
     typer.echo(_("Open the chat page at {url} (Ctrl+C stops it).").format(url=url))
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # The server's own access lines only when debugging; ours at the chosen level.
+    quiet = "debug" if log_level == "DEBUG" else "warning"
+    uvicorn.run(app, host=host, port=port, log_level=quiet)
 
 
 def check_port_free(port: int, host: str = HOST, busy: str | None = None) -> None:

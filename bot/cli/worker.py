@@ -11,6 +11,7 @@ import typer
 from sqlalchemy import Engine
 
 from bot.cli import common
+from bot.cli.serve import LOG_LEVEL, start_logging
 from bot.delivery import Limits
 from bot.i18n import _
 from bot.outbox import recover
@@ -19,7 +20,8 @@ from bot.settings import Settings, get_settings
 from models.db import sessions
 
 
-def worker() -> None:
+def worker(log_level: str | None = LOG_LEVEL) -> None:
+    start_logging(log_level)
     settings = get_settings()
     engine = common.engine()
     stop = threading.Event()

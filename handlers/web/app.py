@@ -105,9 +105,8 @@ def as_bind_command(session: Session, incoming: Incoming) -> Incoming:
     """An unbound visitor who types just the code HR gave them means to bind with it:
     the page never asks an employee to type a command. Bound users' words are left alone,
     so an eight-letter word never counts as a wrong code."""
-    text = codes.normalise(incoming.text)
-    code_shaped = len(text) == codes.LENGTH and all(c in codes.ALPHABET for c in text)
-    if incoming.kind != Kind.TEXT or not code_shaped:
+    text = codes.code_in(incoming.text) if incoming.kind == Kind.TEXT else None
+    if text is None:
         return incoming
     bound = session.scalar(
         select(ChatIdentity.id).where(
@@ -376,6 +375,9 @@ def create_app(
         try:
             data = await read_json(request)
             incoming, lang = parse_message(data)
+            # The peer address limits how many bind codes one machine may guess.
+            peer = request.client.host if request.client else ""
+            incoming = dataclasses.replace(incoming, source=peer)
         except Invalid:
             return JSONResponse({"error": "bad_request"}, status_code=400)
         try:
