@@ -8,6 +8,7 @@ jixiao serve --port 8080    # the page on the configured database; bind with HR'
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 
 import typer
@@ -94,7 +95,7 @@ def serve(
         "--host",
         help=_(
             "Address to listen on: 0.0.0.0 behind a load balancer for the platforms' "
-            "webhooks. The chat page still answers only requests addressed to this computer."
+            "webhooks. The chat page still answers only requests from this computer."
         ),
     ),
     personas: bool = typer.Option(
@@ -106,7 +107,24 @@ def serve(
         ),
     ),
 ) -> None:
+    if personas and not loopback(host):
+        raise common.Failure(
+            _(
+                "--personas lets whoever opens the page play any person and read their pay: "
+                "it runs only on this computer's own address (127.0.0.1), not on {host}."
+            ).format(host=host)
+        )
     run(common.engine(), port, personas=personas, host=host)
+
+
+def loopback(host: str) -> bool:
+    """Whether `host` is this computer's own address, reachable from nowhere else."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def run(engine: Engine, port: int, *, personas: bool, host: str = HOST) -> None:
