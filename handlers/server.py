@@ -118,8 +118,22 @@ def slack_events(
     )
 
     async def events(request: Request) -> Response:
-        response = await handler.handle(request)
-        metrics.updates.labels("slack").inc()
+        # Slack's library reads the timestamp as a number before it checks the
+        # signature: anything else would fail inside it (a 500) instead of a refusal.
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not (timestamp.isascii() and timestamp.isdigit()):
+            return PlainTextResponse("invalid request", status_code=401)
+        try:
+            response = await handler.handle(request)
+        except Exception:
+            log.exception("slack request failed")
+            metrics.errors.labels("slack").inc()
+            return PlainTextResponse("error", status_code=500)
+        # Refused (401) and unhandled (404) requests are no updates; a 500 is an error.
+        if response.status_code >= 500:
+            metrics.errors.labels("slack").inc()
+        elif response.status_code < 400:
+            metrics.updates.labels("slack").inc()
         return response
 
     return Route("/slack/events", events, methods=["POST"])
