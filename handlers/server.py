@@ -102,19 +102,17 @@ def slack_events(
     clock: Callable[[], dt.datetime] | None,
 ) -> Route:
     """Slack's events, slash command and interactivity, all at one signed endpoint."""
-    from slack_bolt.adapter.starlette import SlackRequestHandler
+    from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 
     from handlers.slack.app import build_app
 
-    handler = SlackRequestHandler(
-        build_app(
-            settings.slack_bot_token,
-            settings.slack_signing_secret,
-            sessions,
-            base_url=base_url,
-            clock=clock,
-            bind_by_email=settings.slack_bind_by_email,
-        )
+    bolt = build_app(
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        sessions,
+        base_url=base_url,
+        clock=clock,
+        bind_by_email=settings.slack_bind_by_email,
     )
 
     async def events(request: Request) -> Response:
@@ -124,7 +122,11 @@ def slack_events(
         if not (timestamp.isascii() and timestamp.isdigit()):
             return PlainTextResponse("invalid request", status_code=401)
         try:
-            response = await handler.handle(request)
+            # Bolt's App is synchronous and its listeners may wait on the database: run
+            # it in a worker thread, never on the event loop that serves every request.
+            body = await request.body()
+            answer = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+            response = to_starlette_response(answer)
         except Exception:
             log.exception("slack request failed")
             metrics.errors.labels("slack").inc()

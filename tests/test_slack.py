@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
@@ -640,3 +641,78 @@ def test_myscore_in_a_dm_between_two_people_goes_to_the_users_own_dm(client, api
     assert answer["channel"] == "U1"
     assert "¥" in _text(answer)
     assert not [m for m in api.posted() if m["channel"] == "DPEER"]
+
+
+def test_a_slow_database_never_makes_slack_wait_nor_stalls_the_server(
+    client, api, Session, monkeypatch
+):
+    import threading
+
+    from handlers.slack import app as slack_app
+
+    view = _open_modal(client, api, "UM")
+    ids = [int(b["block_id"][4:]) for b in view["blocks"] if b["block_id"].startswith("ind-")]
+    real = slack_app.save_sheet
+
+    def slow(*args, **kw):
+        time.sleep(3.5)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(slack_app, "save_sheet", slow)
+    answer = {}
+
+    def submit():
+        started = time.monotonic()
+        answer["response"] = _submit(client, "UM", view, {ids[0]: ("88", "")}, draft=True)
+        answer["seconds"] = time.monotonic() - started
+
+    worker = threading.Thread(target=submit)
+    worker.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert client.get("/healthz").status_code == 200
+    assert time.monotonic() - started < 1.0  # the event loop is free meanwhile
+    worker.join(timeout=10)
+    assert answer["response"].status_code == 200
+    assert answer["seconds"] < 3.0  # acknowledged within Slack's 3 s
+    saved = _wait_for(api, 3, timeout=10)[2]  # the outcome comes to the DM
+    assert saved["channel"] == "UM"
+    assert "草稿" in _text(saved)
+    from models import ScoreEntry
+
+    with Session() as s:
+        assert s.query(ScoreEntry).filter_by(value=Decimal(88)).count() == 1
+
+
+def test_a_failing_request_counts_as_an_error_not_an_update(client, api, monkeypatch):
+    from handlers.slack import app as slack_app
+
+    view = _open_modal(client, api, "UM")
+    updates = _metric(client, "jixiao_updates")
+
+    def broken(*args, **kw):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(slack_app, "save_sheet", broken)
+    r = _submit(client, "UM", view, {})
+    assert r.status_code == 500
+    assert _metric(client, "jixiao_errors") == 1
+    assert _metric(client, "jixiao_updates") == updates
+
+
+def test_the_app_manifest_names_what_the_app_listens_to():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    manifest = (root / "docs" / "slack_manifest.yaml").read_text(encoding="utf-8")
+    source = (root / "handlers" / "slack" / "app.py").read_text(encoding="utf-8")
+    for event in ("app_mention", "app_home_opened"):
+        assert f'@app.event("{event}")' in source
+        assert f"- {event}" in manifest
+    assert '@app.event("message")' in source
+    assert "- message.im" in manifest
+    assert '@app.command("/jixiao")' in source
+    assert "command: /jixiao" in manifest
+    assert manifest.count("/slack/events") == 3  # command, events, interactivity
+    for scope in ("chat:write", "im:history", "commands", "app_mentions:read"):
+        assert f"- {scope}" in manifest

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -20,17 +21,20 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.chat import binding
+from bot import i18n
+from bot.chat import binding, language
 from bot.chat.context import Ctx
 from bot.chat.dispatch import converse, handle_once
 from bot.chat.sheet import save_sheet
 from bot.chat.types import Incoming, Kind, Reply
+from bot.i18n import _
 from bot.workdays import utc_now
 from handlers.slack import modal
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
 TEXT_LIMIT = 3000  # a section block's text
+ACK_BUDGET = 2.0  # seconds of a modal's work before it is acknowledged regardless
 
 
 def blocks(reply: Reply) -> list[dict[str, Any]]:
@@ -91,6 +95,7 @@ def build_app(
     bind_by_email: bool = False,
 ) -> App:
     now = clock or utc_now
+    workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-modal")
     client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     app = App(
@@ -235,13 +240,41 @@ def build_app(
                 return [binding.how_to_bind()]
             return save_sheet(ctx, task_id, given, submit)
 
-        with sessions() as s, s.begin():
-            result = converse(s, incoming, now(), step)
+        def work() -> dict[int, str] | list[Reply]:
+            with sessions() as s, s.begin():
+                return converse(s, incoming, now(), step)
+
+        # Slack waits 3 s for the acknowledgement. Problems are shown inline when the
+        # database answers in time; when it is slow the modal closes at once and the
+        # outcome (saved, or what to correct) arrives in the DM, never a timeout.
+        pending = workers.submit(work)
+        try:
+            result = pending.result(timeout=ACK_BUDGET)
+        except TimeoutError:
+            ack()
+            pending.add_done_callback(lambda done: late(user, done.result()))
+            return
         if isinstance(result, dict):
             ack(response_action="errors", errors={f"ind-{k}": v for k, v in result.items()})
             return
         ack()
         send(user, result)
+
+    def late(user: str, result: dict[int, str] | list[Reply]) -> None:
+        """The outcome of a modal acknowledged before its work finished."""
+        if isinstance(result, dict):
+            with i18n.using(language_of_user(user)):
+                lines = [_("Nothing was saved from the form; please open it again and correct:")]
+                lines += [f"- {problem}" for problem in result.values()]
+            result = [Reply("\n".join(lines))]
+        send(user, result)
+
+    def language_of_user(user: str) -> str:
+        incoming = Incoming(PLATFORM, user, user, kind=Kind.OTHER, private=True)
+        with sessions() as s:
+            spoken = converse(s, incoming, now(), language.of)
+            s.rollback()
+        return spoken if isinstance(spoken, str) else i18n.DEFAULT_LANGUAGE
 
     @app.event("app_home_opened")
     def home(event: dict[str, Any], body: dict[str, Any]) -> None:
