@@ -713,6 +713,6 @@ def test_the_app_manifest_names_what_the_app_listens_to():
     assert "- message.im" in manifest
     assert '@app.command("/jixiao")' in source
     assert "command: /jixiao" in manifest
-    assert manifest.count("/slack/events") == 3  # command, events, interactivity
+    assert manifest.count("example.com/slack/events") == 3  # command, events, interactivity
     for scope in ("chat:write", "im:history", "commands", "app_mentions:read"):
         assert f"- {scope}" in manifest
