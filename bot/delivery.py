@@ -1,8 +1,12 @@
 """The sender: drains the outbox through a platform transport within its rate limits.
 
-Platforms only classify their own failures (`Delivery`); what to do about them is
-decided here: a 429 waits `retry_after`, a transient error backs off, a permanent one
-stops and is left for HR, a timeout is an unknown outcome and is not repeated.
+Platforms cut a message into the parts they send one by one (a long text as several
+messages, a chart as one more) and classify their own failures (`Delivery`); what to do
+about them is decided here. Each part is a send of its own within the limits, and how
+many parts were delivered is stored, so nothing is sent twice and a retry resumes after
+them. A 429 waits `retry_after` and is not a failed attempt; a transient error backs
+off; a permanent one stops and is left for HR (a blocked user is marked unreachable); a
+timeout is an unknown outcome and is not repeated.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
+from models.identity import ChatIdentity
 from models.outbox import OutboxMessage, OutboxState
 
 
@@ -30,13 +36,24 @@ class Delivery:
     outcome: str  # "sent", "retry_after", "transient", "permanent", "unknown"
     retry_after: float = 0.0
     error: str = ""
+    # Permanent because the person cannot be reached there at all (blocked the bot,
+    # left the workspace): nothing more is queued to that chat.
+    unreachable: bool = False
 
 
 SENT = Delivery("sent")
 
+# A sender says it is alive every second; one silent this long (killed, or stuck in a
+# long send) no longer counts, and the others take its share of the limit.
+ALIVE = dt.timedelta(seconds=5)
+
 
 class Transport(Protocol):
-    async def send(self, chat_id: str, content: dict[str, Any]) -> Delivery: ...
+    def parts(self, content: dict[str, Any]) -> list[dict[str, Any]]:
+        """The sends one outbox message takes on this platform, in order."""
+        ...
+
+    async def send(self, chat_id: str, part: dict[str, Any]) -> Delivery: ...
 
 
 @dataclass
@@ -57,12 +74,23 @@ class RateLimiter:
     """Answers "how long until this chat may receive another message?"."""
 
     limits: Limits
+    # Senders running side by side for the same platform: each takes its share of the
+    # overall limit, so together they stay within it.
+    share: int = 1
     _next_any: float = 0.0
     _next_chat: dict[str, float] = field(default_factory=dict)
     _group_sends: dict[str, deque[float]] = field(default_factory=dict)
+    _recent: deque[float] = field(default_factory=deque)  # this sender's last second
 
     def overall_wait(self, now: float) -> float:
-        return max(0.0, self._next_any - now)
+        wait = self._next_any - now
+        # Never more than our share in any one second, however late sends bunch up:
+        # side by side, each sender's evenly spaced stream drifts against the others'.
+        while self._recent and self._recent[0] <= now - 1.0:
+            self._recent.popleft()
+        if self.share > 1 and len(self._recent) >= int(self.limits.per_second // self.share):
+            wait = max(wait, self._recent[0] + 1.0 - now)
+        return max(0.0, wait)
 
     def chat_ready(self, chat_id: str, is_group: bool) -> float:
         """When this chat may next receive a message (monotonic seconds)."""
@@ -79,9 +107,10 @@ class RateLimiter:
         # Evenly spaced sends, not bursts: a burst of 30 lands in one server-side second.
         # A send that started a little late may be made up for (up to `catch_up` s), so
         # loop overhead does not eat the rate; 29/s × (1 s + 0.015 s) leaves room for jitter.
-        interval = 1.0 / self.limits.per_second
+        interval = self.share / self.limits.per_second
         self._next_any = max(self._next_any, at - self.limits.catch_up) + interval
         self._next_chat[chat_id] = at + self.limits.per_chat_interval
+        self._recent.append(at)
         if is_group:
             sends = self._group_sends.setdefault(chat_id, deque())
             sends.append(at)
@@ -93,7 +122,8 @@ class RateLimiter:
         self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), until)
 
 
-Item = tuple[int, int, str, bool, dict[str, Any], int]
+# (claim order, id, chat, is group, content, attempts, parts sent)
+Item = tuple[int, int, str, bool, dict[str, Any], int, int]
 
 
 @dataclass
@@ -117,7 +147,9 @@ class Sender:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         monotonic: Callable[[], float] = time.monotonic,
         batch: int = 200,
-        send_timeout: float = 30.0,
+        send_timeout: float = 20.0,
+        lease: float = outbox.LEASE.total_seconds(),
+        on_unreachable: Callable[[Session, str, str], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.transport = transport
@@ -128,25 +160,26 @@ class Sender:
         self.monotonic = monotonic
         self.batch = batch
         self.send_timeout = send_timeout
+        # Claims are renewed four times a lease; keep `lease` above `send_timeout` plus
+        # that, so even the longest send cannot let a live sender's claims lapse.
+        self.lease = dt.timedelta(seconds=lease)
+        self.renew_every = min(10.0, lease / 4)
+        self.on_unreachable = on_unreachable or mark_unreachable
         self.worker = f"{platform}-{uuid.uuid4().hex[:10]}"
         self.stats = Stats()
         self._seq = 0  # claim order, the tie-breaker after readiness
-        # (claim order, id, chat, is group, content, attempts), in claim order
-        self._fresh: deque[Item] = deque()
+        self._renewed = self._counted = monotonic()
+        self._claimed_at = float("-inf")
+        self._fresh: deque[Item] = deque()  # in claim order
         self._held: list[tuple[float, int, Item]] = []  # (ready at, claim order, item)
         self._waiting: dict[str, int] = {}  # held messages per chat
 
     def _claim(self) -> int:
         now = self.clock()
+        self._claimed_at = self.monotonic()
         with self.sessions() as s, s.begin():
-            ids = outbox.claim(
-                s,
-                self.worker,
-                now,
-                self.batch,
-                dt.timedelta(minutes=10),
-                platform=self.platform,
-            )
+            ids = outbox.claim(s, self.worker, now, self.batch, self.lease, platform=self.platform)
+            self.limiter.share = outbox.senders_alive(s, self.platform, self.worker, now, ALIVE)
             rows = (
                 s.query(
                     OutboxMessage.id,
@@ -154,6 +187,7 @@ class Sender:
                     OutboxMessage.is_group,
                     OutboxMessage.content,
                     OutboxMessage.attempts,
+                    OutboxMessage.parts_sent,
                 )
                 .filter(OutboxMessage.id.in_(ids))
                 .all()
@@ -175,8 +209,25 @@ class Sender:
         may receive again, ahead of fresh ones; a chat's messages never overtake each
         other.
         """
+        self._renew()  # counts this sender in, so others share the limit with it
+        try:
+            if self.limiter.share > 1:
+                # Others are sending already: they notice this one within a second (see
+                # `_count`); until they have slowed down, this one would be too many.
+                await asyncio.sleep(1.1)
+            return await self._drain(stop_when_empty, idle)
+        finally:
+            with self.sessions() as s, s.begin():
+                outbox.sender_stopped(s, self.platform, self.worker)
+
+    async def _drain(self, stop_when_empty: bool, idle: float) -> Stats:
         while True:
-            if len(self._fresh) + len(self._held) < self.batch // 2:
+            held = len(self._fresh) + len(self._held)
+            # Claiming ranks every waiting message: not more than once a second unless
+            # there is nothing left to send.
+            if held < self.batch // 2 and (
+                not held or self.monotonic() - self._claimed_at >= min(idle, 1.0)
+            ):
                 self._claim()
             if not self._fresh and not self._held:
                 if stop_when_empty:
@@ -184,6 +235,10 @@ class Sender:
                 await asyncio.sleep(idle)
                 continue
             now = self.monotonic()
+            if now - self._renewed >= self.renew_every:
+                self._renew()
+            elif now - self._counted >= 1.0:
+                self._count()
             if (pause := self.limiter.overall_wait(now)) > 0:
                 await asyncio.sleep(pause)
                 continue
@@ -196,39 +251,73 @@ class Sender:
                 seq = item[0]
                 overtaking = bool(self._waiting.get(item[2]))
             else:
-                await asyncio.sleep(self._held[0][0] - now)
+                await asyncio.sleep(min(self._held[0][0] - now, self.renew_every))
                 continue
-            _, mid, chat, group, content, attempts = item
-            ready = self.limiter.chat_ready(chat, group)
+            ready = self.limiter.chat_ready(item[2], item[3])
             if ready > now or overtaking:
                 # Equal ready times fall back to claim order, so a chat's later message
                 # never overtakes an earlier one already held.
-                self._waiting[chat] = self._waiting.get(chat, 0) + 1
-                heapq.heappush(self._held, (max(ready, now), seq, item))
+                self._hold(item, max(ready, now), seq)
                 continue
-            await self._send_one(mid, chat, group, content, attempts)
+            await self._send_one(item)
 
-    async def _send_one(
-        self, mid: int, chat: str, group: bool, content: dict[str, Any], attempts: int
-    ) -> None:
+    def _hold(self, item: Item, ready: float, seq: int) -> None:
+        self._waiting[item[2]] = self._waiting.get(item[2], 0) + 1
+        heapq.heappush(self._held, (ready, seq, item))
+
+    def _renew(self) -> None:
+        self._renewed = self.monotonic()
+        with self.sessions() as s, s.begin():
+            outbox.renew(s, self.worker, self.clock(), self.lease)
+        self._count()
+
+    def _count(self) -> None:
+        """How many senders share the platform's limit (checked every second, so one
+        that starts or stops changes everyone's pace at once)."""
+        self._counted = self.monotonic()
+        with self.sessions() as s, s.begin():
+            self.limiter.share = outbox.senders_alive(
+                s, self.platform, self.worker, self.clock(), ALIVE
+            )
+
+    async def _send_one(self, item: Item) -> None:
+        seq, mid, chat, group, content, attempts, done = item
+        parts = self.transport.parts(content)
         with self.sessions() as s, s.begin():
             ok = outbox.start_sending(
                 s, self.worker, mid, self.clock(), dt.timedelta(seconds=self.send_timeout)
             )
         if not ok:
-            return
+            return  # taken over by another sender meanwhile
         self.limiter.note(chat, group, self.monotonic())
-        try:
-            delivery = await asyncio.wait_for(
-                self.transport.send(chat, content), timeout=self.send_timeout
-            )
-        except TimeoutError:
-            delivery = Delivery("unknown", error="timed out")
-        self._record(mid, chat, delivery, attempts + 1)
+        if done >= len(parts):  # every part went before a crash; nothing left to send
+            delivery = SENT
+        else:
+            try:
+                delivery = await asyncio.wait_for(
+                    self.transport.send(chat, parts[done]), timeout=self.send_timeout
+                )
+            except TimeoutError:
+                delivery = Delivery("unknown", error="timed out")
+            if delivery.outcome == "sent":
+                done += 1
+        if delivery.outcome == "sent" and done < len(parts):
+            # More parts to come: each is a send of its own within the chat's limit, and
+            # this message stays ahead of the chat's later ones.
+            with self.sessions() as s, s.begin():
+                ok = outbox.part_sent(s, self.worker, mid, done, self.clock(), self.lease)
+            if ok:
+                ready = self.limiter.chat_ready(chat, group)
+                self._hold((seq, mid, chat, group, content, attempts, done), ready, seq)
+            return
+        self._record(mid, chat, delivery, attempts, done)
 
-    def _record(self, mid: int, chat: str, delivery: Delivery, attempts: int) -> None:
+    def _record(self, mid: int, chat: str, delivery: Delivery, attempts: int, done: int) -> None:
         now = self.clock()
         state, retry_at = OutboxState.SENT, None
+        waited = delivery.outcome == "retry_after"  # a wait, not a failed attempt
+        if not waited:
+            attempts += 1
         if delivery.outcome == "sent":
             self.stats.sent += 1
         elif delivery.outcome == "unknown":
@@ -240,12 +329,49 @@ class Sender:
         else:
             state = OutboxState.QUEUED
             self.stats.retried += 1
-            if delivery.outcome == "retry_after":
+            if waited:
                 delay = delivery.retry_after
                 self.limiter.hold(chat, self.monotonic() + delay)
             else:
                 steps = self.limits.backoff
                 delay = steps[min(attempts - 1, len(steps) - 1)]
             retry_at = now + dt.timedelta(seconds=delay)
+        later = self._drop_chat(chat) if state == OutboxState.QUEUED else []
         with self.sessions() as s, s.begin():
-            outbox.finish(s, mid, state, now, error=delivery.error, retry_at=retry_at)
+            outbox.finish(
+                s,
+                mid,
+                state,
+                now,
+                error=delivery.error,
+                retry_at=retry_at,
+                attempt=not waited,
+                parts_sent=done,
+                worker=self.worker,
+            )
+            # This chat's later messages wait for this one: back to the queue, where no
+            # sender takes them before it.
+            outbox.release(s, self.worker, later)
+            if delivery.unreachable:
+                self.on_unreachable(s, self.platform, chat)
+
+    def _drop_chat(self, chat: str) -> list[int]:
+        """Forget this chat's other claimed messages; their ids."""
+        dropped = [item[1] for item in self._fresh if item[2] == chat]
+        dropped += [item[1] for _, _, item in self._held if item[2] == chat]
+        if dropped:
+            self._fresh = deque(item for item in self._fresh if item[2] != chat)
+            self._held = [entry for entry in self._held if entry[2][2] != chat]
+            heapq.heapify(self._held)
+            self._waiting.pop(chat, None)
+        return dropped
+
+
+def mark_unreachable(session: Session, platform: str, chat_id: str) -> None:
+    """The person blocked the bot (or left): pushes stop queueing to that chat until they
+    bind or talk to the bot again; `jixiao undelivered` lists them."""
+    session.execute(
+        update(ChatIdentity)
+        .where(ChatIdentity.platform == platform, ChatIdentity.external_id == chat_id)
+        .values(unreachable=True)
+    )

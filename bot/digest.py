@@ -203,23 +203,41 @@ def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int
     return queued
 
 
+@dataclass(frozen=True)
+class Nudged:
+    """What the digest's "remind" button did."""
+
+    reminded: int  # overdue scorers reminded now
+    unreachable: int  # overdue scorers with no chat to reach (not bound, or blocked the bot)
+    already: int  # overdue scorers reminded earlier today
+
+
 def remind_overdue(
     session: Session, now: dt.datetime, head: Employee, institution_id: int
-) -> int | None:
+) -> Nudged | None:
     """The digest's button: one reminder to each overdue scorer, at most one per scorer
-    per day however often it is pressed. None if `head` does not head that institution."""
+    per day however often it is pressed; never to the head herself, never to a chat that
+    blocked the bot. None if `head` does not head that institution."""
     institution = session.get(Institution, institution_id)
     if institution is None or institution.head_id != head.id:
         return None
     local = local_now(now, institution.timezone)
-    sent = 0
-    late = overdue_scorers(session, institution.group_id, institution.id, now)
+    late = [
+        o
+        for o in overdue_scorers(session, institution.group_id, institution.id, now)
+        if o.scorer_id != head.id
+    ]
     ids = {o.scorer_id for o in late}
     chats = reachable_identities(session, ids)
     scorers = {e.id: e for e in session.scalars(select(Employee).where(Employee.id.in_(ids)))}
+    reminded = unreachable = already = 0
     for o in late:
         scorer = scorers[o.scorer_id]
-        for identity in chats.get(o.scorer_id, []):
+        if not chats.get(o.scorer_id):
+            unreachable += 1
+            continue
+        queued = 0
+        for identity in chats[o.scorer_id]:
             with i18n.using(scorer.language or i18n.DEFAULT_LANGUAGE):
                 text = ngettext(
                     "Reminder from {head}: {left} person is waiting for your scores.",
@@ -227,7 +245,7 @@ def remind_overdue(
                     o.left,
                 ).format(head=head.name, left=o.left)
                 label = _("Start scoring")
-            sent += outbox.enqueue(
+            queued += outbox.enqueue(
                 session,
                 now,
                 platform=identity.platform,
@@ -241,4 +259,29 @@ def remind_overdue(
                 dedupe_key=f"nudge:{o.scorer_id}:{identity.platform}:{local.date()}",
                 employee_id=o.scorer_id,
             )
-    return sent
+        if queued:
+            reminded += 1
+        else:
+            already += 1
+    return Nudged(reminded, unreachable, already)
+
+
+def nudge_answer(nudged: Nudged) -> str:
+    """What the head reads after pressing the button, in the current language."""
+    if nudged.reminded:
+        said = ngettext(
+            "Reminder sent to {n} scorer.", "Reminders sent to {n} scorers.", nudged.reminded
+        ).format(n=nudged.reminded)
+    elif nudged.already:
+        said = _("Everyone overdue has already been reminded today.")
+    elif nudged.unreachable:
+        said = _("Nobody overdue can be reached in chat.")
+    else:
+        said = _("Nobody is overdue.")
+    if nudged.unreachable:
+        said += "\n" + ngettext(
+            "{n} more could not be reached: not bound to the bot, or blocked it.",
+            "{n} more could not be reached: not bound to the bot, or blocked it.",
+            nudged.unreachable,
+        ).format(n=nudged.unreachable)
+    return said

@@ -87,27 +87,35 @@ def weekly_job() -> None:
     log.info("queued %d weekly reports", _each_group(queue_weekly_report))
 
 
+class SharedEngineJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+    """APScheduler's job store disposes its engine when the scheduler stops; ours is the
+    worker's own, still in use by its senders (and by the next scheduler after a lease
+    changes hands), so it is left alone."""
+
+    def shutdown(self) -> None:
+        pass
+
+
 def build_scheduler(engine: Engine) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+        jobstores={"default": SharedEngineJobStore(engine=engine)},
         job_defaults={"coalesce": True, "misfire_grace_time": 600, "max_instances": 1},
         timezone="UTC",
     )
     # Institutions have their own local 09:00; scanning every 15 minutes finds each one's
-    # moment, and the outbox's dedupe keys keep it to once a day.
-    scheduler.add_job(
-        "bot.scheduler:digests_job", "interval", minutes=15, id="digests", replace_existing=True
-    )
-    scheduler.add_job(
-        "bot.scheduler:reminders_job",
-        "interval",
-        minutes=15,
-        id="reminders",
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        "bot.scheduler:weekly_job", "interval", minutes=15, id="weekly", replace_existing=True
-    )
+    # moment, and the outbox's dedupe keys keep it to once a day. Each scan also runs as
+    # soon as the scheduler starts: a worker started at 09:05 sends the 09:00 digest now,
+    # not at 09:20 (what was queued already is skipped, so a restart sends nothing twice).
+    start = dt.datetime.now(dt.UTC)
+    for job in ("digests", "reminders", "weekly"):
+        scheduler.add_job(
+            f"bot.scheduler:{job}_job",
+            "interval",
+            minutes=15,
+            id=job,
+            replace_existing=True,
+            next_run_time=start,
+        )
     return scheduler
 
 

@@ -45,10 +45,15 @@ class Backlog:
     stranded_by: list[str] = field(default_factory=list)
     failed: list[Failed] = field(default_factory=list)
     unreachable: list[tuple[Person, list[str]]] = field(default_factory=list)
+    # Messages that failed because their person is unreachable there: told once, with
+    # the person, not again among the failures.
+    not_delivered_to: dict[Person, int] = field(default_factory=dict)
 
     @property
     def all_delivered(self) -> bool:
-        return not (self.queued or self.in_flight or self.stranded or self.failed)
+        return not (
+            self.queued or self.in_flight or self.stranded or self.failed or self.not_delivered_to
+        )
 
 
 def backlog(session: Session, now: dt.datetime) -> Backlog:
@@ -88,16 +93,6 @@ def backlog(session: Session, now: dt.datetime) -> Backlog:
         .group_by(Employee.number, Employee.name, m.platform, m.state)
         .order_by(Employee.number, m.platform)
     ).all()
-    report.failed = [
-        Failed(
-            Person(number, name) if number is not None else None,
-            platform,
-            S(state),
-            error or "",
-            count,
-        )
-        for number, name, platform, state, error, count in rows
-    ]
     platforms: dict[Person, list[str]] = {}
     for number, name, platform in session.execute(
         select(Employee.number, Employee.name, ChatIdentity.platform)
@@ -107,6 +102,12 @@ def backlog(session: Session, now: dt.datetime) -> Backlog:
     ):
         platforms.setdefault(Person(number, name), []).append(platform)
     report.unreachable = list(platforms.items())
+    for number, name, platform, state, error, count in rows:
+        person = Person(number, name) if number is not None else None
+        if person is not None and state == S.FAILED and platform in platforms.get(person, ()):
+            report.not_delivered_to[person] = report.not_delivered_to.get(person, 0) + count
+            continue
+        report.failed.append(Failed(person, platform, S(state), error or "", count))
     return report
 
 

@@ -8,11 +8,32 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from email.parser import BytesParser
+from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
 Answer = tuple[int, dict[str, str], dict[str, Any]]
+
+
+def form_data(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart upload (a photo, a document, a file's bytes): text fields as values
+    (JSON-decoded where they parse), files as their bytes."""
+    message = BytesParser(policy=default).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    params: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            continue
+        if part.get_filename() is None:
+            params[name] = maybe_json(payload.decode())
+        else:
+            params[name] = payload
+    return params
 
 
 def maybe_json(value: str) -> Any:
@@ -35,10 +56,15 @@ class LocalServer:
                     # sees a complete request, so it neither answers nor acts on it.
                     self.close_connection = True
                     return
-                body = raw.decode()
-                if self.headers.get("Content-Type", "").startswith("application/json"):
-                    params = json.loads(body or "{}")
+                kind = self.headers.get("Content-Type", "")
+                if kind.startswith("multipart/form-data"):
+                    params = form_data(kind, raw)
+                elif kind.startswith("application/json"):
+                    params = json.loads(raw.decode() or "{}")
+                elif self.path.startswith("/upload/"):
+                    params = {"data": raw}  # a file's bytes, posted as they are
                 else:
+                    body = raw.decode()
                     # Both client libraries post form fields, nested values JSON-encoded.
                     params = {k: maybe_json(v[0]) for k, v in parse_qs(body).items()}
                 status, headers, payload = answer(self.path.rsplit("/", 1)[-1], params)

@@ -35,7 +35,11 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     content: Mapped[dict[str, Any]]
     state: Mapped[OutboxState] = mapped_column(str_enum(OutboxState), default=OutboxState.QUEUED)
+    # Failed tries only: a 429 is a wait, not an attempt.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A long text goes as several messages (and a chart as one more): how many of them
+    # were delivered, so a retry or another sender resumes after them, never repeats them.
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[When]
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_until: Mapped[dt.datetime | None] = mapped_column(default=None)

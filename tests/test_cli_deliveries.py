@@ -252,3 +252,39 @@ def test_backlog_and_reach_queries_on_every_database(session):
     assert everyone.no_chat[0].institution == "东城支行"
     heads = reach(session, inst.group_id, role=Role.HEAD)
     assert (heads.recipients, heads.reachable, len(heads.no_chat)) == (1, 0, 1)
+
+
+def test_a_person_who_blocked_the_bot_is_listed_once_with_what_missed_them(tmp_path):
+    """A failed push to someone whose chat is unreachable is told with that person, once,
+    not again among the failures."""
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with sessions(engine)() as s, s.begin():
+        _, people = small_org(s)
+        _, _head, staff = people["东城支行"]
+        bind(s, staff[0])
+        identity = s.scalars(select(ChatIdentity)).one()
+        identity.unreachable = True
+        for key in ("a", "b"):
+            outbox.enqueue(
+                s,
+                T0,
+                platform=identity.platform,
+                chat_id=identity.external_id,
+                content={"text": key},
+                dedupe_key=key,
+                employee_id=staff[0].id,
+            )
+        s.flush()
+        for message in s.scalars(select(OutboxMessage)):
+            message.state = OutboxState.FAILED
+            message.last_error = "Forbidden: bot was blocked by the user"
+        number = staff[0].number
+    engine.dispose()
+    result = runner.invoke(app, ["--database-url", url, "--lang", "en", "undelivered"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count(f"{number} ") == 1, result.output
+    assert "Failed:" not in result.output
+    assert ": 2 messages not delivered" in result.output
+    assert "Every message was delivered" not in result.output

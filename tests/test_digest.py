@@ -6,13 +6,15 @@ import datetime as dt
 from decimal import Decimal
 
 import time_machine
+from sqlalchemy import select
 
 from bot import i18n
-from bot.digest import build, queue_head_digests, remind_overdue
+from bot.digest import Nudged, build, nudge_answer, queue_head_digests, remind_overdue
 from bot.periods import open_period
 from bot.progress import group_progress
 from bot.workdays import is_quiet, is_workday, workdays_between
 from models import (
+    ChatIdentity,
     OutboxMessage,
 )
 from tests.factories import T0, bind, small_org, submit
@@ -104,18 +106,41 @@ def test_a_later_run_the_same_day_builds_nothing_and_each_digest_is_built_once(
 
 
 def test_pressing_remind_twice_nudges_each_scorer_once_a_day(session):
+    """Never the head herself, never a chat that blocked the bot, and the head is told
+    how many could not be reached."""
     group, people = small_org(session)
+    inst, head, staff = people["东城支行"]
+    for appraisee, scorer in ((staff[1], staff[0]), (staff[2], staff[0]), (staff[3], staff[1])):
+        appraisee.manager_id = scorer.id  # head scores staff 0; staff 0 and 1 score the rest
+    session.flush()
     open_period(
         session, T0, group=group, label="2026-11", scheme_code="STD", deadline=dt.date(2026, 11, 20)
     )
-    inst, head, _ = people["东城支行"]
-    bind(session, head)
+    for person in (head, staff[0], staff[1]):
+        bind(session, person)
+    session.flush()
+    blocked = session.scalars(
+        select(ChatIdentity).where(ChatIdentity.employee_id == staff[1].id)
+    ).one()
+    blocked.unreachable = True
     now = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
-    assert remind_overdue(session, now, head, inst.id) == 1
-    assert remind_overdue(session, now + dt.timedelta(hours=3), head, inst.id) == 0
-    assert remind_overdue(session, now + dt.timedelta(days=1), head, inst.id) == 1
+    first = remind_overdue(session, now, head, inst.id)
+    assert first == Nudged(reminded=1, unreachable=1, already=0)
+    assert {m.employee_id for m in session.scalars(select(OutboxMessage))} == {staff[0].id}
+    again = remind_overdue(session, now + dt.timedelta(hours=3), head, inst.id)
+    assert again == Nudged(reminded=0, unreachable=1, already=1)
+    assert remind_overdue(session, now + dt.timedelta(days=1), head, inst.id) == first
     other_head = people["西城支行"][1]
     assert remind_overdue(session, now, other_head, inst.id) is None
+    with i18n.using("zh_CN"):
+        assert nudge_answer(first) == (
+            "已提醒 1 位考核人。\n另有 1 位无法联系：未绑定机器人，或已屏蔽机器人。"
+        )
+    with i18n.using("en"):
+        assert nudge_answer(again) == (
+            "Everyone overdue has already been reminded today.\n1 more could not be reached: "
+            "not bound to the bot, or blocked it."
+        )
 
 
 def test_workdays_follow_chinas_holiday_calendar():

@@ -38,6 +38,9 @@ class Recorder:
         self.sent: list[tuple[float, str, str]] = []
         self.script = script or {}
 
+    def parts(self, content):
+        return [content]
+
     async def send(self, chat_id, content):
         await asyncio.sleep(0)
         plan = self.script.get(chat_id)
@@ -230,7 +233,8 @@ def test_a_busy_chat_is_spread_through_a_broadcast_in_order(Session):
         if messages[mid].chat_id == "busy"
     ]
     assert [text for _, text in busy] == ["b0", "b1", "b2", "b3", "b4"]
-    assert [n for n, _ in busy] == [0, 30, 61, 92, 104]  # key ties go to first messages
+    # Each 30 places after the chat's first; key ties go to other chats' first messages.
+    assert [n for n, _ in busy] == [0, 31, 62, 93, 104]
     assert len(order) == 105
 
 
@@ -257,3 +261,70 @@ def test_the_limiter_spaces_sends_evenly():
     assert limiter.overall_wait(0.0) == pytest.approx(0.1)
     assert limiter.chat_wait("a", False, 0.5) == pytest.approx(0.55)
     assert limiter.chat_wait("b", False, 0.5) == 0
+
+
+def test_a_429_is_a_wait_not_a_failed_attempt(Session, clock):
+    """Twelve 429s in a row with at most three attempts: the message still goes, once."""
+    _queue(Session, 1, chat=lambda i: "busy")
+    transport = Recorder(clock, {"busy": [Delivery("retry_after", retry_after=1)] * 12})
+    sender = _sender(Session, transport, clock, limits=Limits(max_attempts=3))
+    for _ in range(13):
+        asyncio.run(sender.drain())
+        clock.t += 2
+    assert [text for _, _, text in transport.sent] == ["m0"]
+    with Session() as s:
+        row = s.scalars(select(OutboxMessage)).one()
+    assert (row.state, row.attempts) == (OutboxState.SENT, 1)
+
+
+def test_a_chats_later_message_waits_while_an_earlier_one_is_retried(Session, clock):
+    _queue(Session, 3, chat=lambda i: "c")
+    transport = Recorder(clock, {"c": [Delivery("transient", error="502")]})
+    sender = _sender(Session, transport, clock)
+    for _ in range(5):
+        asyncio.run(sender.drain())
+        clock.t += 10
+    assert [text for _, _, text in transport.sent] == ["m0", "m1", "m2"]
+
+
+def test_a_claim_takes_a_chats_messages_in_order_and_only_from_its_first(Session):
+    """Four messages to each of 50 chats, claimed 60 at a time by two senders: every
+    claim holds a chat's first k waiting messages or none of them, never a chat another
+    sender holds, and the second sender gets the rest once the first is done."""
+    for k in range(4):
+        _queue(Session, 50, chat=lambda i: f"chat{i}", prefix=f"r{k}-")
+    with Session() as s, s.begin():
+        a = outbox.claim(s, "a", NOW, 60, platform="telegram")
+        b = outbox.claim(s, "b", NOW, 60, platform="telegram")
+        rows = {m.id: m for m in s.scalars(select(OutboxMessage))}
+    assert len(a) == 60
+    for ids in (a, b):
+        by_chat: dict[str, list[str]] = {}
+        for mid in ids:
+            by_chat.setdefault(rows[mid].chat_id, []).append(rows[mid].content["text"])
+        for chat, texts in by_chat.items():
+            n = chat.removeprefix("chat")
+            assert texts == [f"r{k}-{n}" for k in range(len(texts))], (chat, texts)
+    assert not {rows[i].chat_id for i in a} & {rows[i].chat_id for i in b}
+    with Session() as s, s.begin():
+        for mid in a:
+            outbox.finish(s, mid, OutboxState.SENT, NOW)
+        c = outbox.claim(s, "b", NOW, 1000, platform="telegram")
+    assert len(a) + len(b) + len(c) == 200
+
+
+def test_claims_whose_sender_died_are_taken_over_and_live_ones_are_renewed(Session):
+    _queue(Session, 4)
+    with Session() as s, s.begin():
+        dead = outbox.claim(s, "dead", NOW, 2, dt.timedelta(seconds=45))
+        alive = outbox.claim(s, "alive", NOW, 2, dt.timedelta(seconds=45))
+        assert outbox.start_sending(s, "dead", dead[0], NOW, dt.timedelta(seconds=20))
+    later = NOW + dt.timedelta(seconds=40)
+    with Session() as s, s.begin():
+        assert outbox.renew(s, "alive", later, dt.timedelta(seconds=45)) == 2
+    with Session() as s, s.begin():
+        taken = outbox.claim(s, "other", later + dt.timedelta(seconds=10), 10)
+        states = {m.id: m.state for m in s.scalars(select(OutboxMessage))}
+    assert taken == [dead[1]]  # the one not on the wire; the live sender's stay its own
+    assert states[dead[0]] == OutboxState.UNKNOWN  # on the wire when it died: not resent
+    assert {states[i] for i in alive} == {OutboxState.CLAIMED}

@@ -6,12 +6,16 @@ import datetime as dt
 import threading
 import time
 
-from sqlalchemy import select
+import time_machine
+from sqlalchemy import func, select
 
 from bot import scheduler as sched
-from models import Lease
+from bot.periods import open_period
+from models import Lease, OutboxMessage
+from tests.factories import T0, bind, small_org
 
 T = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
+SH = dt.timezone(dt.timedelta(hours=8))
 
 
 def test_only_one_holder_has_the_lease_until_it_lapses(Session):
@@ -50,6 +54,8 @@ def test_a_standby_process_takes_over_when_the_leader_stops(engine, Session, mon
     # hand it over early; the leader releases it when it stops, so takeover is prompt.
     monkeypatch.setattr(sched, "RENEW_SECONDS", 0.05)
     monkeypatch.setattr(sched, "LEASE_SECONDS", 3.0)
+    # Jobs run as soon as a leader starts; this test is about the lease alone.
+    monkeypatch.setattr(sched, "_each_group", lambda work: 0)
     stop_a, stop_b = threading.Event(), threading.Event()
     a = threading.Thread(target=sched.run_scheduler, args=(engine, stop_a, "a"))
     a.start()
@@ -78,3 +84,35 @@ def _wait_for_holder(Session, who):
             return
         time.sleep(0.02)
     raise AssertionError(f"{who} never held the lease")
+
+
+def test_due_jobs_run_as_soon_as_the_worker_starts(engine, Session, monkeypatch):
+    """A worker started at 09:30 on a workday queues the heads' 09:00 digest at once, not
+    a quarter of an hour later."""
+    # Its own lease: the travelled clock must not meet a lease another test's scheduler
+    # thread, still stopping, renewed in real time.
+    monkeypatch.setattr(sched, "LEASE", "scheduler-at-start")
+    with time_machine.travel(dt.datetime(2026, 11, 23, 9, 30, tzinfo=SH), tick=True):
+        with Session() as s, s.begin():
+            group, people = small_org(s)
+            open_period(s, T0, group=group, label="2026-11", scheme_code="STD")
+            for _inst, head, _staff in people.values():
+                bind(s, head)
+        stop = threading.Event()
+        runner = threading.Thread(target=sched.run_scheduler, args=(engine, stop, "w"))
+        runner.start()
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and _digests(Session) < 2:
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            runner.join(30)
+    assert _digests(Session) == 2
+
+
+def _digests(Session):
+    with Session() as s:
+        return s.scalar(
+            select(func.count(OutboxMessage.id)).where(OutboxMessage.dedupe_key.like("digest:%"))
+        )

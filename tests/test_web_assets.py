@@ -47,6 +47,9 @@ def test_the_shipped_fonts_cover_every_character_of_the_catalogs_and_the_page():
             chars.update("".join(page.page_strings(True).values()))
             chars.update("".join(page.page_strings(False).values()))
     chars.update("✅✏️⬜")  # the task marks (bot/chat/tasks.py), as no CJK font has them
+    # U+FFFD, the replacement character, is quoted by an import refusal about damaged
+    # files (a command-line message); Noto has no glyph for it and browsers draw their own.
+    chars.discard("\ufffd")
     missing = {c for c in chars if c.isprintable() and ord(c) not in covered()}
     assert not missing, f"run scripts/make_webfont.py: the page's font lacks {sorted(missing)}"
 

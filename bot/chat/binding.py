@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import i18n
 from bot.audit import record
 from bot.chat import render
 from bot.chat.context import Ctx
@@ -64,6 +65,13 @@ def bind(ctx: Ctx, code: str) -> Reply | Employee:
     found.used_at = ctx.now
     employee = found.employee
     attach(ctx.session, ctx.now, ctx.incoming.platform, ctx.incoming.user_id, employee)
+    if not employee.language:
+        # Pushes speak the language of the replies: the one chosen before binding, else
+        # the one the user's client reports (stored, since pushes have no client to ask).
+        chosen = ctx.state.get("lang")
+        spoken = chosen if isinstance(chosen, str) else ctx.incoming.language_code
+        if spoken:
+            employee.language = i18n.resolve(spoken)
     chat.locked_until = None
     ctx.update(form=None, step=None, review=None)
     return employee

@@ -24,8 +24,8 @@ from bot.chat import binding, explain, form, intents, language, menu, myscore, s
 from bot.chat.context import Ctx, chat_state, unsign
 from bot.chat.intents import Intent
 from bot.chat.types import Incoming, Kind, Reply
-from bot.digest import remind_overdue
-from bot.i18n import _, ngettext
+from bot.digest import nudge_answer, remind_overdue
+from bot.i18n import _
 from models import SeenUpdate
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
@@ -232,18 +232,12 @@ def _button(ctx: Ctx, body: str) -> Reply:
 
 def _nudge(ctx: Ctx, institution_id: int) -> Reply:
     """The digest's one tap: remind every overdue scorer, at most once a day each."""
-    queued = remind_overdue(ctx.session, ctx.now, ctx.employee, institution_id)
-    if queued is None:
+    nudged = remind_overdue(ctx.session, ctx.now, ctx.employee, institution_id)
+    if nudged is None:
         return ctx.refuse(
             "nudge for an institution the speaker does not head", "institution", institution_id
         )
-    if queued == 0:
-        return Reply(_("Everyone overdue has already been reminded today."))
-    return Reply(
-        ngettext("Reminder sent to {n} scorer.", "Reminders sent to {n} scorers.", queued).format(
-            n=queued
-        )
-    )
+    return Reply(nudge_answer(nudged))
 
 
 def _switched(ctx: Ctx, code: str) -> Reply:

@@ -109,12 +109,14 @@ def _print_backlog(report: Backlog, at: dt.datetime, limit: int) -> None:
         )
         shown_people = report.unreachable if limit == 0 else report.unreachable[:limit]
         for person, platforms in shown_people:
-            echo(
-                "  "
-                + _("{number} {name} ({platforms})").format(
-                    number=person.number, name=person.name, platforms=", ".join(platforms)
-                )
+            line = _("{number} {name} ({platforms})").format(
+                number=person.number, name=person.name, platforms=", ".join(platforms)
             )
+            if missed := report.not_delivered_to.get(person):
+                line += ngettext(
+                    ": {n} message not delivered", ": {n} messages not delivered", missed
+                ).format(n=missed)
+            echo("  " + line)
         if len(report.unreachable) > len(shown_people):
             echo(
                 "  "

@@ -14,7 +14,8 @@ from bot.chat.types import Button, Reply
 from bot.delivery import SENT, Delivery, Limits
 from handlers.slack.app import TEXT_LIMIT, blocks
 
-# Errors that retrying will not fix: the person or channel is gone or unreachable.
+# Errors that retrying will not fix: the person or channel is gone or unreachable, or
+# the request itself is wrong (`invalid_arguments`: e.g. a file shared to a user id).
 PERMANENT = {
     "channel_not_found",
     "user_not_found",
@@ -24,39 +25,70 @@ PERMANENT = {
     "cannot_dm_bot",
     "user_disabled",
     "invalid_auth",
+    "invalid_arguments",
 }
+# Of those, the ones that mean the person cannot be reached at all.
+UNREACHABLE = {"user_not_found", "account_inactive", "user_disabled", "cannot_dm_bot"}
 
 SLACK_LIMITS = Limits(per_second=20.0, per_chat_interval=1.05)
 
 
 class SlackTransport:
+    """A push is the text with its buttons, then its chart as a file in the same DM: so
+    a chart that cannot be uploaded never costs the text and the button. Pushes are
+    addressed to a user id (U…); messages and files go to the DM with the app (D…),
+    which `conversations.open` gives: files.completeUploadExternal accepts only
+    channel ids (C, G, D, Z), never a user id."""
+
     def __init__(self, client: WebClient) -> None:
         self.client = client
+        self._dms: dict[str, str] = {}
 
-    async def send(self, chat_id: str, content: dict[str, Any]) -> Delivery:
+    def parts(self, content: dict[str, Any]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = [
+            {"text": str(content.get("text", "")), "buttons": content.get("buttons", [])}
+        ]
+        if image := content.get("image"):
+            out.append({"image": image})
+        return out
+
+    async def send(self, chat_id: str, part: dict[str, Any]) -> Delivery:
         # slack_sdk's WebClient is synchronous: keep the event loop free meanwhile.
-        return await asyncio.to_thread(self._send, chat_id, content)
+        return await asyncio.to_thread(self._send, chat_id, part)
 
-    def _send(self, chat_id: str, content: dict[str, Any]) -> Delivery:
-        reply = Reply(
-            str(content.get("text", "")),
-            [[Button(b["label"], b["payload"]) for b in row] for row in content.get("buttons", [])],
-        )
+    def _channel(self, chat_id: str) -> str:
+        if not chat_id.startswith(("U", "W")):
+            return chat_id  # already a conversation
+        if chat_id not in self._dms:
+            opened = self.client.conversations_open(users=chat_id)
+            self._dms[chat_id] = str((opened.get("channel") or {}).get("id") or chat_id)
+        return self._dms[chat_id]
+
+    def _send(self, chat_id: str, part: dict[str, Any]) -> Delivery:
         try:
-            if image := content.get("image"):
+            channel = self._channel(chat_id)
+            if image := part.get("image"):
                 self.client.files_upload_v2(
-                    channel=chat_id, content=base64.b64decode(image), filename="chart.png"
+                    channel=channel, content=base64.b64decode(image), filename="chart.png"
                 )
-            self.client.chat_postMessage(
-                channel=chat_id, text=reply.text[:TEXT_LIMIT], blocks=blocks(reply)
-            )
+            else:
+                reply = Reply(
+                    str(part.get("text", "")),
+                    [
+                        [Button(b["label"], b["payload"]) for b in row]
+                        for row in part.get("buttons", [])
+                    ],
+                )
+                self.client.chat_postMessage(
+                    channel=channel, text=reply.text[:TEXT_LIMIT], blocks=blocks(reply)
+                )
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             if exc.response.status_code == 429:
                 wait = float(exc.response.headers.get("Retry-After", 1))
                 return Delivery("retry_after", retry_after=wait, error=error)
             if error in PERMANENT:
-                return Delivery("permanent", error=error)
+                return Delivery("permanent", error=error, unreachable=error in UNREACHABLE)
             return Delivery("transient", error=error or str(exc))
         except TimeoutError as exc:
             return Delivery("unknown", error=str(exc))

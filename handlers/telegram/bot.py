@@ -3,31 +3,39 @@
 Each update becomes an `Incoming`; `bot.chat.dispatch.handle` runs in one transaction
 that also records the update_id, so a webhook retry or a duplicated update changes
 nothing. Replies render as Telegram expects: inline keyboards, a form step that edits
-its message in place, long texts split under 4,096 characters, pictures as photos and
+its message in place, long texts split under 4,096 UTF-16 units, pictures as photos and
 pay sheets as documents. Text goes without a parse mode, so names and comments can never
 be read as markup.
+
+No answer is dropped: a 429 is waited out (within `REPLY_WAIT`), a text Telegram still
+finds too long is split further, and what cannot go now is queued in the outbox, whose
+sender delivers it as soon as Telegram allows. A user who blocks the bot (a 403, or the
+`my_chat_member` update saying "kicked") is marked unreachable, so pushes stop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import logging
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import BotCommand, InputFile, Message, Update
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot import i18n
+from bot import i18n, outbox
 from bot.chat.dispatch import handle_once
 from bot.chat.types import Incoming, Kind, Reply
 from bot.i18n import _
 from bot.workdays import utc_now
-from handlers.telegram.transport import keyboard, split
+from handlers.telegram.transport import LIMIT, keyboard, retry_seconds, shorten, split
 from models import ChatIdentity
 
 log = logging.getLogger(__name__)
@@ -65,36 +73,151 @@ def process(
     return handle_once(sessions, PLATFORM, str(update.update_id), to_incoming(update), now)
 
 
-async def render(context: ContextTypes.DEFAULT_TYPE, update: Update, replies: list[Reply]) -> None:
+# How long a reply may wait for Telegram's flood control in all before what is left of it
+# goes through the outbox instead.
+REPLY_WAIT = 10.0
+# Below this many units, a text Telegram still refuses as too long is shortened instead.
+SMALLEST = 512
+
+
+@dataclass
+class Send:
+    """One request of an answer: a text (new, or edited in place), a photo or a file."""
+
+    text: str = ""
+    buttons: list[list[dict[str, str]]] = field(default_factory=list)
+    edit: bool = False
+    image: bytes | None = None
+    file: bytes | None = None
+    file_name: str = ""
+    limit: int = LIMIT
+
+
+def sends(replies: list[Reply], editable: bool) -> list[Send]:
+    """The requests that render `replies`, in order."""
+    out: list[Send] = []
+    for reply in replies:
+        buttons = [[{"label": b.label, "payload": b.payload} for b in row] for row in reply.buttons]
+        if reply.image:
+            out.append(Send(image=reply.image))
+        if reply.file:
+            out.append(Send(file=reply.file, file_name=reply.file_name or "file"))
+        parts = split(reply.text)
+        if reply.edit and editable and len(parts) == 1:
+            out.append(Send(parts[0], buttons, edit=True))
+            continue
+        out.extend(
+            Send(part, buttons if n == len(parts) - 1 else []) for n, part in enumerate(parts)
+        )
+    return out
+
+
+async def render(
+    context: ContextTypes.DEFAULT_TYPE,
+    update: Update,
+    replies: list[Reply],
+    wait: float = REPLY_WAIT,
+) -> list[Send]:
+    """Send the replies; returns what could not be sent within `wait` s of 429s (the
+    caller queues it), empty when all went."""
     chat = update.effective_chat
     assert chat is not None
     pressed: Message | None = None
     if update.callback_query is not None:
-        await update.callback_query.answer()
+        try:
+            await update.callback_query.answer()
+        except (RetryAfter, BadRequest):
+            # Only stops the button's spinner ("query is too old" after a slow answer):
+            # never a reason to lose the answer itself.
+            log.info("could not answer a callback query", exc_info=True)
         maybe = update.callback_query.message
         pressed = maybe if isinstance(maybe, Message) else None
-    for reply in replies:
-        markup = keyboard(
-            [[{"label": b.label, "payload": b.payload} for b in row] for row in reply.buttons]
-        )
-        if reply.image:
-            await context.bot.send_photo(chat.id, photo=reply.image)
-        if reply.file:
-            await context.bot.send_document(
-                chat.id, document=InputFile(reply.file, filename=reply.file_name or "file")
-            )
-        parts = split(reply.text)
-        if reply.edit and pressed is not None and len(parts) == 1:
-            try:
-                await pressed.edit_text(parts[0], reply_markup=markup)
-            except BadRequest as exc:
-                # A double tap re-renders the same step: Telegram refuses an identical edit.
-                if "not modified" not in str(exc):
-                    raise
+    todo = deque(sends(replies, pressed is not None))
+    while todo:
+        send = todo[0]
+        try:
+            await _send(context, chat.id, send, pressed)
+        except RetryAfter as exc:
+            pause = retry_seconds(exc)
+            if pause > wait:
+                return list(todo)
+            wait -= pause
+            await asyncio.sleep(pause)
             continue
-        for n, part in enumerate(parts):
-            await context.bot.send_message(
-                chat.id, part, reply_markup=markup if n == len(parts) - 1 else None
+        except BadRequest as exc:
+            message = str(exc).lower()
+            if "not modified" in message:
+                pass  # a double tap re-renders the same step: Telegram refuses the same edit
+            elif "too long" in message and send.image is None and send.file is None:
+                todo.popleft()
+                todo.extendleft(reversed(_smaller(send)))
+                continue
+            else:
+                raise
+        todo.popleft()
+    return []
+
+
+def _smaller(send: Send) -> list[Send]:
+    """A text Telegram refused as too long: in halves, or shortened with a note."""
+    limit = send.limit // 2
+    if limit < SMALLEST:
+        note = _("(Shortened: this message was too long for Telegram.)")
+        return [Send(shorten(send.text, limit, note), send.buttons, limit=limit)]
+    parts = split(send.text, limit)
+    return [
+        Send(part, send.buttons if n == len(parts) - 1 else [], limit=limit)
+        for n, part in enumerate(parts)
+    ]
+
+
+async def _send(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, send: Send, pressed: Message | None
+) -> None:
+    markup = keyboard(send.buttons)
+    if send.image is not None:
+        await context.bot.send_photo(chat_id, photo=send.image)
+    elif send.file is not None:
+        await context.bot.send_document(
+            chat_id, document=InputFile(send.file, filename=send.file_name)
+        )
+    elif send.edit and pressed is not None:
+        await pressed.edit_text(send.text, reply_markup=markup)
+    else:
+        await context.bot.send_message(chat_id, send.text, reply_markup=markup)
+
+
+def queue_rest(
+    sessions: sessionmaker[Session], update: Update, rest: list[Send], now: dt.datetime
+) -> None:
+    """What flood control kept back goes through the outbox, in order; a file cannot,
+    so the user is told to ask for it again."""
+    chat = update.effective_chat
+    assert chat is not None
+    user = update.effective_user
+    language = i18n.resolve(user.language_code if user else None)
+    with sessions() as s, s.begin():
+        for n, send in enumerate(rest):
+            if send.file is not None:
+                with i18n.using(language):
+                    content: dict[str, Any] = {
+                        "text": _(
+                            "Telegram is busy: the file {name} could not be sent. "
+                            "Please ask for it again in a minute."
+                        ).format(name=send.file_name)
+                    }
+            elif send.image is not None:
+                content = {"text": "", "image": base64.b64encode(send.image).decode()}
+            else:
+                content = {"text": send.text, "buttons": send.buttons}
+            outbox.enqueue(
+                s,
+                now,
+                platform=PLATFORM,
+                chat_id=str(chat.id),
+                content=content,
+                dedupe_key=f"reply:{update.update_id}:{n}",
+                is_group=chat.type != "private",
             )
 
 
@@ -121,20 +244,29 @@ def build_application(
             return
         # The database work runs off the event loop, so one conversation's transaction
         # never stalls the server's other requests.
+        if update.my_chat_member is not None:
+            await asyncio.to_thread(member_changed, sessions, update)
+            return
         replies = await asyncio.to_thread(process, sessions, update, now())
         if not replies:
             return
         try:
-            await render(context, update, replies)
+            rest = await render(context, update, replies)
         except Forbidden:
             # The user blocked the bot: stop pushing to them; HR can list who.
             await asyncio.to_thread(mark_unreachable, sessions, update)
+            return
+        if rest:
+            log.warning("flood control held back %d sends; queued in the outbox", len(rest))
+            await asyncio.to_thread(queue_rest, sessions, update, rest, now())
 
     app.add_handler(TypeHandler(Update, on_update))
     return app
 
 
-def mark_unreachable(sessions: sessionmaker[Session], update: Update) -> None:
+def mark_unreachable(
+    sessions: sessionmaker[Session], update: Update, unreachable: bool = True
+) -> None:
     user = update.effective_user
     if user is None:
         return
@@ -144,7 +276,20 @@ def mark_unreachable(sessions: sessionmaker[Session], update: Update) -> None:
                 ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == str(user.id)
             )
         ):
-            ident.unreachable = True
+            ident.unreachable = unreachable
+
+
+def member_changed(sessions: sessionmaker[Session], update: Update) -> None:
+    """Telegram says the user blocked the bot ("kicked" in their private chat) or started
+    it again ("member"): pushes stop, or resume."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return
+    status = change.new_chat_member.status
+    if status in ("kicked", "left"):
+        mark_unreachable(sessions, update)
+    elif status == "member":
+        mark_unreachable(sessions, update, unreachable=False)
 
 
 def poll(token: str, sessions: sessionmaker[Session]) -> None:

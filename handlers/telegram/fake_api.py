@@ -1,9 +1,11 @@
 """A local stand-in for the Telegram Bot API, for tests, benchmarks and offline demos.
 
 It answers like the real API (JSON envelopes, 429 with `retry_after`, 403 for blocked
-users, 400 "message is not modified"), enforces Telegram's limits — at most `per_second`
-messages in any one-second window overall and one per second per chat — and records
-every accepted message. Point python-telegram-bot at it with `base_url`.
+users, 400 "message is not modified" and "message is too long" past 4,096 UTF-16 code
+units, 1,024 for a caption), enforces Telegram's limits on sending — at most
+`per_second` messages in any one-second window overall and one per second per chat —
+and records every accepted message (a photo's bytes as their length). Point
+python-telegram-bot at it with `base_url`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class FakeBotAPI:
     sent: list[Sent] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rejected_429: int = 0
+    retry_after: int = 1
     next_message_id: int = 1
     texts: dict[tuple[str, int], Any] = field(default_factory=dict)
     _window: deque[float] = field(default_factory=deque)
@@ -70,8 +73,15 @@ class FakeBotAPI:
             chat = str(params.get("chat_id", ""))
             if chat in self.blocked:
                 return 403, _error(403, "Forbidden: bot was blocked by the user")
-            if method in ("sendMessage", "editMessageText") and not params.get("text"):
-                return 400, _error(400, "Bad Request: message text is empty")
+            text = params.get("text")
+            if method in ("sendMessage", "editMessageText"):
+                if not text:
+                    return 400, _error(400, "Bad Request: message text is empty")
+                if _units(str(text)) > TEXT_LIMIT:
+                    return 400, _error(400, "Bad Request: message is too long")
+            caption = params.get("caption")
+            if caption and _units(str(caption)) > CAPTION_LIMIT:
+                return 400, _error(400, "Bad Request: message caption is too long")
             if method == "editMessageText":
                 key = (chat, int(params.get("message_id", 0)))
                 if self.texts.get(key) == params.get("text"):
@@ -81,6 +91,10 @@ class FakeBotAPI:
                         "and reply markup are exactly the same",
                     )
             now = time.monotonic()
+            if not method.startswith(("send", "edit")):
+                # Answering a button, setting commands: not messages, not rate limited.
+                self.sent.append(Sent(now, method, chat, params))
+                return 200, _ok(True)
             while self._window and self._window[0] <= now - 1.0:
                 self._window.popleft()
             last = self._last_per_chat.get(chat)
@@ -91,8 +105,8 @@ class FakeBotAPI:
                 return 429, {
                     "ok": False,
                     "error_code": 429,
-                    "description": "Too Many Requests: retry after 1",
-                    "parameters": {"retry_after": 1},
+                    "description": f"Too Many Requests: retry after {self.retry_after}",
+                    "parameters": {"retry_after": self.retry_after},
                 }
             self._window.append(now)
             self._last_per_chat[chat] = now
@@ -114,6 +128,15 @@ class FakeBotAPI:
                     "text": params.get("text", ""),
                 }
             )
+
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
+def _units(text: str) -> int:
+    """Telegram counts text in UTF-16 code units: 🙂 is two."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _ok(result: Any) -> dict[str, Any]:

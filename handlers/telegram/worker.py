@@ -2,7 +2,8 @@
 
 It first recovers after a crash (expired leases back to the queue; a message that was on
 the wire becomes "unknown"), then sends until stopped, or until the outbox is empty with
---until-empty.
+--until-empty. While it runs it renews its claims; every claim it makes also takes over
+those whose lease lapsed, so another sender killed meanwhile strands nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import datetime as dt
 from telegram import Bot
 
 from bot.delivery import Limits, Sender
-from bot.outbox import recover
+from bot.outbox import LEASE, recover
 from bot.settings import get_settings
 from handlers.telegram.transport import TelegramTransport
 from models.db import make_engine, sessions
@@ -27,6 +28,7 @@ async def run(
     limits: Limits,
     until_empty: bool,
     recover_after: float = 0.0,
+    lease: float = LEASE.total_seconds(),
 ) -> None:
     engine = make_engine(database_url)
     Session = sessions(engine)
@@ -35,7 +37,7 @@ async def run(
         # keep theirs; `recover_after` claims younger ones too (after a known crash).
         recover(s, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=recover_after))
     async with Bot(token, base_url=base_url or "https://api.telegram.org/bot") as bot:
-        sender = Sender(Session, TelegramTransport(bot), "telegram", limits=limits)
+        sender = Sender(Session, TelegramTransport(bot), "telegram", limits=limits, lease=lease)
         await sender.drain(stop_when_empty=until_empty)
     engine.dispose()
 
@@ -48,6 +50,9 @@ def main() -> None:
     parser.add_argument("--per-second", type=float, default=Limits.per_second)
     parser.add_argument("--until-empty", action="store_true")
     parser.add_argument("--recover-after", type=float, default=0.0)
+    parser.add_argument(
+        "--lease", type=float, default=LEASE.total_seconds(), help="claim lease, seconds"
+    )
     args = parser.parse_args()
     asyncio.run(
         run(
@@ -57,6 +62,7 @@ def main() -> None:
             Limits(per_second=args.per_second),
             args.until_empty,
             args.recover_after,
+            args.lease,
         )
     )
 
