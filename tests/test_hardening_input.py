@@ -72,7 +72,7 @@ def test_huge_numbers_are_refused_early_and_echoed_short(session, scorer, digits
     assert len(reply) < 600
     assert digits[:13] not in reply
     assert "…" in reply
-    assert "过长" in reply
+    assert "超出允许范围" in reply
     assert stored(session, w) == {}
 
 

@@ -29,6 +29,10 @@ class BadValue(Exception):
     """A value the form refuses; `str()` is the reason, in the user's language."""
 
 
+class TooLong(Exception):
+    """A number with more digits than any score; `str()` is its shortened echo."""
+
+
 def normal(text: str) -> str:
     """Full-width digits and punctuation folded to ASCII (９０．５ → 90.5), invisible
     format characters (a pasted zero-width space) dropped."""
@@ -82,11 +86,7 @@ def parse(text: str) -> Decimal:
             _("“{text}” is not a number: type digits, such as 90 or 90.5.").format(text=quote(text))
         )
     if len(t.lstrip("+-").lstrip("0")) > NUMBER_MAX:
-        raise BadValue(
-            _("{value} is far too long for a score: type a number such as 90 or 90.5.").format(
-                value=short(t)
-            )
-        )
+        raise TooLong(short(t))
     value = Decimal(t)
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
@@ -140,22 +140,30 @@ def check(ind: Indicator, text: str) -> Decimal:
                     text=quote(text), levels=allowed(ind)
                 )
             )
-        value = parse(text)
-        if any(value == Decimal(str(p)) for _label, p in ind.levels):
-            return value
+        try:
+            value = parse(text)
+        except TooLong as long:
+            shown = str(long)
+        else:
+            if any(value == Decimal(str(p)) for _label, p in ind.levels):
+                return value
+            shown = short(score(value))
         raise BadValue(
             _("{value} is not one of the levels: {levels}.").format(
-                value=short(score(value)), levels=allowed(ind)
+                value=shown, levels=allowed(ind)
             )
         )
-    value = parse(text)
-    if not ind.min_score <= value <= input_max(ind):
-        raise BadValue(
-            _("{value} is outside the allowed range {range}.").format(
-                value=short(score(value)), range=allowed(ind)
-            )
-        )
-    return value
+    try:
+        value = parse(text)
+    except TooLong as long:
+        shown = str(long)
+    else:
+        if ind.min_score <= value <= input_max(ind):
+            return value
+        shown = short(score(value))
+    raise BadValue(
+        _("{value} is outside the allowed range {range}.").format(value=shown, range=allowed(ind))
+    )
 
 
 def top(ind: Indicator) -> Decimal:
