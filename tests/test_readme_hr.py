@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,11 +21,10 @@ from pathlib import Path
 import pytest
 from libfaketime import get_reload_information
 from openpyxl import load_workbook
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from models.db import make_engine, sessions
 from tests.chat_helpers import Chat
+from tests.conftest import new_pg_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -161,21 +159,8 @@ def play_readme(database_url: str, tmp_path: Path) -> None:
 
 @pytest.fixture
 def pg_database_url() -> Iterator[str]:
-    if not PG_URL:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the PostgreSQL tests: set TEST_DATABASE_URL")
-        pytest.skip("TEST_DATABASE_URL not set")
-    base = make_url(PG_URL)
-    name = f"jixiao_readme_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_pg_database("jixiao_readme") as url:
+        yield url
 
 
 def test_readme_hr_sequence_on_sqlite(tmp_path):

@@ -20,6 +20,8 @@ from models.db import make_engine, sessions, upgrade
 
 # The --group option of every command that acts on one group.
 GROUP = typer.Option(None, "--group", help=_("Group name (needed only if there are several)."))
+# The period argument of every command that acts on one period.
+PERIOD = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026."))
 
 
 class Failure(typer.Exit):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot import export, gaps
 from bot import periods as lifecycle
-from bot.cli.common import GROUP, Failure, now, transaction
+from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
 from bot.cli.meter import meter
 from bot.cli.output import emit
 from bot.i18n import _, money
@@ -39,7 +39,7 @@ INCOMPLETE = 3
     ),
 )
 def pay(
-    label: str = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026.")),
+    label: str = PERIOD,
     fmt: str = typer.Option("xlsx", "--format", help=_("xlsx or csv.")),
     output: str = typer.Option(
         None, "--output", help=_("File to write; default: a file in the export folder.")

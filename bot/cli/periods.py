@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot import gaps
 from bot import periods as lifecycle
-from bot.cli.common import GROUP, Failure, now, transaction
+from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
 from bot.cli.meter import meter
 from bot.cli.output import emit
 from bot.i18n import N_, _
@@ -54,7 +54,7 @@ def _unscorable_warning(gaps_: list[gaps.Gap], label: str) -> list[str]:
 
 @period_app.command("open", help=_("Open a period for scoring and create the scoring tasks."))
 def period_open(
-    label: str = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026.")),
+    label: str = PERIOD,
     scheme: str = typer.Option(..., "--scheme", help=_("Scheme code.")),
     deadline: str = typer.Option(None, "--deadline", help=_("Scoring deadline, YYYY-MM-DD.")),
     force: bool = typer.Option(
@@ -110,7 +110,7 @@ def period_open(
     ),
 )
 def period_tasks(
-    label: str = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026.")),
+    label: str = PERIOD,
     group: str = GROUP,
     institution: str = INSTITUTION,
 ) -> None:
@@ -131,7 +131,7 @@ def period_tasks(
 
 def _simple(action: str, done: str) -> None:
     def command(
-        label: str = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026.")),
+        label: str = PERIOD,
         group: str = GROUP,
         institution: str = INSTITUTION,
     ) -> None:
@@ -177,7 +177,7 @@ _simple("finalize", N_("Period {label} is final."))
     ),
 )
 def period_publish(
-    label: str = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026.")),
+    label: str = PERIOD,
     allow_missing: bool = typer.Option(
         False,
         "--allow-missing",
@@ -211,7 +211,7 @@ def period_publish(
     ),
 )
 def results_compute(
-    label: str = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026.")),
+    label: str = PERIOD,
     group: str = GROUP,
     institution: str = INSTITUTION,
 ) -> None:

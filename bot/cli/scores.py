@@ -10,7 +10,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from bot import periods as lifecycle
-from bot.cli.common import GROUP, Failure, now, transaction
+from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
 from bot.cli.imports import import_app
 from bot.cli.meter import meter
 from bot.i18n import _
@@ -20,7 +20,6 @@ from models import Period
 
 template_app = typer.Typer(help=_("Write spreadsheet templates to fill in and import."))
 
-PERIOD = typer.Argument(..., help=_("Period: 2026-11, 2026-Q4 or 2026."))
 INSTITUTION = typer.Option(
     None, "--institution", help=_("Institution name; omit for a group-wide period.")
 )
