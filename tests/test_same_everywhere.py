@@ -24,7 +24,9 @@ from tests.test_telegram_chat import Telegram
 class Web:
     def __init__(self, Session):
         self.client = TestClient(
-            create_app(Session, personas=False, clock=lambda: NOW), base_url="http://127.0.0.1"
+            create_app(Session, personas=False, clock=lambda: NOW),
+            base_url="http://127.0.0.1",
+            client=("127.0.0.1", 50000),
         )
         self.user = self.client.post("/api/identity", json={}).json()["user_id"]
 

@@ -88,6 +88,6 @@ def test_health_and_metrics_answer(client):
 
 def test_without_credentials_only_the_chat_page_runs(Session):
     server = create_server(Settings(_env_file=None), Session)
-    with TestClient(server, base_url="http://127.0.0.1") as c:
+    with TestClient(server, base_url="http://127.0.0.1", client=("127.0.0.1", 1)) as c:
         assert c.post("/telegram/webhook", json={}).status_code in (404, 405)
         assert c.get("/").status_code == 200

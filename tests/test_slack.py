@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
@@ -392,3 +393,332 @@ def test_socket_mode_is_for_development_and_needs_both_tokens(Session, tmp_path,
         get_settings.cache_clear()
     assert result.exit_code == 2
     assert "SLACK_APP_TOKEN" in result.output
+
+
+# Requests that crashed, and figures that reached channels (issue 10 and 9): every
+# request gets a clean refusal or a polite answer; pay only in the user's own DM.
+
+
+def _post(client, payload: dict, timestamp: str | bytes | None = None):
+    body = urlencode({"payload": json.dumps(payload)})
+    headers = _signed(body, "application/x-www-form-urlencoded")
+    if timestamp is not None:
+        headers["X-Slack-Request-Timestamp"] = timestamp
+    return client.post("/slack/events", content=body, headers=headers)
+
+
+def _bound(client, api, user="U1"):
+    _event(client, "/start ZH4NG8KP", user=user, event_id=f"Ev-bind-{user}")
+    _wait_for(api, 1)
+
+
+def _metric(client, name: str) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(f'{name}_total{{platform="slack"}}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_a_non_numeric_timestamp_is_refused_cleanly_and_counts_as_no_update(client, api):
+    for ts in ("abc", "", "1e9", "-5", "12.5", b"\xb2"):
+        r = _post(client, {"type": "block_actions"}, timestamp=ts)
+        assert r.status_code == 401, ts
+    assert _metric(client, "jixiao_updates") == 0
+    assert _metric(client, "jixiao_errors") == 0
+
+
+def test_a_forged_signature_is_no_update(client, api):
+    body = json.dumps({"type": "event_callback", "event_id": "x", "event": {}})
+    forged = _signed(body, "application/json", secret="not-the-secret")
+    assert client.post("/slack/events", content=body, headers=forged).status_code == 401
+    assert _metric(client, "jixiao_updates") == 0
+
+
+def test_a_modal_submitted_by_an_unbound_user_gets_a_polite_answer(client, api):
+    view = _open_modal(client, api, "UM")
+    r = _submit(client, "UX", view, {})
+    assert r.status_code == 200
+    answer = _text(_wait_for(api, 3)[2])
+    assert "/start" in answer or "绑定" in answer
+    assert _wait_for(api, 3)[2]["channel"] == "UX"
+
+
+def test_a_modal_for_another_scorers_task_writes_nothing(client, api, Session):
+    from models import ScoreEntry
+
+    view = _open_modal(client, api, "UM")
+    _event(client, "/start ZH4NG8KP", user="UZ", event_id="EvZ")
+    _wait_for(api, 3)
+    ids = [int(b["block_id"][4:]) for b in view["blocks"] if b["block_id"].startswith("ind-")]
+    r = _submit(client, "UZ", view, {ids[0]: ("90", ""), ids[1]: ("90", ""), ids[2]: ("良好", "")})
+    assert r.status_code == 200
+    with Session() as s:
+        assert s.query(ScoreEntry).count() > 0  # the world's published scores
+        task = json.loads(view["private_metadata"])["task"]
+        assert s.query(ScoreEntry).filter_by(task_id=task).count() == 0
+
+
+def test_forged_private_metadata_and_fields_get_no_500(client, api, Session):
+    from models import ScoreEntry
+
+    view = _open_modal(client, api, "UM")
+    before = len(api.posted())
+    with Session() as s:
+        stored = s.query(ScoreEntry).count()
+    for meta in ("not json", "[1]", '{"task": "x"}', '{"task": null}', "{}", '{"task": 99999}'):
+        r = _submit(client, "UM", {**view, "private_metadata": meta}, {})
+        assert r.status_code == 200, meta
+    bad_state = {"values": {"ind-x": {"value": {"value": "90"}}}}
+    r = _post(
+        client,
+        {
+            "type": "view_submission",
+            "team": {"id": "T1"},
+            "user": {"id": "UM"},
+            "view": {**view, "id": "V1", "state": bad_state},
+        },
+    )
+    assert r.status_code == 200
+    numbers = {"values": {f"ind-{view['blocks'][0]['block_id'][4:]}": {"value": {"value": 90}}}}
+    r = _post(
+        client,
+        {
+            "type": "view_submission",
+            "team": {"id": "T1"},
+            "user": {"id": "UM"},
+            "view": {**view, "id": "V1", "state": numbers},
+        },
+    )
+    assert r.status_code == 200
+    time.sleep(0.3)
+    with Session() as s:
+        assert s.query(ScoreEntry).count() == stored
+    # Only the unknown task was answered (politely, in UM's own DM).
+    assert all(m["channel"] == "UM" for m in api.posted()[before:])
+    assert _metric(client, "jixiao_errors") == 0
+
+
+def _mention(client, user="U1", channel="C42", event_id="EvM"):
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "event_id": event_id,
+            "team_id": "T1",
+            "event": {
+                "type": "app_mention",
+                "user": user,
+                "channel": channel,
+                "text": "<@B1> 我的成绩",
+                "ts": "3.3",
+            },
+        }
+    )
+    return client.post("/slack/events", content=body, headers=_signed(body, "application/json"))
+
+
+def test_an_app_mention_is_answered_only_to_the_speaker(client, api):
+    _bound(client, api)
+    r = _mention(client)
+    assert r.status_code == 200
+    note = _wait_for_method(api, "chat.postEphemeral")[0]
+    assert note["channel"] == "C42"
+    assert note["user"] == "U1"
+    assert "¥" not in note["text"]
+    assert len(api.posted()) == 1  # nothing public
+
+
+def _channel_message(client, user="U1", channel="C42", event_id="EvC"):
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "event_id": event_id,
+            "team_id": "T1",
+            "event": {
+                "type": "message",
+                "user": user,
+                "channel": channel,
+                "channel_type": "channel",
+                "text": "我的成绩",
+                "ts": "4.4",
+            },
+        }
+    )
+    return client.post("/slack/events", content=body, headers=_signed(body, "application/json"))
+
+
+def test_messages_in_channels_get_no_public_reply(client, api):
+    _bound(client, api)
+    assert _channel_message(client).status_code == 200
+    time.sleep(0.5)
+    assert len(api.posted()) == 1
+    assert not api.posted("chat.postEphemeral")
+
+
+def _press_in(client, value, channel: dict | None, user="U1", trigger="tp"):
+    payload = {
+        "type": "block_actions",
+        "trigger_id": trigger,
+        "team": {"id": "T1"},
+        "user": {"id": user},
+        "actions": [{"action_id": "jx-1", "value": value, "type": "button", "action_ts": "2.2"}],
+    }
+    if channel is not None:
+        payload["channel"] = channel
+    return _post(client, payload)
+
+
+def _my_button(client, api):
+    _bound(client, api)
+    _event(client, "菜单", event_id="EvMenu")
+    menu = _wait_for(api, 2)[1]
+    return next(
+        e["value"]
+        for b in menu["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if "我的成绩" in e["text"]["text"]
+    )
+
+
+def test_a_button_in_a_channel_without_a_name_never_posts_pay_there(client, api):
+    value = _my_button(client, api)
+    for n, channel in enumerate(({"id": "C778"}, {"id": "C779", "name": None})):
+        _press_in(client, value, channel, trigger=f"tc{n}")
+    notes = _wait_for_method(api, "chat.postEphemeral", 2)
+    assert all("¥" not in n["text"] for n in notes)
+    assert {n["channel"] for n in notes} == {"C778", "C779"}
+    assert all(m["channel"] == "U1" for m in api.posted())
+    assert all("¥" not in _text(m) for m in api.posted())
+
+
+def test_a_button_in_the_dm_shows_the_pay_in_the_dm(client, api):
+    value = _my_button(client, api)
+    _press_in(client, value, {"id": "DU1"})
+    answer = _wait_for(api, 3)[2]
+    assert answer["channel"] == "U1"
+    assert "¥" in _text(answer)
+
+
+def test_a_forged_button_refusal_is_not_posted_into_the_victims_dm(client, api):
+    value = _my_button(client, api)  # U1's button
+    _event(client, "/start K7Q2M9XD", user="U3", event_id="EvU3")
+    _wait_for(api, 3)
+    to_victim = [m for m in api.posted() if m["channel"] in ("U1", "DU1")]
+    _press_in(client, value, {"id": "DU1", "name": "directmessage"}, user="U3", trigger="tf")
+    refusal = _wait_for(api, 4)[3]
+    assert refusal["channel"] == "U3"
+    assert "¥" not in _text(refusal)
+    time.sleep(0.3)
+    assert [m for m in api.posted() if m["channel"] in ("U1", "DU1")] == to_victim
+
+
+def _command_in(client, api, text, channel_id, channel_name, user="U1", trigger="tc"):
+    body = urlencode(
+        {
+            "command": "/jixiao",
+            "text": text,
+            "user_id": user,
+            "channel_id": channel_id,
+            "channel_name": channel_name,
+            "trigger_id": trigger,
+            "team_id": "T1",
+            "response_url": f"{api.base_url}response",
+        }
+    )
+    return client.post(
+        "/slack/events", content=body, headers=_signed(body, "application/x-www-form-urlencoded")
+    )
+
+
+def test_the_slash_command_in_a_channel_answers_only_the_speaker(client, api):
+    _bound(client, api)
+    r = _command_in(client, api, "myscore", "C42", "general")
+    assert r.status_code == 200
+    answer = _wait_for_method(api, "response")[0]
+    assert answer["response_type"] == "ephemeral"
+    assert "¥" not in answer["text"]
+    assert len(api.posted()) == 1  # nothing posted in the channel
+
+
+def test_myscore_in_a_dm_between_two_people_goes_to_the_users_own_dm(client, api):
+    _bound(client, api)
+    _command_in(client, api, "myscore", "DPEER", "directmessage")
+    answer = _wait_for(api, 2)[1]
+    assert answer["channel"] == "U1"
+    assert "¥" in _text(answer)
+    assert not [m for m in api.posted() if m["channel"] == "DPEER"]
+
+
+def test_a_slow_database_never_makes_slack_wait_nor_stalls_the_server(
+    client, api, Session, monkeypatch
+):
+    import threading
+
+    from handlers.slack import app as slack_app
+
+    view = _open_modal(client, api, "UM")
+    ids = [int(b["block_id"][4:]) for b in view["blocks"] if b["block_id"].startswith("ind-")]
+    real = slack_app.save_sheet
+
+    def slow(*args, **kw):
+        time.sleep(3.5)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(slack_app, "save_sheet", slow)
+    answer = {}
+
+    def submit():
+        started = time.monotonic()
+        answer["response"] = _submit(client, "UM", view, {ids[0]: ("88", "")}, draft=True)
+        answer["seconds"] = time.monotonic() - started
+
+    worker = threading.Thread(target=submit)
+    worker.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert client.get("/healthz").status_code == 200
+    assert time.monotonic() - started < 1.0  # the event loop is free meanwhile
+    worker.join(timeout=10)
+    assert answer["response"].status_code == 200
+    assert answer["seconds"] < 3.0  # acknowledged within Slack's 3 s
+    saved = _wait_for(api, 3, timeout=10)[2]  # the outcome comes to the DM
+    assert saved["channel"] == "UM"
+    assert "草稿" in _text(saved)
+    from models import ScoreEntry
+
+    with Session() as s:
+        assert s.query(ScoreEntry).filter_by(value=Decimal(88)).count() == 1
+
+
+def test_a_failing_request_counts_as_an_error_not_an_update(client, api, monkeypatch):
+    from handlers.slack import app as slack_app
+
+    view = _open_modal(client, api, "UM")
+    updates = _metric(client, "jixiao_updates")
+
+    def broken(*args, **kw):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(slack_app, "save_sheet", broken)
+    r = _submit(client, "UM", view, {})
+    assert r.status_code == 500
+    assert _metric(client, "jixiao_errors") == 1
+    assert _metric(client, "jixiao_updates") == updates
+
+
+def test_the_app_manifest_names_what_the_app_listens_to():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    manifest = (root / "docs" / "slack_manifest.yaml").read_text(encoding="utf-8")
+    source = (root / "handlers" / "slack" / "app.py").read_text(encoding="utf-8")
+    for event in ("app_mention", "app_home_opened"):
+        assert f'@app.event("{event}")' in source
+        assert f"- {event}" in manifest
+    assert '@app.event("message")' in source
+    assert "- message.im" in manifest
+    assert '@app.command("/jixiao")' in source
+    assert "command: /jixiao" in manifest
+    assert manifest.count("example.com/slack/events") == 3  # command, events, interactivity
+    for scope in ("chat:write", "im:history", "commands", "app_mentions:read"):
+        assert f"- {scope}" in manifest

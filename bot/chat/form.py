@@ -13,7 +13,9 @@ import re
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot import behalf
 from bot.audit import record
@@ -205,24 +207,9 @@ def write_answer(
 ) -> tuple[str, str] | None:
     """Store one answer; after submission every change is audited and returned (the
     value before and after, as shown), so the scorer is told what changed."""
-    entry = _entries(task).get(ind.id)
-    if entry is None:
-        entry = ScoreEntry(
-            indicator_id=ind.id,
-            value=value,
-            comment=comment or "",
-            entered_by=ctx.employee.id,
-            entered_at=ctx.now,
-        )
-        task.entries.append(entry)
-        before = None
-    else:
-        before = {"value": str(entry.value), "comment": entry.comment}
-        entry.value = value
-        if comment is not None:
-            entry.comment = comment
-        entry.entered_by = ctx.employee.id
-        entry.entered_at = ctx.now
+    old = _entries(task).get(ind.id)
+    before = None if old is None else {"value": str(old.value), "comment": old.comment}
+    entry = _store(ctx, task, ind, value, comment)
     after = {"value": str(entry.value), "comment": entry.comment}
     changed = None
     if task.state == TaskState.SUBMITTED and before != after:
@@ -242,6 +229,40 @@ def write_answer(
         task.state = TaskState.DRAFT
     task.updated_at = ctx.now
     return changed
+
+
+def _store(
+    ctx: Ctx, task: ScoringTask, ind: Indicator, value: Decimal, comment: str | None
+) -> ScoreEntry:
+    """Insert or update the task's entry for `ind` in one statement. Two first answers
+    racing in two requests (a double send, two tabs) would both insert, and the loser's
+    unique-key error became an HTTP 500: with an upsert each request stores its answer
+    and reads back what is stored, on SQLite and PostgreSQL alike."""
+    insert = pg_insert if ctx.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(ScoreEntry).values(
+        task_id=task.id,
+        indicator_id=ind.id,
+        value=value,
+        comment=comment or "",
+        entered_by=ctx.employee.id,
+        entered_at=ctx.now,
+    )
+    changes = {
+        "value": stmt.excluded.value,
+        "entered_by": stmt.excluded.entered_by,
+        "entered_at": stmt.excluded.entered_at,
+    }
+    if comment is not None:
+        changes["comment"] = stmt.excluded.comment
+    ctx.session.execute(
+        stmt.on_conflict_do_update(index_elements=["task_id", "indicator_id"], set_=changes)
+    )
+    ctx.session.expire(task, ["entries"])
+    return ctx.session.scalars(
+        select(ScoreEntry)
+        .where(ScoreEntry.task_id == task.id, ScoreEntry.indicator_id == ind.id)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def changed_note(task: ScoringTask, changes: list[tuple[Indicator, tuple[str, str]]]) -> str:

@@ -23,6 +23,8 @@ def when(value: dt.datetime, tz: ZoneInfo) -> str:
 def score(value: Decimal | str) -> str:
     """A score as entered: 90, 90.5 (no padding zeros, no grouping)."""
     d = Decimal(value)
+    if d.is_zero():
+        d = d.copy_abs()  # -0 and -0.0 are zero, never shown as "-0"
     # normalize() rounds to the context's 28 digits: a long number would be shown as
     # another one (30 nines as 1 followed by zeros), so give it room for every digit.
     room = decimal.Context(prec=max(28, len(d.as_tuple().digits)))

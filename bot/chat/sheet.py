@@ -13,7 +13,15 @@ from bot.chat.context import Ctx
 from bot.chat.form import OPTIONAL, WEIGHTED, changed_note, confirm, write_answer
 from bot.chat.tasks import own, role_name, who
 from bot.chat.types import Reply
-from bot.chat.values import BadValue, allowed, check, check_comment, comment_rule, needs_comment
+from bot.chat.values import (
+    BadValue,
+    allowed,
+    check,
+    check_comment,
+    comment_rule,
+    needs_comment,
+    visible,
+)
 from bot.i18n import _
 from models import TaskState
 
@@ -86,8 +94,10 @@ def save_sheet(
             continue
         try:
             value = check(ind, text)
-            if needs_comment(ind, value) or comment.strip():
-                comment = check_comment(comment)
+            # A comment of nothing visible (a zero-width space) is no comment.
+            comment = (
+                check_comment(comment) if needs_comment(ind, value) or visible(comment) else ""
+            )
         except BadValue as exc:
             problems[ind.id] = str(exc)
             continue

@@ -13,19 +13,57 @@ from models import Indicator, IndicatorKind
 _NUMBER = re.compile(r"^[+-]?[0-9]+(?:\.[0-9]+)?$")
 _SEPARATORS = re.compile(r"[\s,，、;；]+")
 COMMENT_MAX = 500
+# Longer than any score a scheme can hold (100000.25 is 9): refused before Decimal reads
+# it, so 10,000 nines cost nothing and are never echoed whole.
+NUMBER_MAX = 12
+# Typed on a phone they are mistakes; stored, PostgreSQL refuses NUL (an HTTP 500 that a
+# retry never fixes) and the others garble what payroll and the explanation show.
+_ALLOWED_CONTROLS = frozenset("\n\t")
+# Characters that show nothing: format characters (zero-width space, joiners, BOM),
+# spaces and separators, and the fillers some keyboards insert.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs", "Zl", "Zp", "Cc"})
+_INVISIBLE_EXTRA = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 class BadValue(Exception):
     """A value the form refuses; `str()` is the reason, in the user's language."""
 
 
+class TooLong(Exception):
+    """A number with more digits than any score; `str()` is its shortened echo."""
+
+
 def normal(text: str) -> str:
-    """Full-width digits and punctuation folded to ASCII (９０．５ → 90.5)."""
-    return unicodedata.normalize("NFKC", text).strip()
+    """Full-width digits and punctuation folded to ASCII (９０．５ → 90.5), invisible
+    format characters (a pasted zero-width space) dropped."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in folded if unicodedata.category(c) != "Cf").strip()
+
+
+def control_character(text: str) -> str | None:
+    """The first character in `text` no one types on purpose (control characters,
+    surrogates, non-characters), as U+XXXX; None when there is none."""
+    for c in text:
+        if c in _ALLOWED_CONTROLS or c == "\r":
+            continue
+        category = unicodedata.category(c)
+        if category in ("Cc", "Cs") or (category == "Cn" and (ord(c) & 0xFFFE) == 0xFFFE):
+            return f"U+{ord(c):04X}"
+    return None
+
+
+def visible(text: str) -> str:
+    """`text` without what shows nothing: a comment of zero-width spaces is empty."""
+    return "".join(
+        c
+        for c in text
+        if unicodedata.category(c) not in _INVISIBLE_CATEGORIES and c not in _INVISIBLE_EXTRA
+    )
 
 
 def quote(text: str, limit: int = 20) -> str:
-    """User text echoed back briefly, as plain text."""
+    """User text echoed back briefly, as plain text (control characters dropped)."""
+    text = "".join(c for c in text if unicodedata.category(c) != "Cc" or c in " \n\t")
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"
 
@@ -47,11 +85,14 @@ def parse(text: str) -> Decimal:
         raise BadValue(
             _("“{text}” is not a number: type digits, such as 90 or 90.5.").format(text=quote(text))
         )
+    if len(t.lstrip("+-").lstrip("0")) > NUMBER_MAX:
+        raise TooLong(short(t))
     value = Decimal(t)
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
         raise BadValue(_("Use at most two decimal places, such as 90.25."))
-    return value
+    # -0 and -0.0 are zero: never stored or shown as "-0".
+    return value.copy_abs() if value.is_zero() else value
 
 
 # A bonus or deduction item's cap is what the engine counts, not what may be entered: a
@@ -99,22 +140,30 @@ def check(ind: Indicator, text: str) -> Decimal:
                     text=quote(text), levels=allowed(ind)
                 )
             )
-        value = parse(text)
-        if any(value == Decimal(str(p)) for _label, p in ind.levels):
-            return value
+        try:
+            value = parse(text)
+        except TooLong as long:
+            shown = str(long)
+        else:
+            if any(value == Decimal(str(p)) for _label, p in ind.levels):
+                return value
+            shown = short(score(value))
         raise BadValue(
             _("{value} is not one of the levels: {levels}.").format(
-                value=short(score(value)), levels=allowed(ind)
+                value=shown, levels=allowed(ind)
             )
         )
-    value = parse(text)
-    if not ind.min_score <= value <= input_max(ind):
-        raise BadValue(
-            _("{value} is outside the allowed range {range}.").format(
-                value=short(score(value)), range=allowed(ind)
-            )
-        )
-    return value
+    try:
+        value = parse(text)
+    except TooLong as long:
+        shown = str(long)
+    else:
+        if ind.min_score <= value <= input_max(ind):
+            return value
+        shown = short(score(value))
+    raise BadValue(
+        _("{value} is outside the allowed range {range}.").format(value=shown, range=allowed(ind))
+    )
 
 
 def top(ind: Indicator) -> Decimal:
@@ -141,9 +190,18 @@ def comment_rule(ind: Indicator) -> str:
 
 
 def check_comment(text: str) -> str:
+    """A comment as stored: trimmed, with something visible in it, no control
+    characters, within the limit."""
     comment = text.strip()
-    if not comment:
+    if not visible(comment):
         raise BadValue(_("The comment is empty: please type a few words."))
+    if (code := control_character(comment)) is not None:
+        raise BadValue(
+            _(
+                "The comment contains a control character ({code}) that cannot be stored: "
+                "please type it again without it."
+            ).format(code=code)
+        )
     if len(comment) > COMMENT_MAX:
         raise BadValue(
             _("The comment is {length} characters long; keep it under {limit}.").format(

@@ -8,6 +8,7 @@ jixiao serve --port 8080    # the page on the configured database; bind with HR'
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 
 import typer
@@ -112,7 +113,7 @@ def serve(
         "--host",
         help=_(
             "Address to listen on: 0.0.0.0 behind a load balancer for the platforms' "
-            "webhooks. The chat page still answers only requests addressed to this computer."
+            "webhooks. The chat page still answers only requests from this computer."
         ),
     ),
     personas: bool = typer.Option(
@@ -125,8 +126,25 @@ def serve(
     ),
     log_level: str | None = LOG_LEVEL,
 ) -> None:
+    if personas and not loopback(host):
+        raise common.Failure(
+            _(
+                "--personas lets whoever opens the page play any person and read their pay: "
+                "it runs only on this computer's own address (127.0.0.1), not on {host}."
+            ).format(host=host)
+        )
     level = start_logging(log_level)
     run(common.engine(), port, personas=personas, host=host, log_level=level)
+
+
+def loopback(host: str) -> bool:
+    """Whether `host` is this computer's own address, reachable from nowhere else."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def run(

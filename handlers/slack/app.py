@@ -10,28 +10,31 @@ read as markup) and buttons whose values are the core's opaque payloads.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.chat import binding
+from bot import i18n
+from bot.chat import binding, language
 from bot.chat.context import Ctx
 from bot.chat.dispatch import converse, handle_once
 from bot.chat.sheet import save_sheet
 from bot.chat.types import Incoming, Kind, Reply
+from bot.i18n import _
 from bot.workdays import utc_now
 from handlers.slack import modal
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
 TEXT_LIMIT = 3000  # a section block's text
+ACK_BUDGET = 2.0  # seconds of a modal's work before it is acknowledged regardless
 
 
 def blocks(reply: Reply) -> list[dict[str, Any]]:
@@ -62,6 +65,11 @@ def blocks(reply: Reply) -> list[dict[str, Any]]:
     return out
 
 
+def dm(channel: object) -> bool:
+    """Whether a channel id is a direct message's (D…), by Slack's id scheme."""
+    return isinstance(channel, str) and channel.startswith("D")
+
+
 def run_once(
     sessions: sessionmaker[Session], key: str, incoming: Incoming, now: dt.datetime
 ) -> list[Reply] | None:
@@ -87,6 +95,7 @@ def build_app(
     bind_by_email: bool = False,
 ) -> App:
     now = clock or utc_now
+    workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-modal")
     client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     app = App(
@@ -108,62 +117,92 @@ def build_app(
         with sessions() as s, s.begin():
             binding.bind_by_email(s, now(), PLATFORM, user, profile.get("email") or "")
 
-    def send(channel: str, replies: list[Reply] | None) -> None:
+    def send(user: str, replies: list[Reply] | None) -> None:
+        """Replies go to the speaker's own direct messages with the app (a user id as
+        the channel), never to the channel a request names: figures stay there, and a
+        refused button pressed elsewhere is not answered in someone else's chat."""
         for reply in replies or []:
             client.chat_postMessage(
-                channel=channel, text=reply.text[:TEXT_LIMIT], blocks=blocks(reply)
+                channel=user, text=reply.text[:TEXT_LIMIT], blocks=blocks(reply)
+            )
+
+    def whisper(channel: str, user: str, replies: list[Reply] | None) -> None:
+        """Replies in a channel: seen only by the speaker (they carry no figures: the
+        core answers a public chat with "I'll reply privately")."""
+        for reply in replies or []:
+            client.chat_postEphemeral(
+                channel=channel, user=user, text=reply.text[:TEXT_LIMIT], blocks=blocks(reply)
             )
 
     @app.command("/jixiao")
-    def command(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+    def command(ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
         ack()
-        private = command.get("channel_name") == "directmessage"
+        user = command["user_id"]
+        # A direct message (a D… id); answers go to the user's own DM with the app, so
+        # a DM between two people never shows them. Anywhere else, only a note the
+        # speaker alone sees.
+        private = dm(command.get("channel_id"))
         text = (command.get("text") or "").strip()
         incoming = Incoming(
             PLATFORM,
-            command["user_id"],
-            command["channel_id"],
+            user,
+            user,
             text=text if text.startswith("/") else (f"/{text}" if text else "/menu"),
             private=private,
         )
-        email_binding(command["user_id"])
-        key = f"cmd:{command.get('trigger_id', '')}"
-        send(command["channel_id"], run_once(sessions, key, incoming, now()))
+        email_binding(user)
+        replies = run_once(sessions, f"cmd:{command.get('trigger_id', '')}", incoming, now())
+        if private:
+            send(user, replies)
+            return
+        for reply in replies or []:
+            respond(text=reply.text[:TEXT_LIMIT], response_type="ephemeral")
 
     @app.event("message")
     def message(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("bot_id") or event.get("subtype") not in (None, "file_share"):
             return  # our own messages and edits are not questions
+        if event.get("channel_type") != "im":
+            return  # a channel's talk is not addressed to the bot: no public replies
         email_binding(event["user"])
         kind = Kind.OTHER if event.get("subtype") == "file_share" else Kind.TEXT
         incoming = Incoming(
             PLATFORM,
             event["user"],
-            event["channel"],
+            event["user"],
             kind=kind,
             text=event.get("text") or "",
-            private=event.get("channel_type") == "im",
+            private=True,
         )
-        send(event["channel"], run_once(sessions, f"evt:{body.get('event_id')}", incoming, now()))
+        send(event["user"], run_once(sessions, f"evt:{body.get('event_id')}", incoming, now()))
+
+    @app.event("app_mention")
+    def mention(event: dict[str, Any], body: dict[str, Any]) -> None:
+        """@Jixiao in a channel: answered, where only the speaker sees it, by the core's
+        own public-chat answer (how to bind, or "I'll reply privately")."""
+        user, channel = event.get("user"), event.get("channel")
+        if not user or not channel or event.get("bot_id"):
+            return
+        incoming = Incoming(PLATFORM, user, channel, text="/menu", private=False)
+        whisper(channel, user, run_once(sessions, f"evt:{body.get('event_id')}", incoming, now()))
 
     @app.action({"action_id": re.compile(r"^jx-\d+$")})
     def button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        channel = (body.get("channel") or {}).get("id") or body["user"]["id"]
+        user = body["user"]["id"]
+        # Private by the channel id's type, never by its name: a D… id is a direct
+        # message; no channel at all is the App Home or a modal, answered in the DM.
+        channel = (body.get("channel") or {}).get("id")
+        private = channel is None or dm(channel)
         incoming = Incoming(
             PLATFORM,
-            body["user"]["id"],
-            channel,
+            user,
+            user,
             kind=Kind.BUTTON,
             payload=action.get("value", ""),
-            private=(body.get("channel") or {}).get("name") in (None, "directmessage")
-            or channel.startswith("D"),
+            private=private,
         )
-        if (
-            incoming.private
-            and body.get("trigger_id")
-            and incoming.payload.startswith(modal.TASK_BUTTON)
-        ):
+        if private and body.get("trigger_id") and incoming.payload.startswith(modal.TASK_BUTTON):
             # A person to score opens Slack's own form: a modal with every indicator.
             # (The prefix only spares other taps a second transaction; the signature is
             # checked inside.)
@@ -173,27 +212,69 @@ def build_app(
                 client.views_open(trigger_id=body["trigger_id"], view=opened)
                 return
             if isinstance(opened, list):  # refused: say why
-                send(channel, opened)
+                send(user, opened)
                 return
         key = f"act:{body.get('trigger_id') or action.get('action_ts')}"
-        send(channel, run_once(sessions, key, incoming, now()))
+        replies = run_once(sessions, key, incoming, now())
+        if private or channel is None:
+            send(user, replies)
+        else:
+            whisper(channel, user, replies)
 
     @app.view(modal.CALLBACK)
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        """Problems go back inline beside each input; otherwise saved, or submitted once."""
+        """Problems go back inline beside each input; otherwise saved, or submitted once.
+        A submission the app never built (forged metadata or fields), or by someone no
+        longer bound, is answered politely and writes nothing."""
         user = body["user"]["id"]
-        task_id = int(json.loads(view.get("private_metadata") or "{}").get("task", 0))
-        given, submit = modal.answers(view.get("state") or {})
+        try:
+            task_id, given, submit = modal.submission(view)
+        except modal.Malformed:
+            ack()
+            log.warning("slack: a malformed modal submission was refused")
+            return
         incoming = Incoming(PLATFORM, user, user, kind=Kind.BUTTON, private=True)
-        with sessions() as s, s.begin():
-            result = converse(
-                s, incoming, now(), lambda ctx: save_sheet(ctx, task_id, given, submit)
-            )
+
+        def step(ctx: Ctx) -> dict[int, str] | list[Reply]:
+            if ctx.me is None:
+                return [binding.how_to_bind()]
+            return save_sheet(ctx, task_id, given, submit)
+
+        def work() -> dict[int, str] | list[Reply]:
+            with sessions() as s, s.begin():
+                return converse(s, incoming, now(), step)
+
+        # Slack waits 3 s for the acknowledgement. Problems are shown inline when the
+        # database answers in time; when it is slow the modal closes at once and the
+        # outcome (saved, or what to correct) arrives in the DM, never a timeout.
+        pending = workers.submit(work)
+        try:
+            result = pending.result(timeout=ACK_BUDGET)
+        except TimeoutError:
+            ack()
+            pending.add_done_callback(lambda done: late(user, done.result()))
+            return
         if isinstance(result, dict):
             ack(response_action="errors", errors={f"ind-{k}": v for k, v in result.items()})
             return
         ack()
         send(user, result)
+
+    def late(user: str, result: dict[int, str] | list[Reply]) -> None:
+        """The outcome of a modal acknowledged before its work finished."""
+        if isinstance(result, dict):
+            with i18n.using(language_of_user(user)):
+                lines = [_("Nothing was saved from the form; please open it again and correct:")]
+                lines += [f"- {problem}" for problem in result.values()]
+            result = [Reply("\n".join(lines))]
+        send(user, result)
+
+    def language_of_user(user: str) -> str:
+        incoming = Incoming(PLATFORM, user, user, kind=Kind.OTHER, private=True)
+        with sessions() as s:
+            spoken = converse(s, incoming, now(), language.of)
+            s.rollback()
+        return spoken if isinstance(spoken, str) else i18n.DEFAULT_LANGUAGE
 
     @app.event("app_home_opened")
     def home(event: dict[str, Any], body: dict[str, Any]) -> None:

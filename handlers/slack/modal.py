@@ -102,6 +102,26 @@ def view(sheet: Sheet) -> dict[str, Any]:
     }
 
 
+class Malformed(Exception):
+    """A submission whose metadata or fields the app never built."""
+
+
+def submission(view: dict[str, Any]) -> tuple[int, dict[int, tuple[str, str]], bool]:
+    """The task, the answers and whether to submit, from a submitted modal; Malformed
+    for anything this module did not build (the task is checked again by the core)."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        task = meta["task"]
+        if not isinstance(task, int) or isinstance(task, bool):
+            raise Malformed("task")
+        given, submit = answers(view.get("state") or {})
+        if not all(isinstance(x, str) for pair in given.values() for x in pair):
+            raise Malformed("answers")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise Malformed(str(exc)[:80]) from None
+    return task, given, submit
+
+
 def answers(state: dict[str, Any]) -> tuple[dict[int, tuple[str, str]], bool]:
     """What was typed, by indicator, and whether to submit (not just save a draft)."""
     values = state.get("values", {})

@@ -2,7 +2,9 @@
 endpoint that turns a typed text or a pressed button into `Incoming`, runs the
 conversation core in one transaction and returns its replies for the browser to render.
 
-The page is served on 127.0.0.1 only. A web identity (`web-<32 hex>`) is a random
+The page answers only this computer: requests whose peer is not a loopback address are
+refused whatever their Host header says, so `jixiao serve --host 0.0.0.0` (for the
+platforms' webhooks) does not open it to the network. A web identity (`web-<32 hex>`) is a random
 bearer name the server hands out; it means nothing until bound with a one-time code,
 exactly like a Telegram account.
 """
@@ -13,6 +15,7 @@ import base64
 import dataclasses
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import logging
 import mimetypes
@@ -31,7 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -235,6 +238,36 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def local_peer(client: tuple[str, int] | list[Any] | None) -> bool:
+    """Whether a request comes from this computer: a loopback peer address (after the
+    server's trusted proxy headers), or a Unix socket, which has no address."""
+    if client is None:
+        return True
+    try:
+        address = ipaddress.ip_address(str(client[0]))
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+class LocalPeersOnly:
+    """The page's access control when the server listens beyond this computer: the Host
+    header is the client's to choose, the peer address is not. Anyone else gets 403."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not local_peer(scope.get("client")):
+            log.warning("chat page refused a request from a non-local address")
+            response = PlainTextResponse("The chat page answers only this computer.", 403)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -470,6 +503,7 @@ def create_app(
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
+        Middleware(LocalPeersOnly),
         Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or LOCAL_HOSTS),
         Middleware(SecurityHeaders),
     ]
