@@ -3,6 +3,7 @@ when TEST_DATABASE_URL is set (under CI it must be)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -38,6 +39,19 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A test that starts the server's logging (serve, worker) leaves the next test the
+    logging it found: no handler, level, filter or record factory carried over."""
+    root = logging.getLogger()
+    handlers, level, filters = root.handlers[:], root.level, root.filters[:]
+    factory = logging.getLogRecordFactory()
+    yield
+    root.handlers[:], root.filters[:] = handlers, filters
+    root.setLevel(level)
+    logging.setLogRecordFactory(factory)
 
 
 @pytest.fixture(autouse=True)

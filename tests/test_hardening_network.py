@@ -90,4 +90,4 @@ def test_serve_without_personas_may_listen_on_every_address(monkeypatch):
     monkeypatch.setattr(serve_cli, "run", lambda *a, **kw: started.append((a, kw)))
     result = CliRunner().invoke(cli, ["--lang", "en", "serve", "--host", "0.0.0.0"])
     assert result.exit_code == 0, result.output
-    assert started[0][1] == {"personas": False, "host": "0.0.0.0"}
+    assert (started[0][1]["personas"], started[0][1]["host"]) == (False, "0.0.0.0")
