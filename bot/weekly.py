@@ -80,10 +80,9 @@ def rows(session: Session, group_id: int, now: dt.datetime) -> list[Row]:
     return out
 
 
-def render(table: list[Row], today: dt.date) -> tuple[str, bytes | None]:
-    lines = [_("Weekly appraisal report, week of {date}").format(date=today.isoformat())]
-    lines.append(_("Rank · institution · completion · on time · results published"))
-    lines.extend(
+def table_lines(table: list[Row]) -> list[str]:
+    """The ranking table's heading and one line per institution, as every report shows it."""
+    return [_("Rank · institution · completion · on time · results published")] + [
         _("{rank}. {name} · {completion}% · {on_time}% · {published}").format(
             rank=r.rank,
             name=r.name,
@@ -92,7 +91,12 @@ def render(table: list[Row], today: dt.date) -> tuple[str, bytes | None]:
             published=_("yes") if r.published else _("no"),
         )
         for r in table
-    )
+    ]
+
+
+def render(table: list[Row], today: dt.date) -> tuple[str, bytes | None]:
+    lines = [_("Weekly appraisal report, week of {date}").format(date=today.isoformat())]
+    lines.extend(table_lines(table))
     chart = (
         completion_bars(
             _("Completion by institution"),

@@ -15,7 +15,7 @@ from bot.chart import completion_bars
 from bot.chat import menu, status, tasks
 from bot.chat.context import Ctx
 from bot.chat.types import Button, Reply
-from bot.digest import REMIND_PAYLOAD, build, facts, pct
+from bot.digest import REMIND_PAYLOAD, build, facts
 from bot.i18n import _, ngettext
 from bot.progress import (
     Completion,
@@ -161,17 +161,7 @@ def ranking(ctx: Ctx) -> Reply:
     if not table or not scoring:
         lines.append(_("Nothing is being scored right now."))
         return Reply("\n".join(lines), [[ctx.button(_("Menu"), "menu")]])
-    lines.append(_("Rank · institution · completion · on time · results published"))
-    lines.extend(
-        _("{rank}. {name} · {completion}% · {on_time}% · {published}").format(
-            rank=r.rank,
-            name=r.name,
-            completion=pct(r.completion),
-            on_time=pct(r.on_time),
-            published=_("yes") if r.published else _("no"),
-        )
-        for r in table
-    )
+    lines.extend(weekly.table_lines(table))
     chart = None
     if not _pictures(ctx):
         lines.append(_("The chart comes with the weekly report."))
