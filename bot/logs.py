@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -106,20 +105,6 @@ def install_redaction(settings: Settings) -> Redact:
     return redact
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever sys.stderr is when a line is logged, not to the stream it was
-    when logging started: a test runner (or a CLI runner) that swaps stderr and closes
-    it afterwards must not leave a handler writing into a closed stream."""
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: Any) -> None:
-        pass
-
-
 def setup(level: str | None, settings: Settings) -> str:
     """Log to stderr at `level` (else LOG_LEVEL), secrets redacted; returns the level."""
     chosen = (level or settings.log_level or "INFO").strip().upper()
@@ -133,7 +118,7 @@ def setup(level: str | None, settings: Settings) -> str:
                 level=chosen, levels=", ".join(LEVELS)
             )
         )
-    logging.basicConfig(level=chosen, format=FORMAT, handlers=[_Stderr()], force=True)
+    logging.basicConfig(level=chosen, format=FORMAT, force=True)
     install_redaction(settings)
     return chosen
 

@@ -519,7 +519,7 @@ def _value(cell: dict[str, Any], formats: _Formats) -> Any:
         if "%" in fmt:
             # The number Excel shows, as text: 0.7 shown "70%" is 70 percent.
             value = f"{(Decimal(repr(value)) * 100).normalize():f}%"
-        elif _PADDED.match(fmt) and float(value).is_integer() and value >= 0:
+        elif _PADDED.match(fmt) and value == int(value) and value >= 0:
             # A 工号 typed as 000123 into a "000000" column: what HR sees is the 工号.
             value = str(int(value)).zfill(len(fmt))
     if "formula" in cell:
