@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from bot.settings import Settings
 from handlers.server import create_server
-from handlers.slack.fake_api import FakeSlackAPI
+from handlers.slack.fake_api import FakeSlackAPI, dm_of
 from tests.chat_helpers import NOW, build_world, issue_code
 
 SECRET = "slack-signing-secret"
@@ -440,7 +440,7 @@ def test_a_modal_submitted_by_an_unbound_user_gets_a_polite_answer(client, api):
     assert r.status_code == 200
     answer = _text(_wait_for(api, 3)[2])
     assert "/start" in answer or "绑定" in answer
-    assert _wait_for(api, 3)[2]["channel"] == "UX"
+    assert _wait_for(api, 3)[2]["channel"] == dm_of("UX")
 
 
 def test_a_modal_for_another_scorers_task_writes_nothing(client, api, Session):
@@ -494,7 +494,7 @@ def test_forged_private_metadata_and_fields_get_no_500(client, api, Session):
     with Session() as s:
         assert s.query(ScoreEntry).count() == stored
     # Only the unknown task was answered (politely, in UM's own DM).
-    assert all(m["channel"] == "UM" for m in api.posted()[before:])
+    assert all(m["channel"] == dm_of("UM") for m in api.posted()[before:])
     assert _metric(client, "jixiao_errors") == 0
 
 
@@ -587,7 +587,7 @@ def test_a_button_in_a_channel_without_a_name_never_posts_pay_there(client, api)
     notes = _wait_for_method(api, "chat.postEphemeral", 2)
     assert all("¥" not in n["text"] for n in notes)
     assert {n["channel"] for n in notes} == {"C778", "C779"}
-    assert all(m["channel"] == "U1" for m in api.posted())
+    assert all(m["channel"] == dm_of("U1") for m in api.posted())
     assert all("¥" not in _text(m) for m in api.posted())
 
 
@@ -595,7 +595,7 @@ def test_a_button_in_the_dm_shows_the_pay_in_the_dm(client, api):
     value = _my_button(client, api)
     _press_in(client, value, {"id": "DU1"})
     answer = _wait_for(api, 3)[2]
-    assert answer["channel"] == "U1"
+    assert answer["channel"] == dm_of("U1")
     assert "¥" in _text(answer)
 
 
@@ -603,13 +603,13 @@ def test_a_forged_button_refusal_is_not_posted_into_the_victims_dm(client, api):
     value = _my_button(client, api)  # U1's button
     _event(client, "/start K7Q2M9XD", user="U3", event_id="EvU3")
     _wait_for(api, 3)
-    to_victim = [m for m in api.posted() if m["channel"] in ("U1", "DU1")]
+    to_victim = [m for m in api.posted() if m["channel"] in ("U1", dm_of("U1"))]
     _press_in(client, value, {"id": "DU1", "name": "directmessage"}, user="U3", trigger="tf")
     refusal = _wait_for(api, 4)[3]
-    assert refusal["channel"] == "U3"
+    assert refusal["channel"] == dm_of("U3")
     assert "¥" not in _text(refusal)
     time.sleep(0.3)
-    assert [m for m in api.posted() if m["channel"] in ("U1", "DU1")] == to_victim
+    assert [m for m in api.posted() if m["channel"] in ("U1", dm_of("U1"))] == to_victim
 
 
 def _command_in(client, api, text, channel_id, channel_name, user="U1", trigger="tc"):
@@ -644,7 +644,7 @@ def test_myscore_in_a_dm_between_two_people_goes_to_the_users_own_dm(client, api
     _bound(client, api)
     _command_in(client, api, "myscore", "DPEER", "directmessage")
     answer = _wait_for(api, 2)[1]
-    assert answer["channel"] == "U1"
+    assert answer["channel"] == dm_of("U1")
     assert "¥" in _text(answer)
     assert not [m for m in api.posted() if m["channel"] == "DPEER"]
 
@@ -682,7 +682,7 @@ def test_a_slow_database_never_makes_slack_wait_nor_stalls_the_server(
     assert answer["response"].status_code == 200
     assert answer["seconds"] < 3.0  # acknowledged within Slack's 3 s
     saved = _wait_for(api, 3, timeout=10)[2]  # the outcome comes to the DM
-    assert saved["channel"] == "UM"
+    assert saved["channel"] == dm_of("UM")
     assert "草稿" in _text(saved)
     from models import ScoreEntry
 

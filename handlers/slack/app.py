@@ -85,6 +85,19 @@ def modal_for(payload: str) -> Callable[[Ctx], dict[str, Any] | None]:
     return step
 
 
+def direct_message(client: WebClient, chat_id: str, known: dict[str, str]) -> str:
+    """The app's own DM (D…) with a user id (U…/W…), opened once and remembered in
+    `known`. A user id as chat.postMessage's channel lands in the user's DM with
+    *Slackbot*, not with the app (Slack's chat.postMessage docs; SlackNet#212), and
+    files.completeUploadExternal refuses it outright (bolt-js#2115)."""
+    if not chat_id.startswith(("U", "W")):
+        return chat_id  # already a conversation
+    if chat_id not in known:
+        opened = client.conversations_open(users=chat_id)
+        known[chat_id] = str((opened.get("channel") or {}).get("id") or chat_id)
+    return known[chat_id]
+
+
 def build_app(
     token: str,
     signing_secret: str,
@@ -97,6 +110,7 @@ def build_app(
     now = clock or utc_now
     workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="slack-modal")
     client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL)
+    dms: dict[str, str] = {}  # user id → the app's DM with them
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     app = App(
         client=client,
@@ -118,12 +132,13 @@ def build_app(
             binding.bind_by_email(s, now(), PLATFORM, user, profile.get("email") or "")
 
     def send(user: str, replies: list[Reply] | None) -> None:
-        """Replies go to the speaker's own direct messages with the app (a user id as
-        the channel), never to the channel a request names: figures stay there, and a
-        refused button pressed elsewhere is not answered in someone else's chat."""
+        """Replies go to the speaker's own direct messages with the app (its D… id),
+        never to the channel a request names: figures stay there, and a refused button
+        pressed elsewhere is not answered in someone else's chat."""
+        channel = direct_message(client, user, dms) if replies else user
         for reply in replies or []:
             client.chat_postMessage(
-                channel=user, text=reply.text[:TEXT_LIMIT], blocks=blocks(reply)
+                channel=channel, text=reply.text[:TEXT_LIMIT], blocks=blocks(reply)
             )
 
     def whisper(channel: str, user: str, replies: list[Reply] | None) -> None:

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.chat.types import Button, Reply
 from bot.delivery import SENT, Delivery, Limits
-from handlers.slack.app import TEXT_LIMIT, blocks
+from handlers.slack.app import TEXT_LIMIT, blocks, direct_message
 
 # Errors that retrying will not fix: the person or channel is gone or unreachable, or
 # the request itself is wrong (`invalid_arguments`: e.g. a file shared to a user id).
@@ -57,12 +57,7 @@ class SlackTransport:
         return await asyncio.to_thread(self._send, chat_id, part)
 
     def _channel(self, chat_id: str) -> str:
-        if not chat_id.startswith(("U", "W")):
-            return chat_id  # already a conversation
-        if chat_id not in self._dms:
-            opened = self.client.conversations_open(users=chat_id)
-            self._dms[chat_id] = str((opened.get("channel") or {}).get("id") or chat_id)
-        return self._dms[chat_id]
+        return direct_message(self.client, chat_id, self._dms)
 
     def _send(self, chat_id: str, part: dict[str, Any]) -> Delivery:
         try:
