@@ -82,6 +82,20 @@ class Metrics:
         return float(waiting or 0)
 
 
+async def _announce_commands(application: Any) -> None:
+    """Telegram's command menu (/menu, /progress, /status …) is set at every start, so a
+    webhook deployment shows it as polling does. A failure here is logged, not fatal: the
+    bot answers without a menu."""
+    from telegram.error import TelegramError
+
+    from handlers.telegram.bot import set_commands
+
+    try:
+        await set_commands(application)
+    except TelegramError:
+        log.warning("could not set Telegram's command menu", exc_info=True)
+
+
 def telegram_webhook(
     settings: Settings,
     sessions: sessionmaker[Session],
@@ -199,6 +213,7 @@ def create_server(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         for app in applications:
             await app.initialize()
+            await _announce_commands(app)
         try:
             yield
         finally:

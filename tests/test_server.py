@@ -71,7 +71,8 @@ def test_a_retried_webhook_update_is_answered_once(client, api):
             == 200
         )
     assert api.calls["sendMessage"] == 1
-    assert "欢迎" in api.sent[0].params["text"]
+    (welcome,) = [s for s in api.sent if s.method == "sendMessage"]
+    assert "欢迎" in welcome.params["text"]
 
 
 def test_health_and_metrics_answer(client):
@@ -91,3 +92,19 @@ def test_without_credentials_only_the_chat_page_runs(Session):
     with TestClient(server, base_url="http://127.0.0.1", client=("127.0.0.1", 1)) as c:
         assert c.post("/telegram/webhook", json={}).status_code in (404, 405)
         assert c.get("/").status_code == 200
+
+
+def test_serving_sets_the_command_menu_in_each_language(client, api):
+    """A webhook deployment shows /menu, /progress … as polling does."""
+    calls = [s for s in api.sent if s.method == "setMyCommands"]
+    assert sorted(str(c.params.get("language_code")) for c in calls) == ["None", "en", "zh"]
+    zh = next(c for c in calls if c.params.get("language_code") == "zh")
+    assert "progress" in str(zh.params["commands"])
+
+
+def test_the_server_starts_when_telegram_refuses_the_command_menu(Session, api, caplog):
+    api.refused_methods.add("setMyCommands")
+    server = create_server(_settings(), Session, telegram_base_url=api.base_url, clock=lambda: NOW)
+    with TestClient(server, base_url="http://127.0.0.1") as c:
+        assert c.get("/healthz").json() == {"ok": True}
+    assert "command menu" in caplog.text

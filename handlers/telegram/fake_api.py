@@ -32,6 +32,8 @@ class FakeBotAPI:
     per_second: int = 30
     per_chat_interval: float = 1.0
     blocked: set[str] = field(default_factory=set)
+    # Methods that fail with a 400, to test what the bot does when Telegram says no.
+    refused_methods: set[str] = field(default_factory=set)
     sent: list[Sent] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rejected_429: int = 0
@@ -70,6 +72,8 @@ class FakeBotAPI:
                 return 200, _ok(
                     {"id": 1, "is_bot": True, "first_name": "Jixiao", "username": "JixiaoBot"}
                 )
+            if method in self.refused_methods:
+                return 400, _error(400, f"Bad Request: {method} refused by the test")
             chat = str(params.get("chat_id", ""))
             if chat in self.blocked:
                 return 403, _error(403, "Forbidden: bot was blocked by the user")
