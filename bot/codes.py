@@ -65,6 +65,13 @@ def code_in(text: str) -> str | None:
     return None
 
 
+def linked_code(text: str) -> str | None:
+    """The code in a pasted deep link, and only there: for a chat already bound, where a
+    bare "90 90 90 90 90 90" must stay a line of scores, not become a code."""
+    found = _LINK.search(text)
+    return normalise(found.group(1)) if found else None
+
+
 def argument_code(arg: str) -> str:
     """The code in `/start ARG`: a deep link's code if it is one, else ARG itself."""
     found = _LINK.search(arg)

@@ -168,6 +168,18 @@ def test_tapping_ones_own_link_again_says_already_bound_and_never_locks(session)
     assert "93.90" in chat.say("/myscore")
 
 
+def test_a_bound_user_pasting_their_link_as_text_is_told_they_are_bound(session):
+    w = build_world(session)
+    issue_code(session, w.zhang, CODE)
+    chat = Chat(session, "pasted", platform="telegram", language_code="en")
+    assert "Welcome" in chat.say(f"/start {CODE}")
+    pasted = chat.say(f"https://t.me/JixiaoBot?start={CODE.replace('-', '')}")
+    assert "already bound" in pasted and "did not understand" not in pasted
+    # A bare line that happens to be code-shaped stays what it is once bound.
+    assert "already bound" not in chat.say("90 90 90 90 90 90")
+    assert session.scalar(select(func.count(BindFailure.id))) == 0
+
+
 def test_one_source_is_stopped_however_many_chat_identities_it_makes(session, limits):
     limits(BIND_FAILURES_PER_SOURCE=8, BIND_FAILURES_PER_MINUTE=1000)
     w = build_world(session)

@@ -137,8 +137,11 @@ def _answer(ctx: Ctx) -> list[Reply]:
         if code is None:
             return [language.choose(ctx)]
         return [_switched(ctx, code)]
-    # A code typed bare or a pasted deep link binds too (Slack cannot send "/start").
-    code = codes.code_in(text) if ctx.me is None and not command else None
+    # A code typed bare or a pasted deep link binds too (Slack cannot send "/start"). Once
+    # bound, only a pasted link counts: it answers as tapping the link again would.
+    code = None
+    if not command:
+        code = codes.code_in(text) if ctx.me is None else codes.linked_code(text)
     if (command == "start" and arg) or code:
         if not incoming.private:
             return [_privately()]
