@@ -722,3 +722,44 @@ def test_the_app_manifest_names_what_the_app_listens_to():
     assert manifest.count("example.com/slack/events") == 3  # command, events, interactivity
     for scope in ("chat:write", "im:history", "commands", "app_mentions:read"):
         assert f"- {scope}" in manifest
+
+
+def _wait_for_uploads(api, count, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = api.posted("files.completeUploadExternal")
+        if len(done) >= count:
+            return done
+        time.sleep(0.02)
+    raise AssertionError(f"expected {count} uploads, got {api.calls}")
+
+
+@pytest.fixture
+def head_client(Session, api):
+    with Session() as s, s.begin():
+        w = build_world(s)
+        issue_code(s, w.head, "HEAD7K2M")
+    settings = Settings(_env_file=None, slack_bot_token="xoxb-test", slack_signing_secret=SECRET)
+    server = create_server(settings, Session, slack_base_url=api.base_url, clock=lambda: NOW)
+    with TestClient(server, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def test_a_heads_progress_on_slack_posts_the_text_then_the_chart_in_the_apps_dm(head_client, api):
+    _event(head_client, "/start HEAD7K2M", user="U7", event_id="Ev-h1")
+    _wait_for(api, 1)
+    _event(head_client, "今天的进度怎么样", user="U7", event_id="Ev-h2")
+    text = _wait_for(api, 2)[1]
+    (upload,) = _wait_for_uploads(api, 1)
+    assert text["channel"] == upload["channel_id"] == dm_of("U7")
+    assert api.uploads == 1
+
+
+def test_a_chart_slack_refuses_costs_only_the_picture(head_client, api):
+    api.upload_error = "not_allowed_token_type"
+    _event(head_client, "/start HEAD7K2M", user="U7", event_id="Ev-h1")
+    _wait_for(api, 1)
+    _event(head_client, "今天的进度怎么样", user="U7", event_id="Ev-h2")
+    assert "%" in _text(_wait_for(api, 2)[1])
+    _event(head_client, "/menu", user="U7", event_id="Ev-h3")
+    assert _wait_for(api, 3)  # the app still answers

@@ -31,13 +31,6 @@ from models import Institution
 # Taller charts are unreadable on a phone (and past Telegram's photo size): the table
 # alone then, which has every figure anyway.
 CHART_ROWS = 30
-# Platforms whose chat replies show no picture (Slack's adapter posts text and buttons
-# only); the chart reaches them with the pushed digest instead.
-NO_PICTURES = frozenset({"slack"})
-
-
-def _pictures(ctx: Ctx) -> bool:
-    return ctx.incoming.platform not in NO_PICTURES
 
 
 def _may_nudge(ctx: Ctx, institution: Institution) -> bool:
@@ -78,9 +71,8 @@ def progress(ctx: Ctx) -> Reply:
     parts: list[str] = []
     rows: list[list[Button]] = []
     charts: list[bytes] = []
-    unseen = 0  # digests whose chart this platform cannot show in a reply
     for inst in mine:
-        digest = build(ctx.session, inst, ctx.now, known, chart=_pictures(ctx))
+        digest = build(ctx.session, inst, ctx.now, known, chart=True)
         if digest is None:
             parts.append(_("{name}: nothing to score right now.").format(name=inst.name))
             continue
@@ -92,11 +84,7 @@ def progress(ctx: Ctx) -> Reply:
             rows += [[ctx.button(label, b["payload"]) for b in row] for row in digest.buttons]
         if digest.chart:
             charts.append(digest.chart)
-        elif not _pictures(ctx):
-            unseen += 1
-    if unseen:
-        parts.append(_("The chart comes with the 09:00 digest."))
-    elif len(charts) > 1:
+    if len(charts) > 1:
         parts.append(_("Each institution's chart comes with its 09:00 digest."))
     rows.append([ctx.button(_("Menu"), "menu")])
     return Reply(
@@ -163,9 +151,7 @@ def ranking(ctx: Ctx) -> Reply:
         return Reply("\n".join(lines), [[ctx.button(_("Menu"), "menu")]])
     lines.extend(weekly.table_lines(table))
     chart = None
-    if not _pictures(ctx):
-        lines.append(_("The chart comes with the weekly report."))
-    elif len(table) <= CHART_ROWS:
+    if len(table) <= CHART_ROWS:
         chart = completion_bars(
             _("Completion by institution"),
             [(r.name, r.completion) for r in table],

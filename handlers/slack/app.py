@@ -18,6 +18,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -140,6 +141,18 @@ def build_app(
             client.chat_postMessage(
                 channel=channel, text=reply.text[:TEXT_LIMIT], blocks=blocks(reply)
             )
+            if reply.image:
+                picture(channel, reply)
+
+    def picture(channel: str, reply: Reply) -> None:
+        """A reply's chart follows its text as a file in the same DM. A failed upload
+        costs the picture only: the text (which has every figure) is already there."""
+        try:
+            client.files_upload_v2(
+                channel=channel, content=reply.image, filename=reply.image_name or "chart.png"
+            )
+        except SlackApiError as exc:
+            log.warning("slack: chart upload failed: %s", exc.response.get("error", ""))
 
     def whisper(channel: str, user: str, replies: list[Reply] | None) -> None:
         """Replies in a channel: seen only by the speaker (they carry no figures: the
