@@ -79,6 +79,8 @@ class IndicatorSpec:
     min_score: Decimal
     max_score: Decimal
     levels: tuple[tuple[str, Decimal], ...] = ()
+    # Bonus or deduction entered as a count of incidents, each worth this many points.
+    per_incident: Decimal | None = None
 
     @property
     def weighted(self) -> bool:
@@ -142,6 +144,7 @@ class SchemeSpec:
                     min_score=i.min_score,
                     max_score=i.max_score,
                     levels=levels_of(i.levels),
+                    per_incident=i.per_incident,
                 )
                 for i in scheme.indicators
             ),
@@ -310,8 +313,12 @@ def _term(
         }
         return _Term(ind.kind, points, _j(entry))
     value, _ = _combine(per_role, weights)
+    incidents = None
+    if ind.per_incident is not None:
+        # The marks are counts: the roles' (weighted) count, times the points per incident.
+        incidents, value = value, value * ind.per_incident
     applied = min(value, ind.max_score)
-    item = {
+    item: dict[str, Any] = {
         "code": ind.code,
         "name": ind.name,
         "by_role": by_role,
@@ -320,6 +327,10 @@ def _term(
         "applied": _s(applied),
         "comments": comments,
     }
+    if incidents is not None and ind.per_incident is not None:
+        # Only these items carry the two keys: traces stored before them read as before.
+        item["incidents"] = _s(incidents)
+        item["per_incident"] = _s(ind.per_incident)
     return _Term(ind.kind, applied, _j(item))
 
 

@@ -75,6 +75,9 @@ class Indicator(Base):
     # Highest score (score kind), best level's points (rating) or the item cap (bonus,
     # deduction).
     max_score: Mapped[Decimal] = mapped_column(default=Decimal("100"))
+    # Bonus or deduction counted by incidents (迟到 −3 per incident): the scorer enters
+    # how many times, the engine multiplies by this and applies the item cap (max_score).
+    per_incident: Mapped[Decimal | None] = mapped_column(default=None)
     # Rating kind: [[label, points], ...], best first.
     levels: Mapped[list[Any]] = mapped_column(default=list)
     criteria: Mapped[str] = mapped_column(Text, default="")

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot import behalf
 from bot.audit import record
-from bot.chat import menu, render
+from bot.chat import menu, render, values
 from bot.chat.context import Ctx
 from bot.chat.tasks import own, role, role_name, who
 from bot.chat.types import Button, Reply
@@ -178,7 +178,7 @@ def ask(ctx: Ctx, task: ScoringTask, error: str = "") -> Reply:
         lines.append(_("Allowed: {range}").format(range=allowed(ind)))
         entry = _entries(task).get(ind.id)
         if entry is not None:
-            lines.append(_("Current answer: {value}").format(value=render.score(entry.value)))
+            lines.append(_("Current answer: {value}").format(value=values.shown(ind, entry.value)))
             if entry.comment:
                 lines.append(_("Comment: {text}").format(text=entry.comment))
         if task.cursor == 0 and entry is None:
@@ -581,8 +581,8 @@ def summary(ctx: Ctx, task: ScoringTask, error: str = "") -> Reply:
     lines.append(_("{head} · summary").format(head=_head(task)))
     for n, ind in enumerate(_inds(task), start=1):
         entry = entries.get(ind.id)
-        shown = render.score(entry.value) if entry else "—"
-        if entry and ind.kind in OPTIONAL and entry.value > ind.max_score:
+        shown = values.shown(ind, entry.value) if entry else "—"
+        if entry and ind.kind in OPTIONAL and values.points(ind, entry.value) > ind.max_score:
             shown = _("{value}, counts at most {cap}").format(
                 value=shown, cap=render.score(ind.max_score)
             )

@@ -54,14 +54,23 @@ def item_line(item: dict[str, Any], sign: str) -> str:
     """A bonus or deduction item: what was entered, the item cap when it applied, and
     what counted."""
     value, applied = Decimal(item["value"]), Decimal(item["applied"])
+    entered = render.score(value)
+    if "incidents" in item:  # counted by incidents: the count and its points, by hand
+        entered = _("{n} times × {each} = {points}").format(
+            n=render.score(item["incidents"]),
+            each=render.score(item["per_incident"]),
+            points=entered,
+        )
     if value > applied and item.get("cap") is not None:
         return _("• {name}: {value}, item cap {cap} → {sign}{applied}").format(
             name=item["name"],
-            value=render.score(value),
+            value=entered,
             cap=render.score(item["cap"]),
             sign=sign,
             applied=render.score(applied),
         )
+    if "incidents" in item:
+        return f"• {item['name']}: {entered} → {sign}{render.score(applied)}"
     return f"• {item['name']}: {sign}{render.score(applied)}"
 
 

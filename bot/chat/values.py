@@ -102,9 +102,34 @@ def parse(text: str) -> Decimal:
 ITEM_INPUT_MAX = Decimal(100)
 
 
+def counted(ind: Indicator) -> bool:
+    """A bonus or deduction item entered as a number of incidents (scheme's 每次分值)."""
+    return ind.per_incident is not None and ind.kind in (
+        IndicatorKind.BONUS,
+        IndicatorKind.DEDUCTION,
+    )
+
+
+def points(ind: Indicator, value: Decimal) -> Decimal:
+    """What an entered value is worth before the cap: times × points for a counted item."""
+    return value * ind.per_incident if counted(ind) and ind.per_incident is not None else value
+
+
+def shown(ind: Indicator, value: Decimal) -> str:
+    """An entered value as the form and the summary show it: "3 times × 3 = 9" for a
+    counted item, so the count is never read as points."""
+    if counted(ind) and ind.per_incident is not None:
+        return _("{n} times × {each} = {points}").format(
+            n=score(value), each=score(ind.per_incident), points=score(points(ind, value))
+        )
+    return score(value)
+
+
 def input_max(ind: Indicator) -> Decimal:
     """The largest value the form accepts for `ind` (for a bonus or deduction item,
-    above its cap: the cap is applied in the total)."""
+    above its cap: the cap is applied in the total; for a counted one, a count)."""
+    if counted(ind):
+        return ITEM_INPUT_MAX
     if ind.kind in (IndicatorKind.BONUS, IndicatorKind.DEDUCTION):
         return max(ind.max_score, ITEM_INPUT_MAX)
     return ind.max_score
@@ -114,6 +139,10 @@ def allowed(ind: Indicator) -> str:
     """The allowed answers, as the form states them."""
     if ind.kind == IndicatorKind.RATING and ind.levels:
         return ", ".join(f"{label} ({score(str(p))})" for label, p in ind.levels)
+    if counted(ind) and ind.per_incident is not None:
+        return _("a number of times, 0–{high}; {each} points each, counts at most {cap}").format(
+            high=score(input_max(ind)), each=score(ind.per_incident), cap=score(ind.max_score)
+        )
     if ind.kind in (IndicatorKind.BONUS, IndicatorKind.DEDUCTION):
         return _("{low}–{high}, counts at most {cap}").format(
             low=score(ind.min_score), high=score(input_max(ind)), cap=score(ind.max_score)
@@ -158,6 +187,12 @@ def check(ind: Indicator, text: str) -> Decimal:
     except TooLong as long:
         shown = str(long)
     else:
+        if counted(ind) and value != value.to_integral_value():
+            raise BadValue(
+                _("{value} is not a whole number of times: {range}.").format(
+                    value=short(score(value)), range=allowed(ind)
+                )
+            )
         if ind.min_score <= value <= input_max(ind):
             return value
         shown = short(score(value))
@@ -215,6 +250,8 @@ def choices(ind: Indicator) -> list[tuple[str, str]]:
     """Buttons for the common answers: (label, value)."""
     if ind.kind == IndicatorKind.RATING and ind.levels:
         return [(f"{label} {score(str(p))}", score(str(p))) for label, p in ind.levels]
+    if counted(ind):
+        return [(_("{n} times").format(n=n), str(n)) for n in range(4)]
     lo, hi = ind.min_score, ind.max_score
     span = hi - lo
     if ind.kind in (IndicatorKind.BONUS, IndicatorKind.DEDUCTION):

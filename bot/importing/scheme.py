@@ -9,9 +9,12 @@ Sheets (Chinese or English name; headers likewise; * = required):
 * 指标 / indicators, one row each, in the order scorers see them: 指标编码* code ·
   指标名称* name · 类型* kind (评分 score, 评级 rating, 加分 bonus, 扣分 deduction) · 权重
   weight · 最低分 min_score · 最高分 max_score · 评级档次 levels ("优:100, 良:85") ·
-  评分标准 criteria · 低于此分须说明 comment_below · 满分须说明 comment_at_max.
+  评分标准 criteria · 低于此分须说明 comment_below · 满分须说明 comment_at_max · 每次分值
+  per_incident.
   A rating's scale comes from its levels (0 up to the best level's points); a bonus or
-  deduction item's 最高分 is its cap.
+  deduction item's 最高分 is its cap. With 每次分值 (3: "−3 per incident"), the item is
+  counted by incidents: scorers enter how many times, the total counts times × points,
+  at most the cap.
 * 考核人 / roles: 考核人* code (manager/直接上级, head/机构负责人, self/本人) · 名称 name
   (default: as written in 考核人) · 权重* weight.
 * 等级 / grades: 等级* grade · 等级名称* label · 最低分* min_score · 系数* coefficient.
@@ -92,6 +95,7 @@ INDICATORS = (
     Column("criteria", ("评分标准", "考核标准", "criteria")),
     Column("comment_below", ("低于此分须说明", "comment_below")),
     Column("comment_at_max", ("满分须说明", "comment_at_max")),
+    Column("per_incident", ("每次分值", "每次扣分", "每次加分", "per_incident")),
 )
 ROLES = (
     Column("code", ("考核人", "角色编码", "编码", "code", "role"), True),
@@ -183,6 +187,7 @@ class IndicatorDraft:
     criteria: str
     comment_below: Decimal | None
     comment_at_max: bool
+    per_incident: Decimal | None = None
 
 
 # A checked role or band is exactly what the pay engine holds of one.
@@ -231,6 +236,7 @@ class SchemeDraft:
                     criteria=i.criteria,
                     comment_below=i.comment_below,
                     comment_at_max=i.comment_at_max,
+                    per_incident=i.per_incident,
                 )
                 for i in sorted(scheme.indicators, key=lambda i: i.position)
             ),
@@ -497,6 +503,7 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
         criteria = r.get("criteria", cells.words) or ""
         comment_below = r.get("comment_below", cells.decimal)
         comment_at_max = bool(r.get("comment_at_max", cells.flag))
+        per_incident = r.get("per_incident", cells.decimal)
         if code is not None:
             if code in first_row:
                 r.bad(
@@ -529,6 +536,10 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
                 r.bad("max_score", _("is required: the most points this item can give or take"))
             elif high is not None and high <= 0:
                 r.bad("max_score", _("must be more than 0"))
+            if per_incident is not None and per_incident <= 0:
+                r.bad("per_incident", _("must be more than 0"))
+        if per_incident is not None and kind in _WEIGHTED:
+            r.bad("per_incident", _("is only for bonus and deduction items: leave it empty"))
         if not r.ok:
             ok = False
             continue
@@ -544,6 +555,7 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
                 criteria=criteria,
                 comment_below=comment_below,
                 comment_at_max=comment_at_max,
+                per_incident=per_incident,
             )
         )
     if not table.rows:
@@ -710,6 +722,7 @@ def store(
             criteria=i.criteria,
             comment_below=i.comment_below,
             comment_at_max=i.comment_at_max,
+            per_incident=i.per_incident,
         )
         for pos, i in enumerate(draft.indicators, start=1)
     ]

@@ -1,0 +1,26 @@
+"""indicators: points per incident, for bonus and deduction items counted by incidents
+
+Revision ID: 0012
+Revises: 0007
+Create Date: 2026-11-30 12:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+import models.base
+
+revision = "0012"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("indicators") as batch:
+        batch.add_column(sa.Column("per_incident", models.base.ExactDecimal(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("indicators") as batch:
+        batch.drop_column("per_incident")
