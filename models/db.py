@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Select, Table, create_engine, event, insert
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    Table,
+    create_engine,
+    event,
+    insert,
+    inspect,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.base import Base, encode_json
@@ -49,8 +61,46 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` with Alembic; an empty database gets everything."""
+    """Bring the schema to `revision` with Alembic; an empty database gets everything.
+    Safe to run from several processes at once (a lock in env.py)."""
     command.upgrade(alembic_config(engine), revision)
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a database's schema stands against this code's migrations."""
+
+    current: tuple[str, ...]  # revisions recorded in the database; () when none
+    head: str  # the newest revision this code knows
+    unknown: tuple[str, ...]  # recorded revisions this code has never heard of
+    foreign: bool  # tables without Alembic's version table: not a Jixiao database
+
+    @property
+    def new(self) -> bool:
+        return not self.current and not self.foreign
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == (self.head,)
+
+    @property
+    def ahead(self) -> bool:
+        """Written by a newer Jixiao: this code must not touch it."""
+        return bool(self.unknown)
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    known = {rev.revision for rev in script.walk_revisions()}
+    with engine.connect() as conn:
+        current = tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+        foreign = not current and bool(inspect(conn).get_table_names())
+    return SchemaState(
+        current=current,
+        head=str(script.get_current_head()),
+        unknown=tuple(r for r in current if r not in known),
+        foreign=foreign,
+    )
 
 
 def insert_many(

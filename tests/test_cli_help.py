@@ -32,6 +32,8 @@ ALLOWED = {
     "Mode",
     "SQLite",
     "SQL",
+    "PostgreSQL",
+    "dump",  # pg_dump, the command to type
     "UTF",
     "YYYY",
     "webhook",

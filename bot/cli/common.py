@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 
 import typer
 from sqlalchemy import Engine
@@ -16,7 +15,7 @@ from bot.errors import Refused
 from bot.i18n import _
 from bot.settings import get_settings
 from bot.workdays import utc_now
-from models.db import make_engine, sessions, upgrade
+from models.db import make_engine, schema_state, sessions, upgrade
 
 # The --group option of every command that acts on one group.
 GROUP = typer.Option(None, "--group", help=_("Group name (needed only if there are several)."))
@@ -69,11 +68,54 @@ def global_options(
 _state: dict[str, str] = {}
 
 
-@cache
+_engines: dict[str, Engine] = {}
+
+
 def engine_for(url: str) -> Engine:
-    engine = make_engine(url)
-    upgrade(engine)
-    return engine
+    """The database, its schema checked against this code (once per process): a new
+    (empty) database gets every table; one behind or ahead of the code is refused, with
+    the way out."""
+    if url not in _engines:
+        engine = make_engine(url)
+        try:
+            require_current_schema(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        _engines[url] = engine
+    return _engines[url]
+
+
+def forget_engine(url: str) -> None:
+    """Close and forget `url`'s engine (a test about to drop that database)."""
+    engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def require_current_schema(engine: Engine) -> None:
+    state = schema_state(engine)
+    if state.new:
+        upgrade(engine)
+        state = schema_state(engine)
+    if state.foreign:
+        raise Failure(
+            _("This database holds tables that are not Jixiao's: point DATABASE_URL elsewhere.")
+        )
+    if state.ahead:
+        raise Failure(
+            _(
+                "The database was upgraded by a newer Jixiao (revision {found}; this one "
+                "knows up to {head}): install that version, never an older one."
+            ).format(found=", ".join(state.unknown), head=state.head)
+        )
+    if not state.up_to_date:
+        raise Failure(
+            _(
+                "The database is at revision {found} and this Jixiao needs {head}: take a "
+                "backup (jixiao backup FILE), then run: jixiao db upgrade"
+            ).format(found=", ".join(state.current), head=state.head)
+        )
 
 
 def engine() -> Engine:

@@ -23,6 +23,7 @@ with i18n.using("en"):
         bench,
         codes,
         common,
+        database,
         deliveries,
         demo,
         export,
@@ -46,6 +47,7 @@ MODULES = (
     serve,
     worker,
     deliveries,
+    database,  # db upgrade, db check, backup, restore
 )
 
 
