@@ -4,6 +4,7 @@ control characters in a comment, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -97,3 +98,51 @@ def test_a_nul_byte_in_a_value_and_comment_line_is_refused(Session):
     assert "control character" in reply
     with Session() as s:
         assert not s.scalars(select(ScoreEntry).where(ScoreEntry.task_id == task_id)).all()
+
+
+def test_two_answers_of_one_form_at_the_same_moment_each_take_their_own_step(Session, monkeypatch):
+    """Two serve processes get "90" and "85" of one scorer at once (a double tap, a
+    retry): each is a step of its own, one after the other, never both item 1."""
+    import bot.chat.dispatch as dispatch
+
+    with Session() as s, s.begin():
+        w = build_world(s)
+        user = bind(s, w.manager, language="en")
+        chat = Chat(s, user)
+        chat.say("/score")
+        chat.say(Tap("张三"))
+        task_id = w.tasks(s)[0].id
+        perf, quality = (i.id for i in w.scheme.indicators[:2])
+
+    real = dispatch.chat_state
+
+    def slow(*args, **kw):
+        found = real(*args, **kw)
+        time.sleep(0.3)  # what a busy process does between reading and writing
+        return found
+
+    monkeypatch.setattr(dispatch, "chat_state", slow)
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def answer(value: str) -> None:
+        start.wait()
+        try:
+            with i18n.using("en"):
+                _say(Session, user, value)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=answer, args=(v,)) for v in ("90", "85")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not failures, failures
+    with Session() as s:
+        task = s.get(ScoringTask, task_id)
+        assert task is not None
+        values = {e.indicator_id: e.value for e in task.entries}
+        assert sorted(values) == sorted([perf, quality])
+        assert sorted(values.values()) == [85, 90]
+        assert task.cursor == 2

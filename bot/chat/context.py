@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.audit import record
@@ -37,9 +37,24 @@ def unsign(secret: str, payload: str) -> str | None:
     return body
 
 
-def chat_state(session: Session, platform: str, external_id: str, now: dt.datetime) -> ChatState:
+def chat_state(
+    session: Session, platform: str, external_id: str, now: dt.datetime, *, lock: bool = False
+) -> ChatState:
     """Where a chat's conversation stands, created (with its button key) the first time
-    the bot hears from or speaks to it."""
+    the bot hears from or speaks to it.
+
+    With `lock`, the conversation's row is written before it is read: two messages of one
+    chat handled at the same moment (two `serve` processes, or two threads of one) then
+    take their turns, the second reading what the first left, so a form step is never
+    lost or doubled. A write rather than SELECT … FOR UPDATE because SQLite has no row
+    locks: its first write takes the database's write lock, and the read that follows
+    is of the latest state."""
+    if lock:
+        session.execute(
+            update(ChatState)
+            .where(ChatState.platform == platform, ChatState.external_id == external_id)
+            .values(updated_at=now)
+        )
     chat = session.scalar(
         select(ChatState).where(
             ChatState.platform == platform, ChatState.external_id == external_id

@@ -89,7 +89,7 @@ def converse(
     """Run one step for whoever is speaking, in their language, with their stored state;
     a refused step answers politely instead. Platforms with their own forms (Slack's
     modals) call this with their own step."""
-    chat = chat_state(session, incoming.platform, incoming.user_id, now)
+    chat = chat_state(session, incoming.platform, incoming.user_id, now, lock=True)
     ctx = Ctx(session, incoming, now, chat, None)
     identity = binding.identity_of(ctx)
     if identity is not None and identity.employee.active:
