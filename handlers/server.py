@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -20,7 +20,10 @@ from prometheus_client import (
     Gauge,
     generate_latest,
 )
-from sqlalchemy import func, select
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import literal, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -29,11 +32,16 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from bot.chat import binding
+from bot.delivery import Limits
+from bot.health import SENT_WINDOW, operations
 from bot.settings import Settings, get_settings
 from bot.workdays import utc_now
-from models import OutboxMessage, OutboxState
+from handlers.slack.transport import SLACK_LIMITS
 
 log = logging.getLogger(__name__)
+
+# Each platform's overall limit, as its sender keeps it (bot.delivery.Limits).
+SEND_LIMITS = {"telegram": Limits().per_second, "slack": SLACK_LIMITS.per_second}
 
 
 class Metrics:
@@ -47,8 +55,7 @@ class Metrics:
         self.errors = Counter(
             "jixiao_errors", "Updates that failed", ["platform"], registry=self.registry
         )
-        depth = Gauge("jixiao_outbox_depth", "Messages waiting to be sent", registry=self.registry)
-        depth.set_function(lambda: self._depth(sessions))
+        self.registry.register(OperationsCollector(sessions))
         # Bind-code guessing: read from the database, so every process's failures count.
         self.registry.register(binding.GUESSES)
         recent = Gauge(
@@ -71,15 +78,63 @@ class Metrics:
         with sessions() as s:
             return binding.failures_last_minute(s, utc_now())
 
-    @staticmethod
-    def _depth(sessions: sessionmaker[Session]) -> float:
-        with sessions() as s:
-            waiting = s.scalar(
-                select(func.count(OutboxMessage.id)).where(
-                    OutboxMessage.state.in_((OutboxState.QUEUED, OutboxState.CLAIMED))
-                )
-            )
-        return float(waiting or 0)
+
+def _database_answers(sessions: sessionmaker[Session]) -> None:
+    with sessions() as s:
+        s.execute(select(literal(1)))
+
+
+class OperationsCollector(Collector):
+    """The deployment's state as gauges, read in one go at each scrape (bot.health)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def collect(self) -> Iterator[Metric]:
+        with self.sessions() as s:
+            found = operations(s, utc_now())
+        yield GaugeMetricFamily(
+            "jixiao_outbox_depth", "Messages waiting to be sent", value=found.waiting
+        )
+        yield GaugeMetricFamily(
+            "jixiao_outbox_oldest_ready_seconds",
+            "How long the oldest message due has waited to be sent",
+            value=found.oldest_ready_seconds,
+        )
+        leader = GaugeMetricFamily(
+            "jixiao_scheduler_leader",
+            "1 for the process holding the scheduler lease",
+            labels=["holder"],
+        )
+        if found.leader:
+            leader.add_metric([found.leader], 1.0)
+        yield leader
+        yield GaugeMetricFamily(
+            "jixiao_scheduler_lease_age_seconds",
+            "Seconds since the scheduler leader renewed its lease (-1: no leader)",
+            value=found.lease_age_seconds,
+        )
+        alive = GaugeMetricFamily(
+            "jixiao_senders_alive", "Senders running, per platform", labels=["platform"]
+        )
+        rate = GaugeMetricFamily(
+            "jixiao_sent_per_second",
+            "Messages sent per second over the last minute, per platform",
+            labels=["platform"],
+        )
+        limit = GaugeMetricFamily(
+            "jixiao_send_limit_per_second",
+            "The platform's overall sending limit the senders share",
+            labels=["platform"],
+        )
+        for platform, per_second in SEND_LIMITS.items():
+            alive.add_metric([platform], float(found.senders.get(platform, 0)))
+            sent = found.sent_last_minute.get(platform, 0)
+            rate.add_metric([platform], sent / SENT_WINDOW.total_seconds())
+            limit.add_metric([platform], per_second)
+        yield alive
+        yield rate
+        yield limit
 
 
 async def _announce_commands(application: Any) -> None:
@@ -192,7 +247,12 @@ def create_server(
     metrics = Metrics(sessions)
 
     async def healthz(_: Request) -> Response:
-        await run_in_threadpool(Metrics._depth, sessions)  # the database answers
+        """Whether this process reaches the database: what a load balancer needs."""
+        try:
+            await run_in_threadpool(_database_answers, sessions)
+        except SQLAlchemyError:
+            log.warning("healthz: the database does not answer", exc_info=True)
+            return JSONResponse({"ok": False, "database": False}, status_code=503)
         return JSONResponse({"ok": True})
 
     async def scrape(_: Request) -> Response:

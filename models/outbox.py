@@ -45,4 +45,5 @@ class OutboxMessage(Base):
     lease_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[When]
-    sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Indexed: /metrics counts what was sent in the last minute at every scrape.
+    sent_at: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)

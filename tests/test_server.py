@@ -108,3 +108,84 @@ def test_the_server_starts_when_telegram_refuses_the_command_menu(Session, api, 
     with TestClient(server, base_url="http://127.0.0.1") as c:
         assert c.get("/healthz").json() == {"ok": True}
     assert "command menu" in caplog.text
+
+
+def _gauge(text: str, name: str, labels: str = "") -> float:
+    for line in text.splitlines():
+        if line.startswith((f"{name}{labels} ", f"{name}{labels}\t")):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name}{labels} not in /metrics")
+
+
+def test_metrics_show_the_outbox_age_the_scheduler_leader_and_the_sending_rate(Session):
+    import datetime as dt
+
+    from bot.scheduler import LEASE, LEASE_SECONDS
+    from models import Lease, OutboxMessage, OutboxState
+
+    now = dt.datetime.now(dt.UTC)
+    with Session() as s, s.begin():
+
+        def message(key: str, **kw) -> OutboxMessage:
+            return OutboxMessage(
+                platform="telegram", chat_id="1", dedupe_key=key, content={"text": "x"}, **kw
+            )
+
+        s.add(message("late", next_attempt_at=now - dt.timedelta(seconds=90), created_at=now))
+        s.add(message("future", next_attempt_at=now + dt.timedelta(hours=1), created_at=now))
+        for k in range(12):  # 12 sent within the last minute: 0.2 a second
+            s.add(
+                message(
+                    f"sent{k}",
+                    state=OutboxState.SENT,
+                    next_attempt_at=now,
+                    created_at=now,
+                    sent_at=now - dt.timedelta(seconds=30),
+                )
+            )
+        s.add(
+            message(
+                "old",
+                state=OutboxState.SENT,
+                next_attempt_at=now,
+                created_at=now,
+                sent_at=now - dt.timedelta(minutes=5),
+            )
+        )
+        renewed = now - dt.timedelta(seconds=20)
+        s.add(
+            Lease(
+                name=LEASE,
+                holder="worker-a",
+                expires_at=renewed + dt.timedelta(seconds=LEASE_SECONDS),
+            )
+        )
+        s.add(
+            Lease(name="sender:telegram:w1", holder="w1", expires_at=now + dt.timedelta(seconds=5))
+        )
+        s.add(
+            Lease(name="sender:telegram:w2", holder="w2", expires_at=now + dt.timedelta(seconds=5))
+        )
+    server = create_server(Settings(_env_file=None), Session)
+    with TestClient(server, base_url="http://127.0.0.1", client=("127.0.0.1", 1)) as c:
+        text = c.get("/metrics").text
+    assert _gauge(text, "jixiao_outbox_depth") == 2
+    assert 89 <= _gauge(text, "jixiao_outbox_oldest_ready_seconds") <= 120
+    assert _gauge(text, "jixiao_scheduler_leader", '{holder="worker-a"}') == 1
+    assert 19 <= _gauge(text, "jixiao_scheduler_lease_age_seconds") <= 50
+    assert _gauge(text, "jixiao_senders_alive", '{platform="telegram"}') == 2
+    assert _gauge(text, "jixiao_sent_per_second", '{platform="telegram"}') == 0.2
+    assert _gauge(text, "jixiao_send_limit_per_second", '{platform="telegram"}') == 29
+
+
+def test_healthz_says_503_when_the_database_does_not_answer(tmp_path):
+    from sqlalchemy import orm
+
+    from models.db import make_engine
+
+    gone = make_engine(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+    server = create_server(Settings(_env_file=None), orm.sessionmaker(gone))
+    with TestClient(server, base_url="http://127.0.0.1", client=("127.0.0.1", 1)) as c:
+        r = c.get("/healthz")
+    assert r.status_code == 503
+    assert r.json() == {"ok": False, "database": False}

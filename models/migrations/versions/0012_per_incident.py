@@ -1,4 +1,5 @@
-"""indicators: points per incident, for bonus and deduction items counted by incidents
+"""indicators: points per incident, for bonus and deduction items counted by incidents;
+outbox: an index on sent_at, for the sending rate /metrics reports
 
 Revision ID: 0012
 Revises: 0007
@@ -19,8 +20,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("indicators") as batch:
         batch.add_column(sa.Column("per_incident", models.base.ExactDecimal(), nullable=True))
+    op.create_index("ix_outbox_sent_at", "outbox", ["sent_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_sent_at", table_name="outbox")
     with op.batch_alter_table("indicators") as batch:
         batch.drop_column("per_incident")
