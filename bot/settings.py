@@ -29,11 +29,16 @@ class Settings(BaseSettings):
     telegram_bot_token: str = ""
     telegram_bot_username: str = "JixiaoBot"
     telegram_webhook_secret: str = ""
+    # Where the Bot API is: empty for Telegram's own; a local telegram-bot-api server
+    # (or a test double) otherwise, e.g. http://127.0.0.1:8081/bot
+    telegram_api_url: str = ""
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""
     slack_app_id: str = ""
     slack_bind_by_email: bool = False
+    # Where Slack's Web API is: empty for Slack's own (https://slack.com/api/).
+    slack_api_url: str = ""
     export_dir: str = "exports"
 
 

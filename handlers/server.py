@@ -262,11 +262,13 @@ def create_server(
     routes: list[Route | Mount] = [Route("/healthz", healthz), Route("/metrics", scrape)]
     applications = []
     if settings.telegram_bot_token:
-        route, application = telegram_webhook(settings, sessions, metrics, telegram_base_url, clock)
+        base = telegram_base_url or settings.telegram_api_url or None
+        route, application = telegram_webhook(settings, sessions, metrics, base, clock)
         routes.append(route)
         applications.append(application)
     if settings.slack_bot_token and settings.slack_signing_secret:
-        routes.append(slack_events(settings, sessions, metrics, slack_base_url, clock))
+        base = slack_base_url or settings.slack_api_url or None
+        routes.append(slack_events(settings, sessions, metrics, base, clock))
     routes.append(Mount("/", create_app(sessions, personas=personas)))
 
     @contextlib.asynccontextmanager

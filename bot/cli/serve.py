@@ -67,7 +67,11 @@ def poll(log_level: str | None = LOG_LEVEL) -> None:
     from handlers.telegram.bot import poll as run_polling
 
     typer.echo(_("Polling Telegram for updates (Ctrl+C stops it)."))
-    run_polling(settings.telegram_bot_token, sessions(common.engine()))
+    run_polling(
+        settings.telegram_bot_token,
+        sessions(common.engine()),
+        base_url=settings.telegram_api_url or None,
+    )
 
 
 def slack_socket(log_level: str | None = LOG_LEVEL) -> None:
@@ -79,7 +83,10 @@ def slack_socket(log_level: str | None = LOG_LEVEL) -> None:
 
     typer.echo(_("Connecting to Slack in Socket Mode (Ctrl+C stops it)."))
     socket_mode(
-        settings.slack_bot_token, settings.slack_app_token, sessions(common.engine())
+        settings.slack_bot_token,
+        settings.slack_app_token,
+        sessions(common.engine()),
+        base_url=settings.slack_api_url or None,
     ).start()
 
 

@@ -58,7 +58,13 @@ def _senders(settings: Settings, engine: Engine) -> list[Coroutine[Any, Any, Non
         from handlers.telegram.worker import run
 
         jobs.append(
-            run(database_url, settings.telegram_bot_token, None, Limits(), until_empty=False)
+            run(
+                database_url,
+                settings.telegram_bot_token,
+                settings.telegram_api_url or None,
+                Limits(),
+                until_empty=False,
+            )
         )
     if settings.slack_bot_token:
         from slack_sdk import WebClient
@@ -66,7 +72,12 @@ def _senders(settings: Settings, engine: Engine) -> list[Coroutine[Any, Any, Non
         from bot.delivery import Sender
         from handlers.slack.transport import SLACK_LIMITS, SlackTransport
 
-        transport = SlackTransport(WebClient(token=settings.slack_bot_token))
+        transport = SlackTransport(
+            WebClient(
+                token=settings.slack_bot_token,
+                base_url=settings.slack_api_url or WebClient.BASE_URL,
+            )
+        )
         sender = Sender(sessions(engine), transport, "slack", limits=SLACK_LIMITS)
 
         async def slack() -> None:

@@ -324,10 +324,15 @@ def build_app(
     return app
 
 
-def socket_mode(settings_token: str, app_token: str, sessions: sessionmaker[Session]) -> Any:
+def socket_mode(
+    settings_token: str,
+    app_token: str,
+    sessions: sessionmaker[Session],
+    base_url: str | None = None,
+) -> Any:
     """Socket Mode, for development without a public URL: the same app, over Slack's
     websocket instead of signed HTTP requests. Returns the handler; `.start()` blocks."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    app = build_app(settings_token, "", sessions)
+    app = build_app(settings_token, "", sessions, base_url=base_url)
     return SocketModeHandler(app, app_token)

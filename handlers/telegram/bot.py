@@ -293,13 +293,13 @@ def member_changed(sessions: sessionmaker[Session], update: Update) -> None:
         mark_unreachable(sessions, update, unreachable=False)
 
 
-def poll(token: str, sessions: sessionmaker[Session]) -> None:
+def poll(token: str, sessions: sessionmaker[Session], base_url: str | None = None) -> None:
     """Long polling for development: no public URL needed. Blocks until Ctrl+C."""
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         await set_commands(app)
 
-    app = build_application(token, sessions, polling=True)
+    app = build_application(token, sessions, polling=True, base_url=base_url)
     app.post_init = post_init
     app.run_polling(allowed_updates=Update.ALL_TYPES)
 
