@@ -88,6 +88,18 @@ def _push(
     return queued
 
 
+def push(
+    session: Session,
+    now: dt.datetime,
+    people: dict[int, Employee],
+    key: str,
+    render: Any,
+) -> int:
+    """Queue `render(employee)` → (text, buttons) to each person's reachable chats, once
+    per `key` and person; buttons are signed for each chat."""
+    return _push(session, now, people, key, render)
+
+
 def _button(label: str, body: str) -> list[list[dict[str, str]]]:
     return [[{"label": label, "payload": body}]]
 
