@@ -37,6 +37,7 @@ from models import (
     Role,
     RoleGrant,
     ScoreEntry,
+    ScorerRole,
     ScoringTask,
     TaskState,
 )
@@ -374,10 +375,19 @@ def revise(
     scorers, through the normal form. The result is recomputed when they resubmit."""
     _decidable(appeal)
     wanted = indicator_codes(session, appeal.period, codes or []) or list(appeal.indicators)
+    # Roles whose marks count: a self-assessment of weight 0 is not re-scored.
+    counting = [
+        r.code
+        for r in session.scalars(
+            select(ScorerRole).where(ScorerRole.scheme_id == appeal.period.scheme_id)
+        )
+        if r.weight > 0
+    ]
     tasks_q = select(ScoringTask).where(
         ScoringTask.period_id == appeal.period_id,
         ScoringTask.appraisee_id == appeal.employee_id,
         ScoringTask.state == TaskState.SUBMITTED,
+        ScoringTask.role_code.in_(counting),
     )
     if wanted:
         tasks_q = tasks_q.where(

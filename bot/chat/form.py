@@ -214,7 +214,8 @@ def write_answer(
     changed = None
     # After submission, and on a task reopened by an appeal, every change is audited.
     if (task.state == TaskState.SUBMITTED or task.appeal_id is not None) and before != after:
-        changed = (render.score(before["value"]) if before else "—", render.score(entry.value))
+        if task.state == TaskState.SUBMITTED:
+            changed = (render.score(before["value"]) if before else "—", render.score(entry.value))
         ctx.session.flush()
         record(
             ctx.session,

@@ -189,7 +189,9 @@ def appeals_decide(
 def adjust(
     label: str = PERIOD,
     number: str = NUMBER,
-    amount: str = typer.Argument(..., help=_("Top-up +120.00 or claw-back -50.00, in yuan.")),
+    amount: str = typer.Option(
+        ..., "--amount", help=_("Top-up +120.00 or claw-back -50.00, in yuan.")
+    ),
     reason: str = typer.Option(..., "--reason", help=_("Why: shown to the employee.")),
     group: str = GROUP,
 ) -> None:
