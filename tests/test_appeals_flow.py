@@ -169,7 +169,8 @@ def test_a_period_from_publication_to_final_and_a_later_correction(engine, world
     reason = "<b>业绩</b> 漏记了一笔大单 😀 " + "x" * 9000
     assert "已提交" in me.say(reason)
     appeal = appeals.open_appeal(s, nov.id, reviser.id)
-    assert appeal.reason == reason.strip() and appeal.indicators == [first.code]
+    assert appeal.reason == reason.strip()
+    assert appeal.indicators == [first.code]
     assert "<b>业绩</b>" in me.say(Tap("申诉进度"))
     assert "做出决定" in _outbox(s, head)
 
@@ -204,7 +205,8 @@ def test_a_period_from_publication_to_final_and_a_later_correction(engine, world
     s.expire_all()
     assert s.get(Appeal, appeal.id).state == AppealState.REVISED
     after = _result(s, nov, reviser)
-    assert after.total > before[0] and after.pay >= before[1]
+    assert after.total > before[0]
+    assert after.pay >= before[1]
     told = _outbox(s, reviser)
     assert f"{before[0]} → {after.total}" in told
     assert s.scalar(select(AuditEvent.id).where(AuditEvent.action == "score.edit")) is not None
@@ -228,10 +230,12 @@ def test_a_period_from_publication_to_final_and_a_later_correction(engine, world
         finalize_period(s, IN_WINDOW, nov, actor="test")
     with time_machine.travel(AFTER, tick=False):
         refused = cli(engine, "period", "finalize", "2026-11")
-        assert refused.exit_code == 2 and upheld.number in refused.output
+        assert refused.exit_code == 2
+        assert upheld.number in refused.output
         listed = cli(engine, "appeals", "list", "2026-11")
         assert listed.exit_code == 0, listed.output
-        assert "北京分公司" in listed.output and upheld.number in listed.output
+        assert "北京分公司" in listed.output
+        assert upheld.number in listed.output
 
     head_chat.now = AFTER
     head_chat.say("/menu")
@@ -258,7 +262,8 @@ def test_a_period_from_publication_to_final_and_a_later_correction(engine, world
     rows = {(r.number, r.adjustment): r for r in sheet.rows}
     assert rows[(reviser.number, False)].pay == after.pay
     line = rows[(confirmer.number, True)]
-    assert line.pay == Decimal("120.00") and "2026-10" in line.status
+    assert line.pay == Decimal("120.00")
+    assert "2026-10" in line.status
     results = sum(r.pay for r in s.scalars(select(Result).where(Result.period_id == nov.id)))
     assert sheet.pay_sum == results + Decimal("120.00")
 
@@ -273,7 +278,8 @@ def test_a_period_from_publication_to_final_and_a_later_correction(engine, world
     s.expire_all()
     why = chats[confirmer.id]
     why.now = AFTER
-    assert "−¥50.00" in why.say("/why") and "2026-12" in why.text()
+    assert "−¥50.00" in why.say("/why")
+    assert "2026-12" in why.text()
 
 
 def _rescore_open(chat: Chat, value: str | None) -> None:
