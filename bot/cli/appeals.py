@@ -28,8 +28,8 @@ from models import (
 
 appeals_app = typer.Typer(help=_("The objection window after publication, and its appeals."))
 
-INDICATOR = typer.Option([], "--indicator", help=_("Indicator code to re-score (repeatable)."))
-NUMBER = typer.Argument(..., help=_("The employee's number (工号)."))
+INDICATOR = typer.Option(None, "--indicator", help=_("Indicator code to re-score (repeatable)."))
+NUMBER = typer.Argument(..., help=_("The employee's number."))
 
 
 def _period(session: Session, label: str, group: str | None) -> Period:
@@ -138,7 +138,7 @@ def appeals_decide(
     revise: bool = typer.Option(
         False, "--revise", help=_("Reopen the scoring tasks for their scorers.")
     ),
-    indicator: list[str] = INDICATOR,
+    indicator: list[str] | None = INDICATOR,
     group: str = GROUP,
 ) -> None:
     if (uphold is None) == (not revise):
@@ -169,7 +169,7 @@ def appeals_decide(
                 )
             ]
         else:
-            tasks = appeals.revise(s, at, appeal, list(indicator), actor)
+            tasks = appeals.revise(s, at, appeal, list(indicator or []), actor)
             appeal_notices.tasks_reopened(s, at, tasks)
             appeal_notices.decided(s, at, appeal, result_id or 0)
             lines = [
