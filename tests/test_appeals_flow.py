@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot import adjustments, appeals, demo
 from bot.errors import Refused
+from bot.i18n import money
 from bot.export import pay_sheet
 from bot.periods import close_period, finalize_period, publish_period
 from bot.reminders import queue_results_published
@@ -210,7 +211,11 @@ def test_a_period_from_publication_to_final_and_a_later_correction(engine, world
     told = _outbox(s, reviser)
     assert f"{before[0]} → {after.total}" in told
     assert s.scalar(select(AuditEvent.id).where(AuditEvent.action == "score.edit")) is not None
-    assert "改判" in me.say("/myscore") or "已改判" in me.text()
+    assert "已改判" in me.say("/myscore")
+    # Re-explained from the new stored trace: the new pay and total.
+    why = me.say("/why")
+    assert money(after.pay, "zh_CN") in why
+    assert f"{after.total}" in why
 
     # 3. Appeal, upheld by the head with a written answer.
     me = chats[upheld.id]

@@ -16,8 +16,18 @@ from bot.digest import build
 from bot.errors import Refused
 from bot.periods import add_workdays, window_close
 from bot.progress import group_progress
-from models import OutboxMessage, Role, RoleGrant
+from models import (
+    Appeal,
+    AppealState,
+    AuditEvent,
+    OutboxMessage,
+    Role,
+    RoleGrant,
+    ScoringTask,
+    TaskState,
+)
 from tests.chat_helpers import NOW, SH, bind, build_world
+from tests.paysheet_helpers import cli
 
 
 @pytest.fixture
@@ -122,3 +132,37 @@ def test_adjustment_amounts_are_exact_and_need_a_final_period(session, w):
     assert adjustments.next_label("2026") == "2027"
     with pytest.raises(Refused):  # October is published, not final
         adjustments.add(session, NOW, w.october, w.zhang, Decimal("120.00"), "理由")
+
+
+def test_hr_decides_from_the_command_line(engine, Session):
+    with Session() as s, s.begin():
+        world = build_world(s)
+        world.october.window_closes_at = NOW + dt.timedelta(days=5)
+        appeals.file_appeal(s, NOW, world.staff[1], world.october, "质量分偏低", ["quality"])
+        appeals.file_appeal(s, NOW, world.zhang, world.october, "全部偏低")
+    neither = cli(engine, "appeals", "decide", "2026-10", "004")
+    assert neither.exit_code == 2
+    assert "--uphold" in neither.output
+    empty = cli(engine, "appeals", "decide", "2026-10", "003", "--uphold", "  ")
+    assert empty.exit_code == 2
+    assert "书面答复" in empty.output
+    nobody = cli(engine, "appeals", "decide", "2026-10", "005", "--revise")
+    assert nobody.exit_code == 2
+    assert "没有待决定的申诉" in nobody.output
+    revised = cli(engine, "appeals", "decide", "2026-10", "004", "--revise")
+    assert revised.exit_code == 0, revised.output
+    assert "李经理" in revised.output
+    upheld = cli(engine, "appeals", "decide", "2026-10", "003", "--uphold", "经复核维持")
+    assert upheld.exit_code == 0, upheld.output
+    with Session() as s:
+        states = dict(
+            s.execute(select(Appeal.reason, Appeal.state).order_by(Appeal.id)).tuples().all()
+        )
+        assert states == {"质量分偏低": AppealState.REVISING, "全部偏低": AppealState.UPHELD}
+        reopened = s.scalars(select(ScoringTask).where(ScoringTask.appeal_id.is_not(None))).all()
+        # 李四's 质量 was scored by the manager only (in October the head scored 张三).
+        assert [(t.role_code, t.state) for t in reopened] == [("manager", TaskState.DRAFT)]
+        decided_by = s.scalars(
+            select(AuditEvent.actor_label).where(AuditEvent.action.like("appeal.%"))
+        ).all()
+        assert decided_by.count("cli") == 2
