@@ -323,8 +323,15 @@ def uphold(session: Session, now: dt.datetime, appeal: Appeal, answer: str, acto
     """The result stands; the employee gets the written answer."""
     _decidable(appeal)
     text = answer.strip()
-    if not text:
+    if not visible(text):
         raise Refused(_("Upholding needs a written answer for the employee."))
+    if (code := control_character(text)) is not None:
+        raise Refused(
+            _(
+                "The answer contains a control character ({code}) that cannot be stored: "
+                "please type it again without it."
+            ).format(code=code)
+        )
     if len(text) > REASON_MAX:
         raise Refused(
             _("The answer is {n} characters long; please keep it within {max}.").format(
