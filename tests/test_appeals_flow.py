@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from bot import adjustments, appeals, demo
 from bot.errors import Refused
-from bot.i18n import money
 from bot.export import pay_sheet
+from bot.i18n import money
 from bot.periods import close_period, finalize_period, publish_period
 from bot.reminders import queue_results_published
 from bot.results import compute_period
