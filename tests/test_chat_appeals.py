@@ -355,3 +355,13 @@ def test_reason_limits_empty_long_and_control_characters(session, w):
             appeals.file_appeal(session, NOW, w.zhang, period, bad)
     long = "申" * 10_000
     assert appeals.file_appeal(session, NOW, w.zhang, period, long).reason == long
+
+
+def test_two_confirmations_racing_store_one(session, w, monkeypatch):
+    period = w.october
+    assert appeals.confirm(session, NOW, w.zhang, period) is True
+    monkeypatch.setattr(appeals, "confirmed", lambda *_args: False)
+    assert appeals.confirm(session, NOW, w.zhang, period) is False
+    assert session.scalar(select(func.count(Confirmation.id))) == 1
+    confirms = select(func.count(AuditEvent.id)).where(AuditEvent.action == "result.confirm")
+    assert session.scalar(confirms) == 1
