@@ -178,11 +178,13 @@ def typed(ctx: Ctx, text: str) -> Reply:
     period = result.period
     codes = [i.code for i in _inds(ctx, period) if i.id in state.get("inds", [])]
     try:
+        appeals.clean_reason(text)
+    except Refused as exc:
+        # Stay in the step: the person types the reason again.
+        return Reply(str(exc), [[ctx.button(_("Cancel"), "apx")]])
+    try:
         appeal = appeals.file_appeal(ctx.session, ctx.now, ctx.employee, period, text, codes)
     except Refused as exc:
-        if not text.strip() or len(text.strip()) > appeals.REASON_MAX:
-            # Stay in the step: the person types the reason again.
-            return Reply(str(exc), [[ctx.button(_("Cancel"), "apx")]])
         ctx.update(appeal=None)
         return _refused(ctx, exc, "result", result.id)
     ctx.update(appeal=None)
