@@ -263,7 +263,8 @@ def build(
     scorers.fill(prev, lambda task: (TaskState.SUBMITTED, 0), clock, 0.0, 0.3)
     close_period(session, clock.at(0.33), prev, actor="demo")
     compute_period(session, clock.at(0.34), prev, actor="demo")
-    publish_period(session, clock.at(0.36), prev, actor="demo")
+    # The demo's history is compressed into days: last month's window closed at once.
+    publish_period(session, clock.at(0.36), prev, actor="demo", window=0)
     finalize_period(session, clock.at(0.55), prev, actor="demo")
 
     cur, _count = open_period(

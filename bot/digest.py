@@ -29,7 +29,7 @@ from bot.progress import (
 )
 from bot.reminders import reachable_identities, signed
 from bot.workdays import is_quiet, is_workday, local_now
-from models import ChatIdentity, Employee, Institution
+from models import Appeal, AppealState, ChatIdentity, Employee, Institution, Period
 
 DIGEST_HOUR = 9
 REMIND_PAYLOAD = "nudge"
@@ -85,9 +85,15 @@ def build(
     )
     progress = known.progress
     mine = progress.of(institution.id)
-    if mine is None or not mine.now.total:
-        return None
     local = local_now(now, institution.timezone)
+    count, waiting = appeal_lines(session, institution, local.tzinfo)
+    if mine is None or not mine.now.total:
+        if not waiting:
+            return None
+        title = _("{name} · appeals {date}").format(
+            name=institution.name, date=local.date().isoformat()
+        )
+        return Digest("\n".join([title, *waiting]), [_decide_button(count)], None)
     lines = [
         _("{name} · scoring progress {date}").format(
             name=institution.name, date=local.date().isoformat()
@@ -130,11 +136,14 @@ def build(
             )
             for path, c in depts
         )
+    lines.extend(waiting)
     buttons = (
         [[{"label": _("Remind all overdue"), "payload": f"{REMIND_PAYLOAD}:{institution.id}"}]]
         if overdue
         else []
     )
+    if waiting:
+        buttons.append(_decide_button(count))
     picture = (
         completion_bars(
             _("{name}: completion by department").format(name=institution.name),
@@ -145,6 +154,32 @@ def build(
         else None
     )
     return Digest("\n".join(lines), buttons, picture)
+
+
+def appeal_lines(session: Session, institution: Institution, tz: Any) -> tuple[int, list[str]]:
+    """The institution's appeals waiting for a decision, soonest due first: how many,
+    and a heading with a line each (at most 10), or nothing."""
+    rows = session.execute(
+        select(Employee.name, Employee.number, Period.label, Appeal.due_at)
+        .join(Appeal, Appeal.employee_id == Employee.id)
+        .join(Period, Period.id == Appeal.period_id)
+        .where(Employee.institution_id == institution.id, Appeal.state == AppealState.OPEN)
+        .order_by(Appeal.due_at, Appeal.id)
+    ).all()
+    if not rows:
+        return 0, []
+    lines = [_("Appeals waiting for a decision: {n}").format(n=len(rows))]
+    lines += [
+        _("  {name} ({number}), {label}, due {due}").format(
+            name=name, number=number, label=label, due=due.astimezone(tz).date().isoformat()
+        )
+        for name, number, label, due in rows[:10]
+    ]
+    return len(rows), lines
+
+
+def _decide_button(n: int) -> list[dict[str, str]]:
+    return [{"label": _("Appeals to decide: {n}").format(n=n), "payload": "aps"}]
 
 
 def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int:

@@ -22,12 +22,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import gaps
+from bot import adjustments, gaps
 from bot.errors import Refused
 from bot.gaps import Gap
 from bot.i18n import _
 from bot.periods import state_name
-from models import Institution, Period, PeriodState, Result
+from models import Employee, Institution, Period, PeriodState, Result
 
 FORMATS = ("xlsx", "csv")
 EXPORTABLE = (PeriodState.SCORING_CLOSED, PeriodState.PUBLISHED, PeriodState.FINAL)
@@ -53,10 +53,13 @@ class PayRow:
     pay: Decimal | None
     status: str
     gap: Gap | None = field(default=None, compare=False)
+    # A correction of an earlier, final period paid with this one (bot.adjustments): its
+    # amount is in `pay`, so the sheet's total paid includes it.
+    adjustment: bool = False
 
     @property
     def computed(self) -> bool:
-        return self.gap is None
+        return self.gap is None and not self.adjustment
 
     def cells(self) -> list[object]:
         """The row as the sheet's columns give it (`headers()` order)."""
@@ -222,6 +225,8 @@ def pay_sheet(session: Session, period: Period, institution: Institution | None 
                 gap,
             )
         )
+    rows.extend(_adjustment_rows(session, period, institution))
+    # Stable: a person's adjustment lines follow their own row.
     rows.sort(key=lambda r: gaps.number_key(r.number))
     if not rows:
         raise Refused(
@@ -235,6 +240,42 @@ def pay_sheet(session: Session, period: Period, institution: Institution | None 
         preview=period.state == PeriodState.SCORING_CLOSED,
         rows=rows,
     )
+
+
+def _adjustment_rows(
+    session: Session, period: Period, institution: Institution | None
+) -> list[PayRow]:
+    """One line per correction of an earlier period paid with this one."""
+    found = adjustments.into(session, period)
+    if not found:
+        return []
+    rows = []
+    people = session.scalars(select(Employee).where(Employee.id.in_(found)))
+    for e in people:
+        inst = e.institution.name
+        if institution is not None and inst != institution.name:
+            continue
+        dept = e.department.path if e.department else ""
+        for adj, origin in found[e.id]:
+            status = _("Adjustment for {label}: {reason}").format(
+                label=origin, reason=" ".join(adj.reason.split())
+            )
+            rows.append(
+                PayRow(
+                    e.number,
+                    e.name,
+                    inst,
+                    dept,
+                    None,
+                    None,
+                    None,
+                    None,
+                    adj.amount,
+                    status,
+                    adjustment=True,
+                )
+            )
+    return rows
 
 
 def _totals(sheet: PaySheet) -> list[object]:

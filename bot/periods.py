@@ -20,7 +20,10 @@ from bot.audit import record
 from bot.errors import Refused
 from bot.gaps import Gap, named, unscorable, without_result
 from bot.i18n import _
+from bot.workdays import is_workday, local_now
 from models import (
+    OPEN_STATES,
+    Appeal,
     Employee,
     Group,
     Institution,
@@ -85,6 +88,41 @@ def state_name(state: PeriodState) -> str:
 
 def end_of_day(day: dt.date, tz: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=ZoneInfo(tz))
+
+
+WINDOW_DAYS = 5  # workdays of the objection window unless the period or scheme says
+
+
+def add_workdays(start: dt.date, n: int) -> dt.date:
+    """The `n`th workday after `start` (China's calendar, 调休 included); `start` for 0."""
+    day = start
+    while n > 0:
+        day += dt.timedelta(days=1)
+        if is_workday(day):
+            n -= 1
+    return day
+
+
+def window_days(session: Session, period: Period) -> int:
+    """The period's objection window in workdays: its own, else its scheme's, else 5."""
+    if period.objection_days is not None:
+        return period.objection_days
+    scheme = session.get_one(Scheme, period.scheme_id)
+    return scheme.objection_days if scheme.objection_days is not None else WINDOW_DAYS
+
+
+def period_tz(period: Period) -> str:
+    return period.institution.timezone if period.institution else "Asia/Shanghai"
+
+
+def window_close(session: Session, period: Period, published: dt.datetime) -> dt.datetime:
+    """When the window of a period published at `published` closes: the end of its last
+    workday, local time. A window of 0 workdays closes at publication."""
+    days = window_days(session, period)
+    if days <= 0:
+        return published
+    tz = period_tz(period)
+    return end_of_day(add_workdays(local_now(published, tz).date(), days), tz)
 
 
 def find_group(session: Session, name: str | None) -> Group:
@@ -387,12 +425,20 @@ def publish_period(
     period: Period,
     actor: str = "cli",
     allow_missing: bool = False,
+    window: int | None = None,
 ) -> list[Gap]:
     """Publish results; refused while an appraisee has no result, unless HR says so
     explicitly (e.g. a long leave). Returns everyone published without a result, the
     active employees who had no scoring task included: they get none for this period,
     since published results are never recomputed, and the pay sheet lists them without
-    an amount."""
+    an amount.
+
+    Publishing opens the objection window: `window` workdays when given (stored on the
+    period), else the period's, its scheme's or the default 5."""
+    if window is not None and not 0 <= window <= 60:
+        raise Refused(
+            _("An objection window of {n} workdays is not possible: give 0 to 60.").format(n=window)
+        )
     results = session.scalar(select(func.count(Result.id)).where(Result.period_id == period.id))
     missing = without_result(session, period)
     incomplete = [g for g in missing if g.tasks]
@@ -426,9 +472,43 @@ def publish_period(
         )
     _transition(session, now, period, "publish", actor)
     period.published_at = now
+    if window is not None:
+        period.objection_days = window
+    period.window_closes_at = window_close(session, period, now)
     return missing
 
 
 def finalize_period(session: Session, now: dt.datetime, period: Period, actor: str = "cli") -> None:
+    """Make a published period final: only once its objection window has closed and no
+    appeal is open; refused otherwise, naming what it waits for."""
+    if period.state == PeriodState.PUBLISHED:
+        closes = period.window_closes_at
+        if closes is not None and now <= closes:
+            raise Refused(
+                _(
+                    "Period {label} cannot be final yet: its objection window is open until "
+                    "{when}. Finalize after that."
+                ).format(
+                    label=period.label,
+                    when=closes.astimezone(ZoneInfo(period_tz(period))).strftime("%Y-%m-%d %H:%M"),
+                )
+            )
+        waiting = session.execute(
+            select(Employee.number, Employee.name)
+            .join(Appeal, Appeal.employee_id == Employee.id)
+            .where(Appeal.period_id == period.id, Appeal.state.in_(OPEN_STATES))
+            .order_by(Employee.number)
+        ).all()
+        if waiting:
+            raise Refused(
+                _(
+                    "Period {label} cannot be final: {count} appeals are still open ({names}). "
+                    "Decide them first (`jixiao appeals decide {label} NUMBER ...`)."
+                ).format(
+                    label=period.label,
+                    count=len(waiting),
+                    names=", ".join(f"{n} {name}" for n, name in waiting),
+                )
+            )
     _transition(session, now, period, "finalize", actor)
     period.finalized_at = now

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -86,6 +87,18 @@ def _push(
                 employee_id=emp_id,
             )
     return queued
+
+
+def push(
+    session: Session,
+    now: dt.datetime,
+    people: dict[int, Employee],
+    key: str,
+    render: Any,
+) -> int:
+    """Queue `render(employee)` → (text, buttons) to each person's reachable chats, once
+    per `key` and person; buttons are signed for each chat."""
+    return _push(session, now, people, key, render)
 
 
 def _button(label: str, body: str) -> list[list[dict[str, str]]]:
@@ -224,6 +237,7 @@ def queue_results_published(session: Session, period: Period, now: dt.datetime) 
         for r in session.scalars(select(Result).where(Result.period_id == period.id))
     }
     people = {e.id: e for e in session.scalars(select(Employee).where(Employee.id.in_(results)))}
+    closes = period.window_closes_at
 
     def render(e: Employee) -> tuple[str, Any]:
         r = results[e.id]
@@ -231,6 +245,12 @@ def queue_results_published(session: Session, period: Period, now: dt.datetime) 
             "Your appraisal for {label} is published: {total} points, grade {grade}, "
             "performance pay {pay}."
         ).format(label=period.label, total=r.total, grade=r.grade, pay=money(r.pay))
+        if closes is not None and closes > now:
+            local = closes.astimezone(ZoneInfo(e.institution.timezone))
+            text += " " + _(
+                "You may confirm it or appeal until {when}; if you do neither, it counts as "
+                "confirmed when that window closes."
+            ).format(when=local.strftime("%Y-%m-%d %H:%M"))
         return text, _button(_("Why this pay?"), f"why:{r.id}")
 
     return _push(session, now, people, f"published:{period.id}", render)

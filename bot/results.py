@@ -82,16 +82,24 @@ class ComputeReport:
         return self.created + self.updated + self.unchanged
 
 
-def task_rows(session: Session, period_id: int) -> Iterator[TaskRow]:
+def task_rows(
+    session: Session, period_id: int, appraisee_id: int | None = None
+) -> Iterator[TaskRow]:
     """Submitted tasks in appraisee order, each with its marks joined into one string.
 
     The database does the joining, so at group scale Python reads 200,000 task rows
     instead of 2,000,000 mark rows. Values are read as text so 87.5 and 87.50 stay apart
     (the trace shows what was entered). Comments are rare and read first, through an
     index of the commented marks only: each task comes with {indicator id: comment}.
+    With `appraisee_id`, that one appraisee's only.
     """
     conn = session.connection()
-    submitted = (ScoringTask.period_id == period_id, ScoringTask.state == TaskState.SUBMITTED)
+    submitted: tuple[ColumnElement[bool], ...] = (
+        ScoringTask.period_id == period_id,
+        ScoringTask.state == TaskState.SUBMITTED,
+    )
+    if appraisee_id is not None:
+        submitted += (ScoringTask.appraisee_id == appraisee_id,)
     notes: dict[int, dict[str, str]] = {}
     # Written as the index's own condition (not a parameter) so the planner uses it.
     commented = ScoreEntry.comment != literal_column("''")
@@ -169,6 +177,62 @@ RESULT_COLUMNS = (
     "trace",
     "computed_at",
 )
+
+
+def result_values(
+    period: Period, employee_id: int, base: Decimal, out: Evaluated, now: dt.datetime
+) -> dict[str, Any]:
+    """Where an engine outcome becomes a Result row, for a whole period's computation
+    and for one employee's recompute after an appeal alike: the one place a rule that
+    changes what is stored (such as a calibration) goes."""
+    return {
+        "period_id": period.id,
+        "employee_id": employee_id,
+        "total": out.total,
+        "grade": out.grade,
+        "coefficient": out.coefficient,
+        "pay_base": base,
+        "pay": out.pay,
+        "trace": EncodedJSON(out.trace),
+        "computed_at": now,
+    }
+
+
+FIGURES = ("total", "grade", "coefficient", "pay")
+
+
+def _store_change(
+    session: Session,
+    now: dt.datetime,
+    result_id: int,
+    before: list[Any],
+    trace: Any,
+    values: dict[str, Any],
+    actor: str,
+    actor_id: int | None = None,
+) -> bool:
+    """Update a stored result to `values`, audited; False when nothing changed."""
+    # Unchanged only if the explanation is too: an edited comment or a renamed
+    # department must reach the stored trace.
+    if before == [values[f] for f in FIGURES] and trace == json.loads(values["trace"]):
+        return False
+    session.execute(
+        update(Result)
+        .where(Result.id == result_id)
+        .values({k: v for k, v in values.items() if k not in ("period_id", "employee_id")})
+    )
+    record(
+        session,
+        now,
+        "result.recompute",
+        "result",
+        result_id,
+        actor_id=actor_id,
+        actor_label=actor,
+        before=dict(zip(FIGURES, map(str, before), strict=True)),
+        after={f: str(values[f]) for f in FIGURES},
+    )
+    return True
 
 
 def compute_period(
@@ -288,61 +352,16 @@ def _compute_period(
                     Unresolved(appraisee, number, name, [names[code] for code in out])
                 )
                 continue
+            values = result_values(period, appraisee, base, out, now)
             prev = old.get(appraisee)
             if prev is None:
-                inserts.append(
-                    (
-                        period.id,
-                        appraisee,
-                        out.total,
-                        out.grade,
-                        out.coefficient,
-                        base,
-                        out.pay,
-                        EncodedJSON(out.trace),
-                        now,
-                    )
-                )
+                inserts.append(tuple(values[c] for c in RESULT_COLUMNS))
                 continue
             result_id, *before, trace = prev
-            # Unchanged only if the explanation is too: an edited comment or a renamed
-            # department must reach the stored trace.
-            if before == [out.total, out.grade, out.coefficient, out.pay] and trace == json.loads(
-                out.trace
-            ):
+            if _store_change(session, now, result_id, before, trace, values, actor):
+                report.updated += 1
+            else:
                 report.unchanged += 1
-                continue
-            session.execute(
-                update(Result)
-                .where(Result.id == result_id)
-                .values(
-                    total=out.total,
-                    grade=out.grade,
-                    coefficient=out.coefficient,
-                    pay_base=base,
-                    pay=out.pay,
-                    trace=EncodedJSON(out.trace),
-                    computed_at=now,
-                )
-            )
-            record(
-                session,
-                now,
-                "result.recompute",
-                "result",
-                result_id,
-                actor_label=actor,
-                before=dict(
-                    zip(("total", "grade", "coefficient", "pay"), map(str, before), strict=True)
-                ),
-                after={
-                    "total": str(out.total),
-                    "grade": out.grade,
-                    "coefficient": str(out.coefficient),
-                    "pay": str(out.pay),
-                },
-            )
-            report.updated += 1
         insert_many(conn, Result, RESULT_COLUMNS, inserts)
         report.created += len(inserts)
         progress(len(outcomes))
@@ -368,3 +387,64 @@ def _compute_period(
         },
     )
     return report
+
+
+def recompute_one(
+    session: Session, now: dt.datetime, period: Period, employee_id: int, actor: str = "cli"
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Recompute one employee's result from their submitted marks (after an appeal's
+    revision, in a published period): the figures before and after. Goes through the
+    same `result_values` as `compute_period`, reading only that employee's marks."""
+    spec = SchemeSpec.of(session.get_one(Scheme, period.scheme_id))
+    conn = session.connection()
+    row = conn.execute(
+        select(
+            Employee.number,
+            Employee.name,
+            Employee.pay_base,
+            Institution.name,
+            Department.path,
+        )
+        .join(Institution, Institution.id == Employee.institution_id)
+        .outerjoin(Department, Department.id == Employee.department_id)
+        .where(Employee.id == employee_id)
+    ).one()
+    person: Person = (row[0], row[1], row[2], row[3], row[4])
+    period_entry = json.dumps({"id": period.id, "label": period.label}, ensure_ascii=False)
+    rows = list(task_rows(session, period.id, employee_id))
+    out = evaluate_appraisee(spec, period_entry, person, rows)
+    if isinstance(out, list):
+        names = {i.code: i.name for i in spec.indicators}
+        raise Refused(
+            _("{name}'s result cannot be recomputed: {indicators} not scored.").format(
+                name=person[1], indicators=", ".join(names[c] for c in out)
+            )
+        )
+    parts = dict(fresh_parts(spec))
+    if parts:
+        stored = set(
+            conn.execute(
+                select(TracePart.digest).where(
+                    TracePart.scheme_id == spec.id, TracePart.digest.in_(parts)
+                )
+            ).scalars()
+        )
+        insert_many(
+            conn,
+            TracePart,
+            ("scheme_id", "digest", "body"),
+            ((spec.id, n, EncodedJSON(b)) for n, b in parts.items() if n not in stored),
+        )
+    values = result_values(period, employee_id, person[2], out, now)
+    prev = conn.execute(
+        select(
+            Result.id, Result.total, Result.grade, Result.coefficient, Result.pay, Result.trace
+        ).where(Result.period_id == period.id, Result.employee_id == employee_id)
+    ).one_or_none()
+    after = {f: str(values[f]) for f in FIGURES}
+    if prev is None:
+        insert_many(conn, Result, RESULT_COLUMNS, [tuple(values[c] for c in RESULT_COLUMNS)])
+        return {}, after
+    result_id, *before, trace = prev
+    _store_change(session, now, result_id, before, trace, values, actor)
+    return dict(zip(FIGURES, map(str, before), strict=True)), after

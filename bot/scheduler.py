@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.appeal_notices import queue_appeal_reminders
 from bot.digest import queue_head_digests
 from bot.reminders import queue_deadline_reminders
 from bot.weekly import queue_weekly_report
@@ -81,6 +82,7 @@ def digests_job() -> None:
 
 def reminders_job() -> None:
     log.info("queued %d deadline reminders", _each_group(queue_deadline_reminders))
+    log.info("queued %d appeal reminders", _each_group(queue_appeal_reminders))
 
 
 def weekly_job() -> None:

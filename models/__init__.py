@@ -1,5 +1,6 @@
 """SQLAlchemy models. Nothing here imports from `bot` or `handlers`."""
 
+from models.appeal import OPEN_STATES, Adjustment, Appeal, AppealState, Confirmation
 from models.base import Base
 from models.conversation import BindFailure, ChatState
 from models.identity import BindCode, ChatIdentity
@@ -21,12 +22,17 @@ from models.schedule import Lease, apscheduler_jobs
 from models.scheme import GradeBand, Indicator, IndicatorKind, PayMode, Scheme, ScorerRole
 
 __all__ = [
+    "OPEN_STATES",
+    "Adjustment",
+    "Appeal",
+    "AppealState",
     "AuditEvent",
     "Base",
     "BindCode",
     "BindFailure",
     "ChatIdentity",
     "ChatState",
+    "Confirmation",
     "Department",
     "Employee",
     "GradeBand",

@@ -62,6 +62,10 @@ class Period(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     published_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     finalized_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Workdays of the objection window (公示期); None: the scheme's, else the default.
+    objection_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Set on publication: confirmations and appeals are taken until then.
+    window_closes_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     scheme: Mapped[Scheme] = relationship()
     institution: Mapped[Institution | None] = relationship()
@@ -91,6 +95,11 @@ class ScoringTask(Base):
     cursor: Mapped[int] = mapped_column(Integer, default=0)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     updated_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # The appeal a "revise" decision reopened this task for, after publication: its
+    # scorer may re-score it through the normal form until they submit again.
+    appeal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appeals.id", use_alter=True), default=None
+    )
 
     period: Mapped[Period] = relationship()
     scorer: Mapped[Employee] = relationship(foreign_keys=[scorer_id])

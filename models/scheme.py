@@ -44,6 +44,8 @@ class Scheme(Base):
     # Caps on the sum of all bonus items and of all deduction items; None = uncapped.
     bonus_cap: Mapped[Decimal | None] = mapped_column(default=None)
     deduction_cap: Mapped[Decimal | None] = mapped_column(default=None)
+    # Workdays of the objection window after publication; None: the default (5).
+    objection_days: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[When]
 
     indicators: Mapped[list[Indicator]] = relationship(

@@ -232,6 +232,25 @@ def test_a_scheme_may_apply_to_one_institution(session, group, tmp_path):
     assert session.scalar(select(Scheme.institution_id)) == inst.id
 
 
+def with_column(table, header, value):
+    headers, rows = table
+    return [*headers, header], [[*rows[0], value], *rows[1:]]
+
+
+def test_a_scheme_may_set_its_objection_window(session, group, tmp_path):
+    path = workbook(tmp_path, 方案=with_column(SCHEME, "公示期工作日", 3))
+    import_scheme(session, NOW, path, group)
+    assert session.scalar(select(Scheme.objection_days)) == 3
+
+
+def test_it_refuses_an_objection_window_that_is_not_whole_workdays(session, group, tmp_path):
+    path = workbook(tmp_path, 方案=with_column(SCHEME, "公示期工作日", "2.5"))
+    lines = refused(session, group, path)
+    assert any("公示期工作日" in line and "whole number of workdays" in line for line in lines), (
+        lines
+    )
+
+
 # Every refusal below writes nothing: `refused` counts the rows before and after.
 
 

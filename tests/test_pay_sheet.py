@@ -5,6 +5,7 @@ result marked with the reason and no amount; decimals with two places; rows by å
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 from decimal import Decimal
 
@@ -202,7 +203,8 @@ def test_export_after_finalize_lists_everyone_says_who_is_missing_and_exits_3(
 ):
     with Session() as session, session.begin():
         published_with_gaps(session)
-        finalize_period(session, LATER, period_of(session))
+        # Final once the objection window (five workdays) has closed.
+        finalize_period(session, LATER + dt.timedelta(days=14), period_of(session))
     out = tmp_path / "pay.csv"
     result = cli(engine, "export", "pay", "2026-11", "--format", "csv", "--output", str(out))
     assert result.exit_code == 3, result.output

@@ -133,7 +133,8 @@ def test_the_whole_lifecycle_computes_publishes_and_finalizes(session):
     report = compute_period(session, LATER, period)
     assert report.created == 7  # the two heads have no manager: see the next test
     publish_period(session, LATER, period, allow_missing=True)
-    finalize_period(session, LATER, period)
+    # Final once the objection window (five workdays) has closed.
+    finalize_period(session, LATER + dt.timedelta(days=14), period)
     session.commit()
     assert session.get(Period, period.id).state is PeriodState.FINAL
     actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
@@ -169,7 +170,7 @@ def test_compute_is_refused_on_published_and_final_periods(session):
     publish_period(session, LATER, period, allow_missing=True)
     with pytest.raises(Refused):
         compute_period(session, LATER, period)
-    finalize_period(session, LATER, period)
+    finalize_period(session, LATER + dt.timedelta(days=14), period)
     with pytest.raises(Refused):
         compute_period(session, LATER, period)
 

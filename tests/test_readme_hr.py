@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 # A working day inside period 2026-12, before the README's deadline of 2027-01-07.
 MOMENT = "@2026-12-21 10:00:00"
+# After the objection window opened on Monday 2026-12-21 closed (five workdays: the end
+# of Monday 2026-12-28), when the README's finalize block runs.
+AFTER_WINDOW = "@2026-12-29 10:00:00"
 
 
 def readme_hr_blocks() -> list[str]:
@@ -37,11 +40,14 @@ def readme_hr_blocks() -> list[str]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## For HR", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
-    assert len(blocks) == 2, "README's For HR section: the period block and the chat block"
+    assert len(blocks) == 3, (
+        "README's For HR section: the period block, the finalize block after the objection "
+        "window, and the chat block"
+    )
     return blocks
 
 
-def _environment(database_url: str, tmp_path: Path) -> dict[str, str]:
+def _environment(database_url: str, tmp_path: Path, moment: str) -> dict[str, str]:
     venv_bin = str(Path(sys.executable).parent)
     # Without the venv on PATH: the README must say how `jixiao` gets there.
     path = os.pathsep.join(
@@ -56,7 +62,7 @@ def _environment(database_url: str, tmp_path: Path) -> dict[str, str]:
     env.update(faketime)
     env.update(
         PATH=path,
-        FAKETIME=MOMENT,
+        FAKETIME=moment,
         DATABASE_URL=database_url,
         EXPORT_DIR=str(tmp_path / "exports"),
         HOME=str(tmp_path),
@@ -65,12 +71,15 @@ def _environment(database_url: str, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def run(lines: str, database_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """`lines` in one bash, stopping at the first failure, from the repository root."""
+def run(
+    lines: str, database_url: str, tmp_path: Path, moment: str = MOMENT
+) -> subprocess.CompletedProcess[str]:
+    """`lines` in one bash at `moment`, stopping at the first failure, from the
+    repository root."""
     done = subprocess.run(
         ["bash", "-c", "set -euo pipefail\n" + lines],
         cwd=ROOT,
-        env=_environment(database_url, tmp_path),
+        env=_environment(database_url, tmp_path, moment),
         capture_output=True,
         text=True,
         timeout=900,
@@ -134,19 +143,28 @@ def bind_head_of_first_branch(database_url: str, exports: Path) -> None:
 
 
 def play_readme(database_url: str, tmp_path: Path) -> None:
-    period, chat = readme_hr_blocks()
+    period, final, chat = readme_hr_blocks()
     done = run(period, database_url, tmp_path)
-    # Every line jixiao printed is in the default language, Chinese (commands quoted in
-    # backticks aside; scripts/setup speaks the machine's locale and says so in .venv).
-    said = (re.sub(r"`[^`]*`", "", line) for line in done.stdout.splitlines())
-    english = [
-        line for line in said if ".venv" not in line and re.search(r"[A-Za-z]{3,} [a-z]{2,}", line)
-    ]
-    assert not english, english
+    _all_chinese(done.stdout)
     check_pay_sheet(tmp_path / "exports")
     assert (tmp_path / "exports" / "scores_2026-12.xlsx").exists()  # the template, beside it
+    assert "公示期" in done.stdout
     # The same terminal as the first block, so `jixiao` is still on its PATH.
     same_terminal = "source .venv/bin/activate\n"
+    # Finalizing inside the window is refused; after it, as the README says, it works.
+    early = subprocess.run(
+        ["bash", "-c", same_terminal + final.strip().splitlines()[0]],
+        cwd=ROOT,
+        env=_environment(database_url, tmp_path, MOMENT),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert early.returncode == 2
+    assert "公示期" in early.stderr
+    done = run(same_terminal + final, database_url, tmp_path, AFTER_WINDOW)
+    _all_chinese(done.stdout)
+    assert "已归档" in done.stdout
     issue, *after = chat.strip().splitlines()
     run(same_terminal + issue, database_url, tmp_path)
     bind_head_of_first_branch(database_url, tmp_path / "exports")
@@ -155,6 +173,16 @@ def play_readme(database_url: str, tmp_path: Path) -> None:
     assert "20001" not in done.stdout
     assert "10002" in done.stdout
     assert "30001" in done.stdout
+
+
+def _all_chinese(stdout: str) -> None:
+    """Every line jixiao printed is in the default language, Chinese (commands quoted in
+    backticks aside; scripts/setup speaks the machine's locale and says so in .venv)."""
+    said = (re.sub(r"`[^`]*`", "", line) for line in stdout.splitlines())
+    english = [
+        line for line in said if ".venv" not in line and re.search(r"[A-Za-z]{3,} [a-z]{2,}", line)
+    ]
+    assert not english, english
 
 
 @pytest.fixture

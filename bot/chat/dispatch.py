@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import codes, i18n
 from bot.chat import (
+    appeal,
     binding,
     explain,
     form,
@@ -159,6 +160,9 @@ def _answer(ctx: Ctx) -> list[Reply]:
         return [_command_reply(ctx, command)]
     if ctx.state.get("form"):
         return [form.typed(ctx, incoming.text)]
+    if "appeal" in ctx.state or "answer" in ctx.state:
+        # An appeal's reason may be long (bot.appeals.REASON_MAX), so before TEXT_MAX.
+        return [appeal.typed(ctx, incoming.text)]
     if not text:
         return [menu.show(ctx)]
     if len(text) > TEXT_MAX:
@@ -188,7 +192,7 @@ def _command_reply(ctx: Ctx, command: str) -> Reply:
         "ranking": heads.ranking,
         "status": status.hr_status,
     }
-    ctx.update(form=None, review=None)
+    ctx.update(form=None, review=None, appeal=None, answer=None)
     step = steps.get(command)
     if step is None:
         return menu.show(ctx)
@@ -221,6 +225,8 @@ def _button(ctx: Ctx, body: str) -> Reply:
     name, *args = body.split(":")
     if name not in FORM_STEPS:
         ctx.update(form=None, review=None)
+    if name != "ai":
+        ctx.update(appeal=None, answer=None)
     if name == "lang":
         if not args:
             return language.choose(ctx)
@@ -239,6 +245,19 @@ def _button(ctx: Ctx, body: str) -> Reply:
         return tasks.show_list(ctx, ids[0] if ids else 0)
     if name == "nudge" and len(ids) == 1:
         return _nudge(ctx, ids[0])
+    if name == "ai" and len(ids) == 2:
+        return appeal.start(ctx, ids[0], ids[1])
+    one: dict[str, Callable[[Ctx, int], Reply]] = {
+        "cf": appeal.confirm,
+        "appeal": appeal.start,
+        "wd": appeal.withdraw,
+        "apst": appeal.status,
+        "ap": appeal.view,
+        "up": appeal.uphold_start,
+        "rv": appeal.revise,
+    }
+    if name in one and len(ids) == 1:
+        return one[name](ctx, ids[0])
     if name in ("res", "why") and len(ids) <= 1:
         ref = ids[0] if ids else None
         return myscore.show(ctx, ref) if name == "res" else explain.show(ctx, ref)
@@ -251,6 +270,8 @@ def _button(ctx: Ctx, body: str) -> Reply:
         "rank": heads.ranking,
         "hr": status.hr_status,
         "paysheet": status.pay_sheet,
+        "aps": appeal.to_decide,
+        "apx": appeal.cancel,
     }
     if name in simple and not args:
         return simple[name](ctx)

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.chat import render
+from bot.adjustments import adjustment_lines
+from bot.chat import appeal, render
 from bot.chat.context import Ctx
 from bot.chat.myscore import (
     VISIBLE,
@@ -365,9 +366,14 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
     ]
     if note:
         parts.insert(0, [note])
+    if adjusted := adjustment_lines(ctx.session, found):
+        parts.append(adjusted)
+    extra, rows = appeal.panel(ctx, found)
+    if extra:
+        parts.append(extra)
     return Reply(
         "\n\n".join("\n".join(p) for p in parts),
-        [[ctx.button(_("My score"), f"res:{found.id}"), ctx.button(_("Menu"), "menu")]],
+        [*rows, [ctx.button(_("My score"), f"res:{found.id}"), ctx.button(_("Menu"), "menu")]],
         ctx.tapped,
     )
 

@@ -17,7 +17,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot import behalf
+from bot import appeal_notices, appeals, behalf
 from bot.audit import record
 from bot.chat import menu, render, values
 from bot.chat.context import Ctx
@@ -38,7 +38,7 @@ from bot.chat.values import (
 )
 from bot.i18n import _
 from bot.pay import Incomplete, Mark, RoleSpec, SchemeSpec, compute
-from models import Indicator, IndicatorKind, ScoreEntry, ScoringTask, TaskState
+from models import Indicator, IndicatorKind, Result, ScoreEntry, ScoringTask, TaskState
 
 WEIGHTED = (IndicatorKind.SCORE, IndicatorKind.RATING)
 OPTIONAL = (IndicatorKind.BONUS, IndicatorKind.DEDUCTION)
@@ -212,8 +212,10 @@ def write_answer(
     entry = _store(ctx, task, ind, value, comment)
     after = {"value": str(entry.value), "comment": entry.comment}
     changed = None
-    if task.state == TaskState.SUBMITTED and before != after:
-        changed = (render.score(before["value"]) if before else "—", render.score(entry.value))
+    # After submission, and on a task reopened by an appeal, every change is audited.
+    if (task.state == TaskState.SUBMITTED or task.appeal_id is not None) and before != after:
+        if task.state == TaskState.SUBMITTED:
+            changed = (render.score(before["value"]) if before else "—", render.score(entry.value))
         ctx.session.flush()
         record(
             ctx.session,
@@ -663,6 +665,14 @@ def confirm(ctx: Ctx, task_id: int) -> Reply:
         after={i.code: str(entries[i.id].value) for i in inds if i.id in entries},
     )
     ctx.update(form=None, review=None, step=None)
+    revised = appeals.finish_revision(ctx.session, ctx.now, task)
+    if revised is not None:
+        result_id = ctx.session.scalar(
+            select(Result.id).where(
+                Result.period_id == revised.period_id, Result.employee_id == revised.employee_id
+            )
+        )
+        appeal_notices.decided(ctx.session, ctx.now, revised, result_id or 0)
     return Reply(
         _("Submitted: {name}. {preview}").format(name=task.appraisee.name, preview=_preview(task)),
         [*next_rows, [ctx.button(_("Menu"), "menu")]],

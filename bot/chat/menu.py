@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from bot.chat import tasks
+from bot.chat import appeal, tasks
 from bot.chat.context import Ctx
 from bot.chat.types import Button, Reply
 from bot.i18n import N_, _
@@ -92,6 +92,9 @@ def show(ctx: Ctx, note: str = "") -> Reply:
         rows.append([ctx.button(_("Today's progress"), "prog")])
     if leads(ctx):
         rows.append([ctx.button(_("Compare institutions' ranking"), "rank")])
+    waiting = appeal.waiting(ctx) if headed(ctx) or hr_scope(ctx) else 0
+    if waiting:
+        rows.append([ctx.button(_("Appeals to decide: {n}").format(n=waiting), "aps")])
     if hr_scope(ctx):
         rows.append(
             [

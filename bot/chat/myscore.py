@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from bot import gaps
-from bot.chat import render
+from bot.adjustments import adjustment_lines
+from bot.chat import appeal, render
 from bot.chat.context import Ctx
 from bot.chat.types import Reply
 from bot.i18n import _
@@ -243,9 +244,11 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
                     sum=render.score(t[key]["sum"]), cap=render.score(t[key]["cap"])
                 )
             )
+    extra, rows = appeal.panel(ctx, found)
     return Reply(
-        "\n".join(lines),
+        "\n".join([*lines, *adjustment_lines(ctx.session, found), *extra]),
         [
+            *rows,
             [ctx.button(_("Why is my pay this amount"), f"why:{found.id}")],
             [ctx.button(_("History"), "hist"), ctx.button(_("Menu"), "menu")],
         ],

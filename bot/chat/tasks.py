@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from bot.appeals import reopened_open
 from bot.chat import render
 from bot.chat.context import Ctx
 from bot.chat.types import Button, Reply
@@ -26,13 +27,26 @@ class Denied(Exception):
         self.reply = reply
 
 
+def scorable() -> ColumnElement[bool]:
+    """Tasks open for scoring: their period's, or reopened after publication by an
+    appeal's "revise" decision and not yet submitted again."""
+    return or_(
+        Period.state == PeriodState.SCORING,
+        and_(
+            Period.state == PeriodState.PUBLISHED,
+            ScoringTask.appeal_id.is_not(None),
+            ScoringTask.state != TaskState.SUBMITTED,
+        ),
+    )
+
+
 def _open_tasks(ctx: Ctx) -> Select[tuple[ScoringTask]]:
     """The speaker's tasks in periods open for scoring, in list order."""
     return (
         select(ScoringTask)
         .join(Period, Period.id == ScoringTask.period_id)
         .join(Employee, Employee.id == ScoringTask.appraisee_id)
-        .where(ScoringTask.scorer_id == ctx.employee.id, Period.state == PeriodState.SCORING)
+        .where(ScoringTask.scorer_id == ctx.employee.id, scorable())
         .order_by(Period.deadline, Period.id, Employee.number, ScoringTask.role_code)
     )
 
@@ -65,7 +79,7 @@ def left(ctx: Ctx) -> Left:
             func.min(ScoringTask.deadline).filter(ScoringTask.state != TaskState.SUBMITTED),
         )
         .join(Period, Period.id == ScoringTask.period_id)
-        .where(ScoringTask.scorer_id == ctx.employee.id, Period.state == PeriodState.SCORING)
+        .where(ScoringTask.scorer_id == ctx.employee.id, scorable())
     ).one()
     return Left(total - done, total, render.when(due, ctx.tz) if due else None)
 
@@ -155,7 +169,7 @@ def own(ctx: Ctx, task_id: int) -> ScoringTask:
     )
     if task is None or task.scorer_id != ctx.employee.id:
         raise Denied(ctx.refuse("task not the speaker's", "scoring_task", task_id))
-    if task.period.state != PeriodState.SCORING:
+    if task.period.state != PeriodState.SCORING and not reopened_open(ctx.session, task):
         raise Denied(
             ctx.refuse(
                 "scoring closed",

@@ -42,10 +42,12 @@ ARGUMENT_NAMES = {
     "file": N_("FILE"),
     "path": N_("FILE"),
     "text": N_("MESSAGE"),
+    "number": N_("EMPLOYEE_NO"),
 }
 # What an option's value is, by the Python type it is read as.
 TYPE_NAMES = {
     "str": N_("TEXT"),
+    "list": N_("TEXT"),  # a repeatable option of text
     "int": N_("INTEGER"),
     "float": N_("NUMBER"),
     "Decimal": N_("NUMBER"),

@@ -20,6 +20,7 @@ from bot.settings import get_settings
 # English keeps them equal to their msgids.
 with i18n.using("en"):
     from bot.cli import (
+        appeals,
         bench,
         codes,
         common,
@@ -40,6 +41,7 @@ MODULES = (
     imports,
     scores,  # import scores, template scores
     periods,
+    appeals,  # appeals list / decide, adjust
     export,
     codes,
     demo,

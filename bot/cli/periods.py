@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy import func, select
@@ -186,17 +187,32 @@ def period_publish(
             "and the pay sheet lists them without an amount."
         ),
     ),
+    window_days: int = typer.Option(
+        None,
+        "--window-days",
+        help=_(
+            "Workdays of the objection window (default: the scheme's, else 5). Employees "
+            "confirm or appeal until it closes; silence counts as confirmed."
+        ),
+    ),
     group: str = GROUP,
     institution: str = INSTITUTION,
 ) -> None:
     at = now()
     with transaction() as s:
         period = _period(s, label, group, institution)
-        missing = lifecycle.publish_period(s, at, period, allow_missing=allow_missing)
+        missing = lifecycle.publish_period(
+            s, at, period, allow_missing=allow_missing, window=window_days
+        )
         told = queue_results_published(s, period, at)
+        assert period.window_closes_at is not None
+        closes = period.window_closes_at.astimezone(ZoneInfo(lifecycle.period_tz(period)))
         lines = [
             _("Period {label} is published.").format(label=period.label),
             _("{n} messages to employees queued.").format(n=told),
+            _(
+                "Objection window: until {when}. Finalize after it closes, once no appeal is open."
+            ).format(when=closes.strftime("%Y-%m-%d %H:%M")),
         ]
     emit(lines)
     emit(_still_missing(missing, period.label), err=True)

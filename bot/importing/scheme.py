@@ -83,6 +83,8 @@ SCHEME = (
     Column("bonus_cap", ("加分上限", "bonus_cap")),
     Column("deduction_cap", ("扣分上限", "deduction_cap")),
     Column("institution", ("适用机构", "机构", "institution")),
+    # Workdays of the objection window after publication; blank: 5.
+    Column("objection_days", ("公示期工作日", "公示期", "objection_days")),
 )
 INDICATORS = (
     Column("code", ("指标编码", "编码", "code"), True),
@@ -208,6 +210,7 @@ class SchemeDraft:
     rounding: str
     bonus_cap: Decimal | None
     deduction_cap: Decimal | None
+    objection_days: int | None
     indicators: tuple[IndicatorDraft, ...]
     roles: tuple[RoleDraft, ...]
     bands: tuple[BandDraft, ...]  # highest min_score first
@@ -224,6 +227,7 @@ class SchemeDraft:
             rounding=scheme.rounding,
             bonus_cap=scheme.bonus_cap,
             deduction_cap=scheme.deduction_cap,
+            objection_days=scheme.objection_days,
             indicators=tuple(
                 IndicatorDraft(
                     code=i.code,
@@ -434,6 +438,9 @@ def _scheme_row(
     )
     bonus_cap = r.get("bonus_cap", _not_negative)
     deduction_cap = r.get("deduction_cap", _not_negative)
+    window = r.get("objection_days", cells.decimal)
+    if window is not None and (window != window.to_integral_value() or not 0 <= window <= 60):
+        r.bad("objection_days", _("is not a whole number of workdays from 0 to 60"))
     institution_id = None
     inst_name = r.get("institution", cells.words)
     if inst_name:
@@ -459,6 +466,7 @@ def _scheme_row(
         "rounding": rounding or decimal.ROUND_HALF_UP,
         "bonus_cap": bonus_cap,
         "deduction_cap": deduction_cap,
+        "objection_days": int(window) if window is not None else None,
     }
 
 
@@ -706,6 +714,7 @@ def store(
         rounding=draft.rounding,
         bonus_cap=draft.bonus_cap,
         deduction_cap=draft.deduction_cap,
+        objection_days=draft.objection_days,
         created_at=now,
     )
     scheme.indicators = [

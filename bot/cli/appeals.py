@@ -1,0 +1,224 @@
+"""`jixiao appeals list|decide` (the objection window and its appeals) and `jixiao adjust`
+(a correction after final, paid with a later period)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import adjustments, appeal_notices, appeals
+from bot import periods as lifecycle
+from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
+from bot.cli.output import emit
+from bot.errors import Refused
+from bot.i18n import _
+from models import (
+    Appeal,
+    AppealState,
+    Confirmation,
+    Employee,
+    Institution,
+    Period,
+    Result,
+)
+
+appeals_app = typer.Typer(help=_("The objection window after publication, and its appeals."))
+
+INDICATOR = typer.Option(None, "--indicator", help=_("Indicator code to re-score (repeatable)."))
+NUMBER = typer.Argument(..., help=_("The employee's number."))
+
+
+def _period(session: Session, label: str, group: str | None) -> Period:
+    grp = lifecycle.find_group(session, group)
+    return lifecycle.find_period(session, grp, label)
+
+
+def _employee(session: Session, period: Period, number: str) -> Employee:
+    found = session.scalar(
+        select(Employee).where(Employee.group_id == period.group_id, Employee.number == number)
+    )
+    if found is None:
+        raise Refused(_("No employee with number {number}.").format(number=number))
+    return found
+
+
+@appeals_app.command(
+    "list",
+    help=_(
+        "The window's progress by institution (confirmed, appealed, silent) and the "
+        "appeals still open."
+    ),
+)
+def appeals_list(label: str = PERIOD, group: str = GROUP) -> None:
+    with transaction() as s:
+        period = _period(s, label, group)
+        lines = _progress(s, period)
+    emit(lines)
+
+
+def _progress(s: Session, period: Period) -> list[str]:
+    at = now()
+    people = s.execute(
+        select(Result.employee_id, Institution.name)
+        .join(Employee, Employee.id == Result.employee_id)
+        .join(Institution, Institution.id == Employee.institution_id)
+        .where(Result.period_id == period.id)
+    ).all()
+    confirmed = set(
+        s.scalars(select(Confirmation.employee_id).where(Confirmation.period_id == period.id))
+    )
+    appealed = set(
+        s.scalars(
+            select(Appeal.employee_id).where(
+                Appeal.period_id == period.id, Appeal.state != AppealState.WITHDRAWN
+            )
+        )
+    )
+    total, conf, appl = Counter[str](), Counter[str](), Counter[str]()
+    for emp_id, inst in people:
+        total[inst] += 1
+        conf[inst] += emp_id in confirmed
+        appl[inst] += emp_id in appealed and emp_id not in confirmed
+    closes = period.window_closes_at
+    if closes is None:
+        head = _("Period {label}: no objection window (not published).").format(label=period.label)
+    else:
+        when = closes.astimezone(ZoneInfo(lifecycle.period_tz(period))).strftime("%Y-%m-%d %H:%M")
+        head = (
+            _("Period {label}: objection window open until {when}.")
+            if at <= closes
+            else _("Period {label}: objection window closed {when}; silence counted as confirmed.")
+        ).format(label=period.label, when=when)
+    lines = [head, _("Institution · results · confirmed · appealed · silent")]
+    for inst in sorted(total):
+        silent = total[inst] - conf[inst] - appl[inst]
+        lines.append(f"{inst} · {total[inst]} · {conf[inst]} · {appl[inst]} · {silent}")
+    all_silent = sum(total.values()) - sum(conf.values()) - sum(appl.values())
+    lines.append(
+        _("Total · {n} · {c} · {a} · {s}").format(
+            n=sum(total.values()), c=sum(conf.values()), a=sum(appl.values()), s=all_silent
+        )
+    )
+    still = appeals.open_appeals(s, period.id)
+    if still:
+        lines.append(_("Open appeals:"))
+        for a in still:
+            lines.append(
+                _("  {number} {name}: {state}, due {due}; indicators: {inds}; “{reason}”").format(
+                    number=a.employee.number,
+                    name=a.employee.name,
+                    state=appeals.state_name(a.state),
+                    due=a.due_at.astimezone(ZoneInfo(lifecycle.period_tz(period))).date(),
+                    inds=", ".join(a.indicators) or "—",
+                    reason=appeal_notices.shorten(" ".join(a.reason.split()), 80),
+                )
+            )
+    else:
+        lines.append(_("No appeal is open."))
+    return lines
+
+
+@appeals_app.command(
+    "decide",
+    help=_(
+        "Decide an employee's open appeal: --uphold with a written answer, or --revise "
+        "to reopen the scoring of the named indicators (default: those the appeal names)."
+    ),
+)
+def appeals_decide(
+    label: str = PERIOD,
+    number: str = NUMBER,
+    uphold: str = typer.Option(
+        None, "--uphold", help=_("Keep the result; this answer goes to the employee.")
+    ),
+    revise: bool = typer.Option(
+        False, "--revise", help=_("Reopen the scoring tasks for their scorers.")
+    ),
+    indicator: list[str] | None = INDICATOR,
+    group: str = GROUP,
+) -> None:
+    if (uphold is None) == (not revise):
+        raise Failure(_('Say either --uphold "answer" or --revise.'))
+    at = now()
+    actor = appeals.Actor("hr", None, "cli")
+    with transaction() as s:
+        period = _period(s, label, group)
+        employee = _employee(s, period, number)
+        appeal = appeals.open_appeal(s, period.id, employee.id)
+        if appeal is None or appeal.state != AppealState.OPEN:
+            raise Refused(
+                _("{number} {name} has no appeal waiting for a decision in {label}.").format(
+                    number=employee.number, name=employee.name, label=period.label
+                )
+            )
+        result_id = s.scalar(
+            select(Result.id).where(
+                Result.period_id == period.id, Result.employee_id == employee.id
+            )
+        )
+        if uphold is not None:
+            appeals.uphold(s, at, appeal, uphold, actor)
+            appeal_notices.decided(s, at, appeal, result_id or 0)
+            lines = [
+                _("Appeal of {number} {name} upheld; the answer is queued for them.").format(
+                    number=employee.number, name=employee.name
+                )
+            ]
+        else:
+            tasks = appeals.revise(s, at, appeal, list(indicator or []), actor)
+            appeal_notices.tasks_reopened(s, at, tasks)
+            appeal_notices.decided(s, at, appeal, result_id or 0)
+            lines = [
+                _(
+                    "Appeal of {number} {name}: {n} scoring tasks reopened for {scorers}. "
+                    "The result is recomputed when they submit again."
+                ).format(
+                    number=employee.number,
+                    name=employee.name,
+                    n=len(tasks),
+                    scorers=", ".join(sorted({t.scorer.name for t in tasks})),
+                )
+            ]
+    emit(lines)
+
+
+def adjust(
+    label: str = PERIOD,
+    number: str = NUMBER,
+    amount: str = typer.Option(
+        ..., "--amount", help=_("Top-up +120.00 or claw-back -50.00, in yuan.")
+    ),
+    reason: str = typer.Option(..., "--reason", help=_("Why: shown to the employee.")),
+    group: str = GROUP,
+) -> None:
+    at = now()
+    with transaction() as s:
+        period = _period(s, label, group)
+        employee = _employee(s, period, number)
+        value = adjustments.parse_amount(amount)
+        adj = adjustments.add(s, at, period, employee, value, reason)
+        lines = [
+            _("Adjustment {amount} for {number} {name} ({label}) is paid with {into}.").format(
+                amount=adjustments.signed(adj.amount),
+                number=employee.number,
+                name=employee.name,
+                label=period.label,
+                into=adj.into_label,
+            )
+        ]
+    emit(lines)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(appeals_app, name="appeals")
+    app.command(
+        "adjust",
+        help=_(
+            "Correct a final period's pay: a top-up or claw-back paid with the next "
+            "period, shown in both periods' explanations and on the pay sheet."
+        ),
+    )(adjust)
