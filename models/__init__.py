@@ -1,6 +1,7 @@
 """SQLAlchemy models. Nothing here imports from `bot` or `handlers`."""
 
 from models.base import Base
+from models.calibration import Calibration, CalibrationRole
 from models.conversation import BindFailure, ChatState
 from models.identity import BindCode, ChatIdentity
 from models.inbound import SeenUpdate
@@ -18,13 +19,26 @@ from models.period import (
     TracePart,
 )
 from models.schedule import Lease, apscheduler_jobs
-from models.scheme import GradeBand, Indicator, IndicatorKind, PayMode, Scheme, ScorerRole
+from models.scheme import (
+    GradeBand,
+    Indicator,
+    IndicatorKind,
+    PayMode,
+    QuotaBound,
+    QuotaRounding,
+    QuotaRule,
+    QuotaScope,
+    Scheme,
+    ScorerRole,
+)
 
 __all__ = [
     "AuditEvent",
     "Base",
     "BindCode",
     "BindFailure",
+    "Calibration",
+    "CalibrationRole",
     "ChatIdentity",
     "ChatState",
     "Department",
@@ -41,6 +55,10 @@ __all__ = [
     "Period",
     "PeriodKind",
     "PeriodState",
+    "QuotaBound",
+    "QuotaRounding",
+    "QuotaRule",
+    "QuotaScope",
     "Result",
     "Role",
     "RoleGrant",

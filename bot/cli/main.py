@@ -28,6 +28,7 @@ with i18n.using("en"):
         export,
         imports,
         periods,
+        quotas,
         scores,
         serve,
         worker,
@@ -39,6 +40,7 @@ MODULES = (
     imports,
     scores,  # import scores, template scores
     periods,
+    quotas,  # quotas, calibrate
     export,
     codes,
     demo,

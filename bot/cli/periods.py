@@ -7,7 +7,7 @@ import datetime as dt
 import typer
 from sqlalchemy import func, select
 
-from bot import gaps
+from bot import gaps, quotas
 from bot import periods as lifecycle
 from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
 from bot.cli.meter import meter
@@ -186,18 +186,35 @@ def period_publish(
             "and the pay sheet lists them without an amount."
         ),
     ),
+    override_quota: str = typer.Option(
+        None,
+        "--override-quota",
+        help=_(
+            "Publish although grade quota rules are broken, for this written reason "
+            "(audited, and listed in the weekly report)."
+        ),
+    ),
     group: str = GROUP,
     institution: str = INSTITUTION,
 ) -> None:
     at = now()
     with transaction() as s:
         period = _period(s, label, group, institution)
-        missing = lifecycle.publish_period(s, at, period, allow_missing=allow_missing)
+        missing = lifecycle.publish_period(
+            s, at, period, allow_missing=allow_missing, override_quota=override_quota
+        )
+        overridden = quotas.overrides(s, at, at + dt.timedelta(microseconds=1))
         told = queue_results_published(s, period, at)
         lines = [
             _("Period {label} is published.").format(label=period.label),
             _("{n} messages to employees queued.").format(n=told),
         ]
+        if overridden:
+            lines.append(
+                _("Grade quotas overridden ({n} violations): {reason}").format(
+                    n=overridden[-1].violations, reason=overridden[-1].reason
+                )
+            )
     emit(lines)
     emit(_still_missing(missing, period.label), err=True)
 
@@ -241,6 +258,15 @@ def results_compute(
             )
         if len(report.incomplete) > len(shown):
             lines.append(_("  … and {n} more").format(n=len(report.incomplete) - len(shown)))
+        broken = quotas.check(s, period)
+        if broken:
+            lines.append(
+                _(
+                    "{n} grade quota violations (publication is refused until they are "
+                    "calibrated away or overridden):"
+                ).format(n=len(broken))
+            )
+            lines.extend(quotas.lines(broken))
         untasked = gaps.explain(s, period, gaps.untasked(s, period))
         if untasked:
             lines.append(
