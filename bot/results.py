@@ -214,7 +214,7 @@ def calibrate_outcome(
         "grade": cal.grade,
         "total_adjust": None if cal.total_adjust is None else str(cal.total_adjust),
         "computed": {
-            "total": trace["total"],
+            "total": str(out.total),
             "grade": out.grade,
             "label": computed_band.label if computed_band else "",
             "coefficient": str(out.coefficient),
