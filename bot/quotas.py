@@ -109,7 +109,7 @@ class Rule:
         """Why the rule cannot be met in any group, whatever its size; `grades` are the
         scheme's, best first. None when it can."""
         if self.ratio is not None and self.ratio > HUNDRED and self.bound == QuotaBound.AT_LEAST:
-            return _("at least more than 100% of a group cannot be met")
+            return _("at least more than everyone in a group cannot be met")
         if set(self.grades) >= set(grades):
             return _("it counts every grade of the scheme, so it limits nothing or cannot be met")
         return None
