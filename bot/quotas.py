@@ -535,17 +535,21 @@ class Override:
     violations: int
 
 
-def overrides(session: Session, since: dt.datetime, until: dt.datetime) -> list[Override]:
-    """Publications that overrode grade quotas in [since, until), oldest first."""
-    events = session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.action == OVERRIDE_ACTION,
-            AuditEvent.at >= since,
-            AuditEvent.at < until,
-        )
-        .order_by(AuditEvent.at, AuditEvent.id)
+def overrides(
+    session: Session, since: dt.datetime, until: dt.datetime, group_id: int | None = None
+) -> list[Override]:
+    """Publications that overrode grade quotas in [since, until) (of one group's periods
+    if given), oldest first: the weekly report lists them."""
+    query = select(AuditEvent).where(
+        AuditEvent.action == OVERRIDE_ACTION,
+        AuditEvent.at >= since,
+        AuditEvent.at < until,
     )
+    if group_id is not None:
+        query = query.join(Period, Period.id == AuditEvent.entity_id).where(
+            Period.group_id == group_id
+        )
+    events = session.scalars(query.order_by(AuditEvent.at, AuditEvent.id))
     return [
         Override(
             e.at,

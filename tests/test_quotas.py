@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot import i18n, quotas
+from bot import i18n, quotas, weekly
 from bot.errors import Refused
 from bot.periods import publish_period
 from bot.quotas import Person, Rule, resolve, violations
@@ -256,11 +256,14 @@ def test_an_override_publishes_is_audited_and_listed_for_the_weekly_report(engin
         assert [(o.period, o.reason, o.violations) for o in listed] == [
             ("2026-11", "试运行首月，暂不强制", 1)
         ]
-        assert (
-            quotas.overrides(
-                session, event.at + dt.timedelta(seconds=1), event.at + dt.timedelta(days=1)
-            )
-            == []
+        later = event.at + dt.timedelta(seconds=1)
+        assert quotas.overrides(session, later, later + dt.timedelta(days=1)) == []
+        group_id = period_of(session).group_id
+        week = quotas.overrides(session, later - dt.timedelta(days=7), later, group_id)
+        assert quotas.overrides(session, later - dt.timedelta(days=7), later, group_id + 1) == []
+        text, _chart = weekly.render([], dt.date(2026, 11, 30), week)
+        assert text.splitlines()[-1] == (
+            "Published over grade quotas: 2026-11 (1 violations), reason: 试运行首月，暂不强制"
         )
 
 
