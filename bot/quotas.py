@@ -379,7 +379,16 @@ def _name(session: Session, found: list[Violation]) -> None:
             select(Employee.id, Employee.number, Employee.name).where(Employee.id.in_(ids))
         ).tuples()
     )
-    institutions = dict(session.execute(select(Institution.id, Institution.name)).tuples().all())
+    inst_ids = {v.group for v in found if v.rule.scope == QuotaScope.INSTITUTION} | {
+        v.group[0] for v in found if v.rule.scope == QuotaScope.DEPARTMENT
+    }
+    institutions = dict(
+        session.execute(
+            select(Institution.id, Institution.name).where(Institution.id.in_(inst_ids - {None}))
+        )
+        .tuples()
+        .all()
+    )
     departments = dict(
         session.execute(
             select(Department.id, Department.path).where(
