@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import codes, i18n
 from bot.chat import (
     binding,
+    calibrate,
     explain,
     form,
     heads,
@@ -156,6 +157,8 @@ def _answer(ctx: Ctx) -> list[Reply]:
         return [_command_reply(ctx, command)]
     if ctx.state.get("form"):
         return [form.typed(ctx, incoming.text)]
+    if ctx.state.get("calibrating"):
+        return [calibrate.reason(ctx, text)]
     if not text:
         return [menu.show(ctx)]
     if len(text) > TEXT_MAX:
@@ -184,8 +187,9 @@ def _command_reply(ctx: Ctx, command: str) -> Reply:
         "progress": heads.progress,
         "ranking": heads.ranking,
         "status": status.hr_status,
+        "quotas": calibrate.show,
     }
-    ctx.update(form=None, review=None)
+    ctx.update(form=None, review=None, calibrating=None)
     step = steps.get(command)
     if step is None:
         return menu.show(ctx)
@@ -216,6 +220,7 @@ def _question(ctx: Ctx, text: str) -> Reply:
 def _button(ctx: Ctx, body: str) -> Reply:
     """A tap: the body names a step and the records it points to; each step re-checks."""
     name, *args = body.split(":")
+    ctx.update(calibrating=None)
     if name not in FORM_STEPS:
         ctx.update(form=None, review=None)
     if name == "lang":
@@ -234,6 +239,12 @@ def _button(ctx: Ctx, body: str) -> Reply:
         return FORM_STEPS[name](ctx, *ids)
     if name == "list":
         return tasks.show_list(ctx, ids[0] if ids else 0)
+    if name == calibrate.PAYLOAD and len(args) == 4:
+        try:
+            at, version = int(args[2]), int(args[3])
+        except ValueError:
+            return ctx.refuse(f"malformed button {body[:40]}", "button")
+        return calibrate.tapped(ctx, ids[0], ids[1], at, version)
     if name == "nudge" and len(ids) == 1:
         return _nudge(ctx, ids[0])
     if name in ("res", "why") and len(ids) <= 1:
@@ -248,6 +259,7 @@ def _button(ctx: Ctx, body: str) -> Reply:
         "rank": heads.ranking,
         "hr": status.hr_status,
         "paysheet": status.pay_sheet,
+        "quo": calibrate.show,
     }
     if name in simple and not args:
         return simple[name](ctx)

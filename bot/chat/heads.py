@@ -12,7 +12,7 @@ from bisect import bisect_left
 
 from bot import weekly
 from bot.chart import completion_bars
-from bot.chat import menu, status, tasks
+from bot.chat import calibrate, menu, status, tasks
 from bot.chat.context import Ctx
 from bot.chat.types import Button, Reply
 from bot.digest import REMIND_PAYLOAD, build, facts
@@ -94,6 +94,10 @@ def progress(ctx: Ctx) -> Reply:
             charts.append(digest.chart)
         elif not _pictures(ctx):
             unseen += 1
+    broken = calibrate.broken(ctx, mine)
+    if broken:
+        parts.append(_("Grade quotas: {n} violations wait for calibration.").format(n=broken))
+        rows.append([ctx.button(_("Grade quotas"), "quo")])
     if unseen:
         parts.append(_("The chart comes with the 09:00 digest."))
     elif len(charts) > 1:
