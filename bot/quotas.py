@@ -46,6 +46,7 @@ from models import (
     QuotaRule,
     QuotaScope,
     Result,
+    ScoringTask,
 )
 
 HUNDRED = Decimal(100)
@@ -356,6 +357,29 @@ def check(session: Session, period: Period, institution_id: int | None = None) -
     found = violations(rules, order, everyone)
     if institution_id is not None:
         found = [v for v in found if _in_institution(v, institution_id)]
+    _name(session, found)
+    return found
+
+
+def unmeetable(session: Session, period: Period) -> list[Violation]:
+    """Rules some group of the period's appraisees cannot meet whatever their grades (at
+    least 2 in a group of 1), known as soon as the period is open: HR hears of them then,
+    not at publication."""
+    rules = [r for r in rules_of(session, period) if r.bound == QuotaBound.AT_LEAST]
+    if not rules:
+        return []
+    appraisees = (
+        select(ScoringTask.appraisee_id).where(ScoringTask.period_id == period.id).distinct()
+    )
+    everyone = [
+        Person(emp, "", Decimal(0), inst, dept)
+        for emp, inst, dept in session.execute(
+            select(Employee.id, Employee.institution_id, Employee.department_id).where(
+                Employee.id.in_(appraisees)
+            )
+        ).tuples()
+    ]
+    found = [v for v in violations(rules, [], everyone) if not v.meetable]
     _name(session, found)
     return found
 

@@ -15,7 +15,8 @@ from bot import i18n, quotas, weekly
 from bot.errors import Refused
 from bot.periods import publish_period
 from bot.quotas import Person, Rule, resolve, violations
-from models import AuditEvent, PeriodState, QuotaBound, QuotaRounding, QuotaScope
+from models import AuditEvent, PeriodState, QuotaBound, QuotaRounding, QuotaScope, Scheme
+from tests.factories import small_org
 from tests.paysheet_helpers import LATER, cli, period_of
 from tests.quota_helpers import rule, scored_period
 
@@ -284,3 +285,16 @@ def test_a_rule_the_group_cannot_meet_is_named_by_its_row(session):
         "东城支行: rule of row 4 (at least 9 people in D, per institution) cannot be met: "
         "the group has 7 people and needs 9."
     ]
+
+
+def test_a_rule_no_group_can_meet_is_named_when_the_period_opens(engine, Session):
+    with Session() as session, session.begin():
+        small_org(session, sizes=(("东城支行", 1),))
+        scheme = session.scalar(select(Scheme))
+        scheme.quotas = [rule(bound=LEAST, ratio=None, head_count=2, row=5)]
+    opened = cli(engine, "period", "open", "2026-11", "--scheme", "STD", lang="en")
+    assert opened.exit_code == 0, opened.output
+    assert (
+        "东城支行: rule of row 5 (at least 2 people in A, per institution) cannot be met: "
+        "the group has 1 people and needs 2."
+    ) in opened.stderr

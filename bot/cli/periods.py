@@ -97,6 +97,7 @@ def period_open(
             _("{n} messages to scorers queued.").format(n=told),
         ]
         warning = _unscorable_warning(gaps.unscorable(s, period), period.label)
+        warning += quotas.lines(quotas.unmeetable(s, period))
     emit(lines)
     emit(warning, err=True)
 
