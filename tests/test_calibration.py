@@ -265,3 +265,7 @@ def test_the_explanation_says_who_calibrated_from_what_to_what_and_why(session, 
     assert head.name not in text  # the role, never the name
     adjusted_text = Chat(session, bind(session, staff[1], "u2", language=lang)).say("/why")
     assert "7,500.00" in adjusted_text
+    mine = Chat(session, bind(session, staff[2], "u3", language=lang)).say("/myscore")
+    assert ("This result was calibrated" if lang == "en" else "此结果经过校准") in mine
+    unchanged = Chat(session, bind(session, staff[0], "u4", language=lang)).say("/myscore")
+    assert ("calibrated" if lang == "en" else "校准") not in unchanged
