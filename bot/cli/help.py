@@ -42,6 +42,7 @@ ARGUMENT_NAMES = {
     "file": N_("FILE"),
     "path": N_("FILE"),
     "text": N_("MESSAGE"),
+    "employee": N_("EMPLOYEE_NO"),
 }
 # What an option's value is, by the Python type it is read as.
 TYPE_NAMES = {

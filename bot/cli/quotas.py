@@ -61,7 +61,7 @@ def _adjust(value: str) -> Decimal:
 
 def calibrate(
     label: str = PERIOD,
-    number: str = typer.Argument(..., help=_("The employee's 工号.")),
+    employee: str = typer.Argument(..., help=_("The employee's number.")),
     grade: str = typer.Option(None, "--grade", help=_("The grade to set, such as A.")),
     total_adjust: str = typer.Option(
         None, "--total-adjust", help=_("Points to add to the total (negative to take off).")
@@ -82,16 +82,16 @@ def calibrate(
     with transaction() as s:
         period = _period(s, label, group, institution)
         grp = lifecycle.find_group(s, group)
-        employee = calibration.find_employee(s, grp.id, number)
+        person = calibration.find_employee(s, grp.id, employee)
         if remove:
-            result = calibration.remove(s, at, period, employee)
+            result = calibration.remove(s, at, period, person)
             lines = [
                 _(
                     "{number} {name}: calibration removed; back to total {total}, grade {grade}, "
                     "pay {pay}."
                 ).format(
-                    number=employee.number,
-                    name=employee.name,
+                    number=person.number,
+                    name=person.name,
                     total=result.total,
                     grade=result.grade,
                     pay=result.pay,
@@ -102,7 +102,7 @@ def calibrate(
                 s,
                 at,
                 period,
-                employee,
+                person,
                 reason=reason or "",
                 role=CalibrationRole.HR,
                 grade=grade.strip() if grade is not None else None,
@@ -114,8 +114,8 @@ def calibrate(
                     "{number} {name} calibrated: total {old_total} → {total}, grade {old_grade} → "
                     "{grade}, pay {old_pay} → {pay}."
                 ).format(
-                    number=employee.number,
-                    name=employee.name,
+                    number=person.number,
+                    name=person.name,
                     old_total=cal["total"],
                     total=result.total,
                     old_grade=cal["grade"],
