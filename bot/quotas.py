@@ -23,9 +23,10 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -181,11 +182,19 @@ class Violation:
 
 
 def group_key(scope: QuotaScope, person: Person) -> Any:
-    if scope == QuotaScope.INSTITUTION:
-        return person.institution_id
-    if scope == QuotaScope.DEPARTMENT:
-        return (person.institution_id, person.department_id)
+    return _KEYS[scope](person)
+
+
+def _whole(_person: Person) -> None:
     return None
+
+
+_KEYS: dict[QuotaScope, Callable[[Person], Any]] = {
+    QuotaScope.INSTITUTION: attrgetter("institution_id"),
+    QuotaScope.DEPARTMENT: attrgetter("institution_id", "department_id"),
+    QuotaScope.PERIOD: _whole,
+}
+_BY_TOTAL = attrgetter("total", "employee_id")
 
 
 def _upper(rule: Rule, order: Sequence[str]) -> bool:
@@ -197,9 +206,7 @@ def _upper(rule: Rule, order: Sequence[str]) -> bool:
 
 def _edge(people: list[Person], need: int, ascending: bool) -> list[Person]:
     """The `need` people nearest an edge (at least one), and anyone tied with the last."""
-    ranked = sorted(
-        people, key=lambda p: (p.total if ascending else -p.total, p.number, p.employee_id)
-    )
+    ranked = sorted(people, key=_BY_TOTAL, reverse=not ascending)
     if not ranked:
         return []
     cut = ranked[: max(need, 1)]
@@ -220,8 +227,9 @@ def violations(
     found: list[Violation] = []
     for rule in rules:
         groups: dict[Any, list[Person]] = defaultdict(list)
+        key_of = _KEYS[rule.scope]
         for p in people:
-            groups[group_key(rule.scope, p)].append(p)
+            groups[key_of(p)].append(p)
         counted = set(rule.grades)
         ranks = [rank[g] for g in rule.grades if g in rank]
         upper = _upper(rule, order)
@@ -342,7 +350,8 @@ def people_of(session: Session, period: Period, institution_id: int | None = Non
     )
     if institution_id is not None:
         query = query.where(Employee.institution_id == institution_id)
-    return [Person(*row) for row in session.execute(query).tuples()]
+    # Core rows, not ORM ones: at group scale this is most of the check's time.
+    return [Person(*row) for row in session.connection().execute(query).all()]
 
 
 def check(session: Session, period: Period, institution_id: int | None = None) -> list[Violation]:
@@ -397,12 +406,13 @@ def _name(session: Session, found: list[Violation]) -> None:
     if not found:
         return
     ids = {p.employee_id for v in found for p in (*v.inside, *v.outside)}
-    who = dict(
-        (i, (n, m))
-        for i, n, m in session.execute(
+    conn = session.connection()
+    who = {
+        i: (n, m)
+        for i, n, m in conn.execute(
             select(Employee.id, Employee.number, Employee.name).where(Employee.id.in_(ids))
         ).tuples()
-    )
+    }
     inst_ids = {v.group for v in found if v.rule.scope == QuotaScope.INSTITUTION} | {
         v.group[0] for v in found if v.rule.scope == QuotaScope.DEPARTMENT
     }
