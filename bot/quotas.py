@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from bot.audit import record
 from bot.errors import Refused
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from models import (
     AuditEvent,
     Department,
@@ -120,7 +120,7 @@ class Rule:
         """ "at most 20% in A", "at least 2 people in D, E"."""
         grades = _(", ").join(self.grades)
         if self.head_count is not None:
-            amount = _("{n} people").format(n=self.head_count)
+            amount = ngettext("{n} person", "{n} people", self.head_count).format(n=self.head_count)
         else:
             amount = f"{_number(self.ratio or Decimal(0))}%"
         if self.bound == QuotaBound.AT_MOST:
@@ -461,8 +461,8 @@ def lines(found: Sequence[Violation]) -> list[str]:
         if not v.meetable:
             out.append(
                 _(
-                    "{group}: rule of row {row} ({rule}, {scope}) cannot be met: the group "
-                    "has {size} people and needs {limit}."
+                    "{group}: rule of row {row} ({rule}, {scope}) cannot be met: it needs "
+                    "{limit} in a group of {size}."
                 ).format(
                     group=v.group_name,
                     row=rule.row,
@@ -536,10 +536,14 @@ def gate(
         raise Refused(
             "\n".join(
                 [
-                    _(
-                        "Period {label} breaks {n} grade quota rules: calibrate (`jixiao "
-                        "calibrate`) until they are met, or publish with --override-quota "
-                        '"written reason".'
+                    ngettext(
+                        "Period {label} has {n} grade quota violation: calibrate (`jixiao "
+                        "calibrate`) until the rules are met, or publish with "
+                        '--override-quota "written reason".',
+                        "Period {label} has {n} grade quota violations: calibrate (`jixiao "
+                        "calibrate`) until the rules are met, or publish with "
+                        '--override-quota "written reason".',
+                        len(found),
                     ).format(label=period.label, n=len(found)),
                     *lines(found),
                 ]

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, aliased
 from bot import i18n, outbox, quotas
 from bot.chart import completion_bars
 from bot.digest import pct
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from bot.progress import Completion, group_progress
 from bot.workdays import is_quiet, local_now
 from models import (
@@ -102,9 +102,11 @@ def render(
     lines.extend(table_lines(table))
     # Publications that went ahead over broken grade quotas, with HR's written reason.
     lines.extend(
-        _("Published over grade quotas: {period} ({n} violations), reason: {reason}").format(
-            period=o.period, n=o.violations, reason=o.reason
-        )
+        ngettext(
+            "Published over grade quotas: {period} ({n} violation), reason: {reason}",
+            "Published over grade quotas: {period} ({n} violations), reason: {reason}",
+            o.violations,
+        ).format(period=o.period, n=o.violations, reason=o.reason)
         for o in overridden
     )
     chart = (

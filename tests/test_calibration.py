@@ -174,7 +174,7 @@ def test_the_command_line_calibrates_and_removes(engine, Session):
     assert done.exit_code == 0, done.output
     assert done.stdout.splitlines() == [
         "1021 东城支行员工2 calibrated: total 91.00 → 91.00, grade A → B, pay 7500.00 → 6000.00.",
-        "1 grade quota violations remain (`jixiao quotas 2026-11`).",
+        "1 grade quota violation remains (`jixiao quotas 2026-11`).",
     ]
     adjust = cli(
         engine,

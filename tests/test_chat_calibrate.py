@@ -167,5 +167,5 @@ def test_progress_points_a_head_to_the_violations(session, world):
     _period, _staff, head = world
     chat = Chat(session, bind(session, head, language="en"))
     text = chat.say("/progress")
-    assert "Grade quotas: 1 violations wait for calibration." in text
+    assert "Grade quotas: 1 violation waits for calibration." in text
     assert "Grade quotas" in chat.labels()

@@ -197,7 +197,7 @@ def test_results_compute_and_the_quotas_command_report_violations(engine, Sessio
         scored_period(session)
     computed = cli(engine, "results", "compute", "2026-11", lang="en")
     assert computed.exit_code == 0, computed.output
-    assert "1 grade quota violations" in computed.stdout
+    assert "1 grade quota violation (publication is refused" in computed.stdout
     assert (
         "东城支行: 3 of 7 people in A, limit 1 (rule of row 2: at most 20% in A, per "
         "institution)." in computed.stdout
@@ -205,7 +205,7 @@ def test_results_compute_and_the_quotas_command_report_violations(engine, Sessio
     shown = cli(engine, "quotas", "2026-11", lang="en")
     assert shown.exit_code == 3, shown.output
     lines = shown.stdout.splitlines()
-    assert lines[0] == "Period 2026-11: 1 grade quota violations."
+    assert lines[0] == "Period 2026-11: 1 grade quota violation."
     assert lines[2] == (
         "  lowest inside: 1021 东城支行员工2 91.00 (A), 1011 东城支行员工1 93.00 (A)"
     )
@@ -220,7 +220,7 @@ def test_publication_is_refused_while_a_violation_stands(session):
     _group, period, _staff = scored_period(session)
     with pytest.raises(Refused) as exc:
         publish_period(session, LATER, period)
-    assert "breaks 1 grade quota rules" in str(exc.value)
+    assert "has 1 grade quota violation: calibrate" in str(exc.value)
     assert "3 of 7 people in A, limit 1" in str(exc.value)
     assert period.state == PeriodState.SCORING_CLOSED
     with pytest.raises(Refused, match="must not be empty"):
@@ -243,7 +243,7 @@ def test_an_override_publishes_is_audited_and_listed_for_the_weekly_report(engin
         lang="en",
     )
     assert done.exit_code == 0, done.output
-    assert "Grade quotas overridden (1 violations): 试运行首月，暂不强制" in done.stdout
+    assert "Grade quotas overridden (1 violation): 试运行首月，暂不强制" in done.stdout
     with Session() as session:
         assert period_of(session).state == PeriodState.PUBLISHED
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "quota.override"))
@@ -264,7 +264,7 @@ def test_an_override_publishes_is_audited_and_listed_for_the_weekly_report(engin
         assert quotas.overrides(session, later - dt.timedelta(days=7), later, group_id + 1) == []
         text, _chart = weekly.render([], dt.date(2026, 11, 30), week)
         assert text.splitlines()[-1] == (
-            "Published over grade quotas: 2026-11 (1 violations), reason: 试运行首月，暂不强制"
+            "Published over grade quotas: 2026-11 (1 violation), reason: 试运行首月，暂不强制"
         )
 
 
@@ -283,7 +283,7 @@ def test_a_rule_the_group_cannot_meet_is_named_by_its_row(session):
     assert not v.meetable
     assert quotas.lines([v]) == [
         "东城支行: rule of row 4 (at least 9 people in D, per institution) cannot be met: "
-        "the group has 7 people and needs 9."
+        "it needs 9 in a group of 7."
     ]
 
 
@@ -296,5 +296,5 @@ def test_a_rule_no_group_can_meet_is_named_when_the_period_opens(engine, Session
     assert opened.exit_code == 0, opened.output
     assert (
         "东城支行: rule of row 5 (at least 2 people in A, per institution) cannot be met: "
-        "the group has 1 people and needs 2."
+        "it needs 2 in a group of 1."
     ) in opened.stderr

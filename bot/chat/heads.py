@@ -96,7 +96,13 @@ def progress(ctx: Ctx) -> Reply:
             unseen += 1
     broken = calibrate.broken(ctx, mine)
     if broken:
-        parts.append(_("Grade quotas: {n} violations wait for calibration.").format(n=broken))
+        parts.append(
+            ngettext(
+                "Grade quotas: {n} violation waits for calibration.",
+                "Grade quotas: {n} violations wait for calibration.",
+                broken,
+            ).format(n=broken)
+        )
         rows.append([ctx.button(_("Grade quotas"), "quo")])
     if unseen:
         parts.append(_("The chart comes with the 09:00 digest."))

@@ -12,7 +12,7 @@ from bot import periods as lifecycle
 from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
 from bot.cli.meter import meter
 from bot.cli.output import emit
-from bot.i18n import N_, _
+from bot.i18n import N_, _, ngettext
 from bot.reminders import queue_period_opened, queue_results_published
 from bot.results import appraisee_count, compute_period
 from models import Institution, Period, Result, ScoringTask, TaskState
@@ -212,9 +212,11 @@ def period_publish(
         ]
         if overridden:
             lines.append(
-                _("Grade quotas overridden ({n} violations): {reason}").format(
-                    n=overridden[-1].violations, reason=overridden[-1].reason
-                )
+                ngettext(
+                    "Grade quotas overridden ({n} violation): {reason}",
+                    "Grade quotas overridden ({n} violations): {reason}",
+                    overridden[-1].violations,
+                ).format(n=overridden[-1].violations, reason=overridden[-1].reason)
             )
     emit(lines)
     emit(_still_missing(missing, period.label), err=True)
@@ -262,9 +264,12 @@ def results_compute(
         broken = quotas.check(s, period)
         if broken:
             lines.append(
-                _(
+                ngettext(
+                    "{n} grade quota violation (publication is refused until it is "
+                    "calibrated away or overridden):",
                     "{n} grade quota violations (publication is refused until they are "
-                    "calibrated away or overridden):"
+                    "calibrated away or overridden):",
+                    len(broken),
                 ).format(n=len(broken))
             )
             lines.extend(quotas.lines(broken))

@@ -11,7 +11,7 @@ from bot import periods as lifecycle
 from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
 from bot.cli.output import emit
 from bot.cli.periods import INSTITUTION, _period
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from models import CalibrationRole
 
 # `jixiao quotas`: some rule is broken.
@@ -35,9 +35,11 @@ def show(label: str = PERIOD, group: str = GROUP, institution: str = INSTITUTION
             ]
         else:
             lines = [
-                _("Period {label}: {n} grade quota violations.").format(
-                    label=period.label, n=len(found)
-                ),
+                ngettext(
+                    "Period {label}: {n} grade quota violation.",
+                    "Period {label}: {n} grade quota violations.",
+                    len(found),
+                ).format(label=period.label, n=len(found)),
                 *quotas.lines(found),
             ]
     emit(lines)
@@ -127,9 +129,11 @@ def calibrate(
         left = quotas.check(s, period)
         if left:
             lines.append(
-                _("{n} grade quota violations remain (`jixiao quotas {label}`).").format(
-                    n=len(left), label=period.label
-                )
+                ngettext(
+                    "{n} grade quota violation remains (`jixiao quotas {label}`).",
+                    "{n} grade quota violations remain (`jixiao quotas {label}`).",
+                    len(left),
+                ).format(n=len(left), label=period.label)
             )
         elif quotas.rules_of(s, period):
             lines.append(_("Every grade quota rule is met."))
