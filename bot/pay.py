@@ -638,5 +638,23 @@ def _evaluate(
     return Evaluated(total, band.grade, band.coefficient, pay, trace)
 
 
+def regrade(
+    spec: SchemeSpec, total: Decimal, pay_base: Decimal, band: BandSpec | None = None
+) -> tuple[BandSpec, dict[str, Any], Decimal, dict[str, Any]]:
+    """Grade and pay for a calibrated result: the band of `total` (or `band`, a grade set
+    by calibration, which then has no "next" grade to reach), its trace entry, the pay
+    by the scheme's rules and its trace entry."""
+    shared = _shared(spec)
+    with decimal.localcontext(_EXACT):
+        if band is None:
+            band, grade_entry = shared.grade(total)
+        else:
+            grade_entry = _j(
+                {"grade": band.grade, "label": band.label, "min": _s(band.min_score), "next": None}
+            )
+        pay, pay_entry = shared.pay(pay_base, total, band)
+    return band, json.loads(grade_entry), pay, json.loads(pay_entry)
+
+
 def _opt(d: Decimal | None) -> str | None:
     return None if d is None else _s(d)

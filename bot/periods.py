@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from bot import quotas
 from bot.audit import record
 from bot.errors import Refused
 from bot.gaps import Gap, named, unscorable, without_result
@@ -426,6 +427,7 @@ def publish_period(
     actor: str = "cli",
     allow_missing: bool = False,
     window: int | None = None,
+    override_quota: str | None = None,
 ) -> list[Gap]:
     """Publish results; refused while an appraisee has no result, unless HR says so
     explicitly (e.g. a long leave). Returns everyone published without a result, the
@@ -470,6 +472,9 @@ def publish_period(
                 count=len(incomplete), label=period.label, names=named(incomplete, reasons=True)
             )
         )
+    # Grade quotas last: refused while one is broken, unless HR overrides it in writing.
+    if period.state in TRANSITIONS["publish"][0]:
+        quotas.gate(session, now, period, override_quota, actor)
     _transition(session, now, period, "publish", actor)
     period.published_at = now
     if window is not None:

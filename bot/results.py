@@ -26,9 +26,19 @@ from bot.audit import record
 from bot.errors import Refused
 from bot.gaps import number_key
 from bot.i18n import _
-from bot.pay import Evaluated, Incomplete, Part, SchemeSpec, Task, evaluate, fresh_parts
+from bot.pay import (
+    Evaluated,
+    Incomplete,
+    Part,
+    SchemeSpec,
+    Task,
+    evaluate,
+    fresh_parts,
+    regrade,
+)
 from bot.periods import state_name
 from models import (
+    Calibration,
     Department,
     Employee,
     Institution,
@@ -41,7 +51,7 @@ from models import (
     TaskState,
     TracePart,
 )
-from models.base import EncodedJSON
+from models.base import EncodedJSON, encode_json
 from models.db import insert_many, stream
 
 BATCH = 5000
@@ -164,6 +174,87 @@ def _outcomes(
     groups = ((a, people[a], list(g)) for a, g in groupby(rows, key=itemgetter(0)))
     while chunk := list(islice(groups, CHUNK)):
         yield evaluate_chunk(spec, period, chunk)
+
+
+def in_force(
+    session: Session, period_id: int, employee_id: int | None = None
+) -> dict[int, Calibration]:
+    """The calibrations in force in a period (one per employee at most), by employee."""
+    query = select(Calibration).where(
+        Calibration.period_id == period_id, Calibration.removed.is_(False)
+    )
+    if employee_id is not None:
+        query = query.where(Calibration.employee_id == employee_id)
+    return {c.employee_id: c for c in session.scalars(query.order_by(Calibration.id))}
+
+
+def calibrate_outcome(
+    spec: SchemeSpec, out: Evaluated, pay_base: Decimal, cal: Calibration | None
+) -> Evaluated:
+    """THE place where a calibration changes what the pay engine computed, on its way to
+    a Result row: the period's computation and any single result's recomputation go
+    through here, so a calibration survives every recompute until it is removed.
+
+    The grade set (or the total adjusted, then graded again) decides the coefficient and
+    the pay by the scheme's rules. The trace keeps both: the computed total, grade and pay
+    under "calibration" (with the entries to restore them), the calibrated ones where an
+    uncalibrated trace has them.
+    """
+    if cal is None:
+        return out
+    trace = json.loads(out.trace)
+    if cal.grade is not None:
+        band = next((b for b in spec.bands if b.grade == cal.grade), None)
+        if band is None:  # the scheme version has no such grade: keep what was computed
+            return out
+        total = out.total
+        band, grade_entry, pay, pay_entry = regrade(spec, total, pay_base, band)
+    else:
+        raw = out.total + (cal.total_adjust or Decimal(0))
+        total = raw.quantize(spec.score_quantum, rounding=spec.rounding)
+        band, grade_entry, pay, pay_entry = regrade(spec, total, pay_base)
+    computed_band = next((b for b in spec.bands if b.grade == out.grade), None)
+    trace["calibration"] = {
+        "id": cal.id,
+        "role": cal.role.value if hasattr(cal.role, "value") else str(cal.role),
+        "reason": cal.reason,
+        "at": cal.at.isoformat(),
+        "grade": cal.grade,
+        "total_adjust": None if cal.total_adjust is None else str(cal.total_adjust),
+        "computed": {
+            "total": str(out.total),
+            "grade": out.grade,
+            "label": computed_band.label if computed_band else "",
+            "coefficient": str(out.coefficient),
+            "pay": str(out.pay),
+        },
+        # The computed trace's own entries, restored when the calibration is removed.
+        "entries": {"total": trace["total"], "grade": trace["grade"], "pay": trace["pay"]},
+    }
+    trace["total"] = str(total)
+    trace["grade"] = grade_entry
+    trace["pay"] = pay_entry
+    return Evaluated(total, band.grade, band.coefficient, pay, encode_json(trace))
+
+
+def uncalibrated(result: Result) -> Evaluated:
+    """A stored result as the pay engine computed it, whatever calibration it carries."""
+    trace = dict(result.trace)
+    cal = trace.pop("calibration", None)
+    if cal is None:
+        return Evaluated(
+            result.total, result.grade, result.coefficient, result.pay, encode_json(trace)
+        )
+    computed = cal["computed"]
+    for key in ("total", "grade", "pay"):
+        trace[key] = cal["entries"][key]
+    return Evaluated(
+        Decimal(computed["total"]),
+        computed["grade"],
+        Decimal(computed["coefficient"]),
+        Decimal(computed["pay"]),
+        encode_json(trace),
+    )
 
 
 RESULT_COLUMNS = (
@@ -329,6 +420,7 @@ def _compute_period(
     stored_parts = set(
         conn.execute(select(TracePart.digest).where(TracePart.scheme_id == spec.id)).scalars()
     )
+    calibrations = in_force(session, period.id)
     report = ComputeReport()
     scored: set[int] = set()
     period_entry = json.dumps({"id": period.id, "label": period.label}, ensure_ascii=False)
@@ -352,6 +444,8 @@ def _compute_period(
                     Unresolved(appraisee, number, name, [names[code] for code in out])
                 )
                 continue
+            # Calibration (bot.calibration) first: the pay follows the calibrated grade.
+            out = calibrate_outcome(spec, out, base, calibrations.get(appraisee))
             values = result_values(period, appraisee, base, out, now)
             prev = old.get(appraisee)
             if prev is None:
@@ -435,6 +529,9 @@ def recompute_one(
             ("scheme_id", "digest", "body"),
             ((spec.id, n, EncodedJSON(b)) for n, b in parts.items() if n not in stored),
         )
+    # A calibration in force stays, as in compute_period: HR removes it, not a revision.
+    calibration = in_force(session, period.id, employee_id).get(employee_id)
+    out = calibrate_outcome(spec, out, person[2], calibration)
     values = result_values(period, employee_id, person[2], out, now)
     prev = conn.execute(
         select(

@@ -24,10 +24,10 @@ def expand(session: Session, trace: dict[str, Any]) -> dict[str, Any]:
     """The full trace of a stored one; a version 1 trace is returned as it is."""
     if trace.get("v") != 2:
         return trace
+    # A calibrated result carries its grade and pay entries in the trace itself.
     names = {
         trace["roles"],
-        trace["grade"],
-        trace["pay"],
+        *(trace[key] for key in ("grade", "pay") if isinstance(trace[key], str)),
         *trace["indicators"],
         *trace["bonus"]["items"],
         *trace["deduction"]["items"],
@@ -45,8 +45,8 @@ def expand(session: Session, trace: dict[str, Any]) -> dict[str, Any]:
         raise MissingParts(", ".join(sorted(missing)))
     full = dict(trace, v=1)
     full["roles"] = bodies[trace["roles"]]
-    full["grade"] = bodies[trace["grade"]]
-    full["pay"] = bodies[trace["pay"]]
+    for key in ("grade", "pay"):
+        full[key] = bodies[trace[key]] if isinstance(trace[key], str) else trace[key]
     full["indicators"] = [bodies[name] for name in trace["indicators"]]
     for side in ("bonus", "deduction"):
         full[side] = dict(trace[side], items=[bodies[name] for name in trace[side]["items"]])

@@ -5,16 +5,17 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from bot import i18n, outbox
+from bot import i18n, outbox, quotas
 from bot.chart import completion_bars
 from bot.digest import pct
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from bot.progress import Completion, group_progress
 from bot.workdays import is_quiet, local_now
 from models import (
@@ -94,9 +95,20 @@ def table_lines(table: list[Row]) -> list[str]:
     ]
 
 
-def render(table: list[Row], today: dt.date) -> tuple[str, bytes | None]:
+def render(
+    table: list[Row], today: dt.date, overridden: Sequence[quotas.Override] = ()
+) -> tuple[str, bytes | None]:
     lines = [_("Weekly appraisal report, week of {date}").format(date=today.isoformat())]
     lines.extend(table_lines(table))
+    # Publications that went ahead over broken grade quotas, with HR's written reason.
+    lines.extend(
+        ngettext(
+            "Published over grade quotas: {period} ({n} violation), reason: {reason}",
+            "Published over grade quotas: {period} ({n} violations), reason: {reason}",
+            o.violations,
+        ).format(period=o.period, n=o.violations, reason=o.reason)
+        for o in overridden
+    )
     chart = (
         completion_bars(
             _("Completion by institution"),
@@ -135,13 +147,14 @@ def queue_weekly_report(session: Session, group_id: int, now: dt.datetime) -> in
     if not due:
         return 0
     table = rows(session, group_id, now)
+    overridden = quotas.overrides(session, now - dt.timedelta(days=7), now, group_id)
     # One text and chart per language, all drawn before the first write.
     reports: dict[str, tuple[str, bytes | None]] = {}
     for leader, _identity, _key in due:
         language = leader.language or i18n.DEFAULT_LANGUAGE
         if language not in reports:
             with i18n.using(language):
-                reports[language] = render(table, local.date())
+                reports[language] = render(table, local.date(), overridden)
     queued = 0
     for leader, identity, key in due:
         text, chart = reports[leader.language or i18n.DEFAULT_LANGUAGE]

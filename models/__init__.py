@@ -2,6 +2,7 @@
 
 from models.appeal import OPEN_STATES, Adjustment, Appeal, AppealState, Confirmation
 from models.base import Base
+from models.calibration import Calibration, CalibrationRole
 from models.conversation import BindFailure, ChatState
 from models.identity import BindCode, ChatIdentity
 from models.inbound import SeenUpdate
@@ -19,7 +20,18 @@ from models.period import (
     TracePart,
 )
 from models.schedule import Lease, apscheduler_jobs
-from models.scheme import GradeBand, Indicator, IndicatorKind, PayMode, Scheme, ScorerRole
+from models.scheme import (
+    GradeBand,
+    Indicator,
+    IndicatorKind,
+    PayMode,
+    QuotaBound,
+    QuotaRounding,
+    QuotaRule,
+    QuotaScope,
+    Scheme,
+    ScorerRole,
+)
 
 __all__ = [
     "OPEN_STATES",
@@ -30,6 +42,8 @@ __all__ = [
     "Base",
     "BindCode",
     "BindFailure",
+    "Calibration",
+    "CalibrationRole",
     "ChatIdentity",
     "ChatState",
     "Confirmation",
@@ -47,6 +61,10 @@ __all__ = [
     "Period",
     "PeriodKind",
     "PeriodState",
+    "QuotaBound",
+    "QuotaRounding",
+    "QuotaRule",
+    "QuotaScope",
     "Result",
     "Role",
     "RoleGrant",

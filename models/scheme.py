@@ -59,6 +59,9 @@ class Scheme(Base):
         order_by="GradeBand.min_score.desc()",
         cascade="all, delete-orphan",
     )
+    quotas: Mapped[list[QuotaRule]] = relationship(
+        back_populates="scheme", order_by="QuotaRule.position", cascade="all, delete-orphan"
+    )
 
 
 class Indicator(Base):
@@ -120,6 +123,48 @@ class GradeBand(Base):
     coefficient: Mapped[Decimal]
 
     scheme: Mapped[Scheme] = relationship(back_populates="grades")
+
+
+class QuotaBound(enum.StrEnum):
+    AT_MOST = "at_most"
+    AT_LEAST = "at_least"
+
+
+class QuotaScope(enum.StrEnum):
+    INSTITUTION = "institution"  # each institution's appraisees are one group
+    DEPARTMENT = "department"  # each department's (people without one: their institution's)
+    PERIOD = "period"  # all of the period's appraisees together
+
+
+class QuotaRounding(enum.StrEnum):
+    # at most: round down, but never below 1 when the group has anyone; at least: round up
+    DEFAULT = "default"
+    HALF_UP = "half_up"
+
+
+class QuotaRule(Base):
+    """A 强制分布 rule: at most / at least a share (or a head count) of each group in some
+    grades. Belongs to a scheme version, so a period checks the rules it was opened with.
+    """
+
+    __tablename__ = "quota_rules"
+
+    id: Mapped[intpk]
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    # The row of the quota sheet it came from, so a refusal or violation can name it.
+    row: Mapped[int] = mapped_column(Integer)
+    grades: Mapped[list[Any]] = mapped_column(default=list)
+    bound: Mapped[QuotaBound] = mapped_column(str_enum(QuotaBound))
+    # Exactly one of the two: a percentage (20 for 20%) or a head count.
+    ratio: Mapped[Decimal | None] = mapped_column(default=None)
+    head_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    scope: Mapped[QuotaScope] = mapped_column(str_enum(QuotaScope))
+    rounding: Mapped[QuotaRounding] = mapped_column(
+        str_enum(QuotaRounding), default=QuotaRounding.DEFAULT
+    )
+
+    scheme: Mapped[Scheme] = relationship(back_populates="quotas")
 
 
 # Role codes that period opening knows how to assign scorers for.

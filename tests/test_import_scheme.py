@@ -23,6 +23,9 @@ from models import (
     IndicatorKind,
     Institution,
     PayMode,
+    QuotaBound,
+    QuotaRounding,
+    QuotaScope,
     Scheme,
     ScorerRole,
 )
@@ -181,6 +184,7 @@ def test_the_example_in_the_docs_imports(session, group):
     example = Path(__file__).resolve().parent.parent / "docs/templates/scheme_example.xlsx"
     report = import_scheme(session, NOW, example, group)
     assert (report.code, report.indicators, report.roles, report.grades) == ("STD", 8, 3, 5)
+    assert report.quotas == 2
 
 
 def test_reimporting_an_identical_scheme_writes_nothing(session, group, tmp_path):
@@ -392,3 +396,78 @@ def test_the_scheme_cli_reports_problems_and_exits_2(engine, session, group, tmp
     result = _run(engine, "scheme", str(workbook(tmp_path, name="ok.xlsx")))
     assert result.exit_code == 0, result.output
     assert "scheme STD version 1" in result.stdout
+
+
+# Grade quotas (强制分布): an optional fifth sheet.
+
+QUOTAS = (
+    ["等级", "方向", "比例", "人数", "范围", "取整"],
+    [
+        ["A", "至多", "20%", "", "机构", ""],
+        ["D", "至少", 5, "", "全周期", "四舍五入"],
+        ["A、B", "at most", "", 3, "department", ""],
+    ],
+)
+
+
+def test_quota_rules_are_stored_with_the_scheme_version(session, group, tmp_path):
+    report = import_scheme(session, NOW, workbook(tmp_path, 强制分布=QUOTAS), group)
+    session.commit()
+    assert report.quotas == 3
+    assert "3 grade quota rules." in report.lines()
+    scheme = session.scalar(select(Scheme))
+    assert [
+        (q.row, q.grades, q.bound, q.ratio, q.head_count, q.scope, q.rounding)
+        for q in scheme.quotas
+    ] == [
+        (2, ["A"], QuotaBound.AT_MOST, 20, None, QuotaScope.INSTITUTION, QuotaRounding.DEFAULT),
+        (3, ["D"], QuotaBound.AT_LEAST, 5, None, QuotaScope.PERIOD, QuotaRounding.HALF_UP),
+        (4, ["A", "B"], QuotaBound.AT_MOST, None, 3, QuotaScope.DEPARTMENT, QuotaRounding.DEFAULT),
+    ]
+    # The same rules again: identical, nothing written; a changed rule: a new version.
+    again = import_scheme(session, NOW, workbook(tmp_path, "b.xlsx", 强制分布=QUOTAS), group)
+    assert again.written is False
+    changed = with_row(QUOTAS, 0, 比例="25%")
+    assert (
+        import_scheme(session, NOW, workbook(tmp_path, "c.xlsx", 强制分布=changed), group).version
+        == 2
+    )
+    # Without the sheet: a scheme without rules (a new version, since the rules differ).
+    plain = import_scheme(session, NOW, workbook(tmp_path, "d.xlsx"), group)
+    assert (plain.version, plain.quotas) == (3, 0)
+
+
+def test_quota_rows_that_cannot_be_met_or_make_no_sense_are_refused_by_row(
+    session, group, tmp_path
+):
+    bad = (
+        QUOTAS[0],
+        [
+            ["A", "至少", "120%", "", "", ""],
+            ["Z", "至多", "20%", "", "", ""],
+            ["A", "至多", "20%", 2, "", ""],
+            ["A", "至多", "", "", "", ""],
+            ["A", "偶尔", "20%", "", "", ""],
+            ["A", "至多", "20%", "", "全省", ""],
+            ["A,B,C,D", "至多", "50%", "", "", ""],
+            ["A", "至少", "", 1.5, "", ""],
+            ["B", "至多", "-5", "", "", ""],
+        ],
+    )
+    lines = refused(session, group, workbook(tmp_path, 强制分布=bad))
+    text = "\n".join(lines)
+    for row, column, reason in (
+        (2, "比例", "is more than 100%: no group can meet it"),
+        (3, "等级", "no such grade in this scheme: Z (the scheme has A, B, C, D)"),
+        (4, "人数", "give a ratio or a head count, not both"),
+        (5, "比例", "give a ratio (such as 20%) or a head count"),
+        (6, "方向", "is not a bound"),
+        (7, "范围", "is not a scope"),
+        (8, "等级", "this rule cannot be met: it counts every grade of the scheme"),
+        (9, "人数", "is not a whole number of people"),
+        (10, "比例", "is negative"),
+    ):
+        assert any(f"row {row}" in line and column in line and reason in line for line in lines), (
+            row,
+            text,
+        )

@@ -23,6 +23,7 @@ from bot import codes, i18n
 from bot.chat import (
     appeal,
     binding,
+    calibrate,
     explain,
     form,
     heads,
@@ -163,6 +164,8 @@ def _answer(ctx: Ctx) -> list[Reply]:
     if "appeal" in ctx.state or "answer" in ctx.state:
         # An appeal's reason may be long (bot.appeals.REASON_MAX), so before TEXT_MAX.
         return [appeal.typed(ctx, incoming.text)]
+    if ctx.state.get("calibrating"):
+        return [calibrate.reason(ctx, text)]
     if not text:
         return [menu.show(ctx)]
     if len(text) > TEXT_MAX:
@@ -191,8 +194,9 @@ def _command_reply(ctx: Ctx, command: str) -> Reply:
         "progress": heads.progress,
         "ranking": heads.ranking,
         "status": status.hr_status,
+        "quotas": calibrate.show,
     }
-    ctx.update(form=None, review=None, appeal=None, answer=None)
+    ctx.update(form=None, review=None, appeal=None, answer=None, calibrating=None)
     step = steps.get(command)
     if step is None:
         return menu.show(ctx)
@@ -223,6 +227,7 @@ def _question(ctx: Ctx, text: str) -> Reply:
 def _button(ctx: Ctx, body: str) -> Reply:
     """A tap: the body names a step and the records it points to; each step re-checks."""
     name, *args = body.split(":")
+    ctx.update(calibrating=None)
     if name not in FORM_STEPS:
         ctx.update(form=None, review=None)
     if name != "ai":
@@ -243,6 +248,12 @@ def _button(ctx: Ctx, body: str) -> Reply:
         return FORM_STEPS[name](ctx, *ids)
     if name == "list":
         return tasks.show_list(ctx, ids[0] if ids else 0)
+    if name == calibrate.PAYLOAD and len(args) == 4:
+        try:
+            at, version = int(args[2]), int(args[3])
+        except ValueError:
+            return ctx.refuse(f"malformed button {body[:40]}", "button")
+        return calibrate.tapped(ctx, ids[0], ids[1], at, version)
     if name == "nudge" and len(ids) == 1:
         return _nudge(ctx, ids[0])
     if name == "ai" and len(ids) == 2:
@@ -272,6 +283,7 @@ def _button(ctx: Ctx, body: str) -> Reply:
         "paysheet": status.pay_sheet,
         "aps": appeal.to_decide,
         "apx": appeal.cancel,
+        "quo": calibrate.show,
     }
     if name in simple and not args:
         return simple[name](ctx)

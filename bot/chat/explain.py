@@ -84,9 +84,64 @@ def formula(t: dict[str, Any]) -> list[str]:
     return lines
 
 
+def calibration(t: dict[str, Any]) -> list[str]:
+    """That a calibration changed the computed result: from what to what, by which role
+    (never by name), and why."""
+    c = t.get("calibration")
+    if not c:
+        return []
+    who = {"head": _("the head of your institution"), "hr": _("HR")}.get(c["role"], c["role"])
+    computed = c["computed"]
+    places = int(t.get("score_places", 2))
+    old_grade = render.grade(computed["grade"], computed.get("label") or computed["grade"])
+    new_grade = render.grade(t["grade"]["grade"], t["grade"]["label"])
+    if c.get("grade"):
+        lines = [
+            _("Your result was calibrated by {who}: grade {old} → {new}.").format(
+                who=who, old=old_grade, new=new_grade
+            )
+        ]
+    else:
+        lines = [
+            _(
+                "Your result was calibrated by {who}: total {old_total} → {new_total} "
+                "({adjust} points), grade {old} → {new}."
+            ).format(
+                who=who,
+                old_total=render.points(computed["total"], places),
+                new_total=render.points(t["total"], places),
+                adjust=render.signed(Decimal(c["total_adjust"]), places),
+                old=old_grade,
+                new=new_grade,
+            )
+        ]
+    if Decimal(computed["pay"]) != Decimal(t["pay"]["pay"]):
+        lines.append(
+            _("Performance pay as computed: {old}; after calibration: {new}.").format(
+                old=render.money(computed["pay"]), new=render.money(t["pay"]["pay"])
+            )
+        )
+    lines.append(_("Reason given: {reason}").format(reason=c["reason"]))
+    return lines
+
+
 def grade(t: dict[str, Any]) -> list[str]:
     g = t["grade"]
     places = int(t.get("score_places", 2))
+    c = t.get("calibration")
+    if c and c.get("grade"):
+        return [
+            _(
+                "Your grade {grade} was set by calibration; your total {total} by itself "
+                "gives grade {computed}."
+            ).format(
+                grade=render.grade(g["grade"], g["label"]),
+                total=render.points(t["total"], places),
+                computed=render.grade(
+                    c["computed"]["grade"], c["computed"].get("label") or c["computed"]["grade"]
+                ),
+            )
+        ]
     lines = [
         _("Your total {total} falls in grade {grade}, which starts at {min}.").format(
             total=render.points(t["total"], places),
@@ -359,6 +414,7 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
             )
         ],
         formula(t),
+        calibration(t),
         grade(t),
         indicators(t),
         total(t),
@@ -372,7 +428,7 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
     if extra:
         parts.append(extra)
     return Reply(
-        "\n\n".join("\n".join(p) for p in parts),
+        "\n\n".join("\n".join(p) for p in parts if p),
         [*rows, [ctx.button(_("My score"), f"res:{found.id}"), ctx.button(_("Menu"), "menu")]],
         ctx.tapped,
     )

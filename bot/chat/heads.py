@@ -12,7 +12,7 @@ from bisect import bisect_left
 
 from bot import weekly
 from bot.chart import completion_bars
-from bot.chat import menu, status, tasks
+from bot.chat import calibrate, menu, status, tasks
 from bot.chat.context import Ctx
 from bot.chat.types import Button, Reply
 from bot.digest import REMIND_PAYLOAD, build, facts
@@ -84,6 +84,16 @@ def progress(ctx: Ctx) -> Reply:
             rows += [[ctx.button(label, b["payload"]) for b in row] for row in digest.buttons]
         if digest.chart:
             charts.append(digest.chart)
+    broken = calibrate.broken(ctx, mine)
+    if broken:
+        parts.append(
+            ngettext(
+                "Grade quotas: {n} violation waits for calibration.",
+                "Grade quotas: {n} violations wait for calibration.",
+                broken,
+            ).format(n=broken)
+        )
+        rows.append([ctx.button(_("Grade quotas"), "quo")])
     if len(charts) > 1:
         parts.append(_("Each institution's chart comes with its 09:00 digest."))
     rows.append([ctx.button(_("Menu"), "menu")])

@@ -221,8 +221,10 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
             grade=render.grade(grade["grade"], grade["label"]),
             pay=render.money(t["pay"]["pay"]),
         ),
-        _("By indicator:"),
     ]
+    if t.get("calibration"):
+        lines.append(_("This result was calibrated: “Why is my pay this amount” says how and why."))
+    lines.append(_("By indicator:"))
     for row in t["indicators"]:
         lines.append(
             _("• {name} (weight {weight}): {marks} → {points} points").format(

@@ -105,3 +105,48 @@ def recompute(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command(
+    "quotas",
+    help=_(
+        "Build a period of N results in a fresh database and time checking its grade "
+        "quotas against one SQL aggregate of the same counts."
+    ),
+)
+def quotas(
+    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    institutions: int = typer.Option(
+        200, "--institutions", min=1, help=_("How many institutions.")
+    ),
+    database_url: str = typer.Option(
+        None,
+        "--database-url",
+        help=_("Scratch database to build in; default: a temporary SQLite file."),
+    ),
+) -> None:
+    from bot import bench_quotas
+
+    typer.echo(
+        _("Building {employees} results in {institutions} institutions…").format(
+            employees=employees, institutions=institutions
+        )
+    )
+    report = bench_quotas.run(employees, institutions, database_url)
+    typer.echo(
+        _("Set-up on {database} in {seconds:.1f} s.").format(
+            database=report.database, seconds=report.setup_seconds
+        )
+    )
+    typer.echo(
+        _(
+            "Quota check (3 rules, with the boundary people named): {seconds:.3f} s "
+            "(median of {runs}), {violations} violations."
+        ).format(seconds=report.check, runs=len(report.check_seconds), violations=report.violations)
+    )
+    typer.echo(
+        _("Floor (one SQL aggregate of the same counts): {seconds:.3f} s.").format(
+            seconds=report.aggregate
+        )
+    )
+    typer.echo(_("Ratio check / floor: {ratio:.2f}.").format(ratio=report.ratio))

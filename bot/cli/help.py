@@ -43,6 +43,7 @@ ARGUMENT_NAMES = {
     "path": N_("FILE"),
     "text": N_("MESSAGE"),
     "number": N_("EMPLOYEE_NO"),
+    "employee": N_("EMPLOYEE_NO"),
 }
 # What an option's value is, by the Python type it is read as.
 TYPE_NAMES = {

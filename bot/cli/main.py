@@ -30,6 +30,7 @@ with i18n.using("en"):
         export,
         imports,
         periods,
+        quotas,
         scores,
         serve,
         worker,
@@ -42,6 +43,7 @@ MODULES = (
     scores,  # import scores, template scores
     periods,
     appeals,  # appeals list / decide, adjust
+    quotas,  # quotas, calibrate
     export,
     codes,
     demo,

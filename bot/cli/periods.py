@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import typer
 from sqlalchemy import func, select
 
-from bot import gaps
+from bot import gaps, quotas
 from bot import periods as lifecycle
 from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
 from bot.cli.meter import meter
 from bot.cli.output import emit
-from bot.i18n import N_, _
+from bot.i18n import N_, _, ngettext
 from bot.reminders import queue_period_opened, queue_results_published
 from bot.results import appraisee_count, compute_period
 from models import Institution, Period, Result, ScoringTask, TaskState
@@ -98,6 +98,7 @@ def period_open(
             _("{n} messages to scorers queued.").format(n=told),
         ]
         warning = _unscorable_warning(gaps.unscorable(s, period), period.label)
+        warning += quotas.lines(quotas.unmeetable(s, period))
     emit(lines)
     emit(warning, err=True)
 
@@ -195,6 +196,14 @@ def period_publish(
             "confirm or appeal until it closes; silence counts as confirmed."
         ),
     ),
+    override_quota: str = typer.Option(
+        None,
+        "--override-quota",
+        help=_(
+            "Publish although grade quota rules are broken, for this written reason "
+            "(audited, and listed in the weekly report)."
+        ),
+    ),
     group: str = GROUP,
     institution: str = INSTITUTION,
 ) -> None:
@@ -202,8 +211,14 @@ def period_publish(
     with transaction() as s:
         period = _period(s, label, group, institution)
         missing = lifecycle.publish_period(
-            s, at, period, allow_missing=allow_missing, window=window_days
+            s,
+            at,
+            period,
+            allow_missing=allow_missing,
+            window=window_days,
+            override_quota=override_quota,
         )
+        overridden = quotas.overrides(s, at, at + dt.timedelta(microseconds=1))
         told = queue_results_published(s, period, at)
         assert period.window_closes_at is not None
         closes = period.window_closes_at.astimezone(ZoneInfo(lifecycle.period_tz(period)))
@@ -214,6 +229,14 @@ def period_publish(
                 "Objection window: until {when}. Finalize after it closes, once no appeal is open."
             ).format(when=closes.strftime("%Y-%m-%d %H:%M")),
         ]
+        if overridden:
+            lines.append(
+                ngettext(
+                    "Grade quotas overridden ({n} violation): {reason}",
+                    "Grade quotas overridden ({n} violations): {reason}",
+                    overridden[-1].violations,
+                ).format(n=overridden[-1].violations, reason=overridden[-1].reason)
+            )
     emit(lines)
     emit(_still_missing(missing, period.label), err=True)
 
@@ -257,6 +280,18 @@ def results_compute(
             )
         if len(report.incomplete) > len(shown):
             lines.append(_("  … and {n} more").format(n=len(report.incomplete) - len(shown)))
+        broken = quotas.check(s, period)
+        if broken:
+            lines.append(
+                ngettext(
+                    "{n} grade quota violation (publication is refused until it is "
+                    "calibrated away or overridden):",
+                    "{n} grade quota violations (publication is refused until they are "
+                    "calibrated away or overridden):",
+                    len(broken),
+                ).format(n=len(broken))
+            )
+            lines.extend(quotas.lines(broken))
         untasked = gaps.explain(s, period, gaps.untasked(s, period))
         if untasked:
             lines.append(

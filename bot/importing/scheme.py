@@ -18,6 +18,10 @@ Sheets (Chinese or English name; headers likewise; * = required):
 * 考核人 / roles: 考核人* code (manager/直接上级, head/机构负责人, self/本人) · 名称 name
   (default: as written in 考核人) · 权重* weight.
 * 等级 / grades: 等级* grade · 等级名称* label · 最低分* min_score · 系数* coefficient.
+* 强制分布 / quotas (optional), one grade quota rule a row: 等级* grades ("A" or "A,B") ·
+  方向* bound (至多 at most, 至少 at least) · 比例 ratio (20%; a number is a percentage) or
+  人数 head_count, exactly one · 范围 scope (机构 institution (default), 部门 department,
+  全周期 period) · 取整 rounding (blank: the default; 四舍五入 half-up). See bot/quotas.py.
 
 A scheme whose code exists gets a new version, unless it is identical to the latest
 version: then nothing is written.
@@ -58,6 +62,7 @@ from bot.importing.table import (
 )
 from bot.pay import BandSpec, RoleSpec, levels_of
 from bot.periods import newest_scheme
+from bot.quotas import Rule
 from models import (
     GradeBand,
     Group,
@@ -65,6 +70,10 @@ from models import (
     IndicatorKind,
     Institution,
     PayMode,
+    QuotaBound,
+    QuotaRounding,
+    QuotaRule,
+    QuotaScope,
     Scheme,
     ScorerRole,
 )
@@ -110,13 +119,63 @@ GRADES = (
     Column("min_score", ("最低分", "分数下限", "min_score"), True),
     Column("coefficient", ("系数", "绩效系数", "coefficient"), True),
 )
+QUOTAS = (
+    Column("grades", ("等级", "考核等级", "grades", "grade"), True),
+    Column("bound", ("方向", "限制", "上下限", "bound"), True),
+    Column("ratio", ("比例", "ratio", "percent"), False),
+    Column("head_count", ("人数", "head_count", "count"), False),
+    Column("scope", ("范围", "适用范围", "scope"), False),
+    Column("rounding", ("取整", "取整方式", "rounding"), False),
+)
 # Sheet → (names it goes by, its columns).
 SHEETS: dict[str, tuple[tuple[str, ...], tuple[Column, ...]]] = {
     "scheme": (("方案", "scheme"), SCHEME),
     "indicators": (("指标", "indicators", "indicator"), INDICATORS),
     "roles": (("考核人", "roles", "scorers", "scorer_roles"), ROLES),
     "grades": (("等级", "grades", "grade_bands", "bands"), GRADES),
+    "quotas": (("强制分布", "等级配额", "quotas", "quota_rules"), QUOTAS),
 }
+# Sheets a workbook may leave out (schemes written before quotas existed).
+OPTIONAL = frozenset({"quotas"})
+BOUND_WORDS = {
+    "至多": QuotaBound.AT_MOST,
+    "最多": QuotaBound.AT_MOST,
+    "不超过": QuotaBound.AT_MOST,
+    "上限": QuotaBound.AT_MOST,
+    "atmost": QuotaBound.AT_MOST,
+    "at_most": QuotaBound.AT_MOST,
+    "max": QuotaBound.AT_MOST,
+    "至少": QuotaBound.AT_LEAST,
+    "最少": QuotaBound.AT_LEAST,
+    "不少于": QuotaBound.AT_LEAST,
+    "下限": QuotaBound.AT_LEAST,
+    "atleast": QuotaBound.AT_LEAST,
+    "at_least": QuotaBound.AT_LEAST,
+    "min": QuotaBound.AT_LEAST,
+}
+SCOPE_WORDS = {
+    "机构": QuotaScope.INSTITUTION,
+    "分公司": QuotaScope.INSTITUTION,
+    "institution": QuotaScope.INSTITUTION,
+    "部门": QuotaScope.DEPARTMENT,
+    "department": QuotaScope.DEPARTMENT,
+    "全周期": QuotaScope.PERIOD,
+    "整体": QuotaScope.PERIOD,
+    "全部": QuotaScope.PERIOD,
+    "全集团": QuotaScope.PERIOD,
+    "period": QuotaScope.PERIOD,
+    "wholeperiod": QuotaScope.PERIOD,
+}
+QUOTA_ROUNDING_WORDS = {
+    "默认": QuotaRounding.DEFAULT,
+    "default": QuotaRounding.DEFAULT,
+    "四舍五入": QuotaRounding.HALF_UP,
+    "halfup": QuotaRounding.HALF_UP,
+    "half_up": QuotaRounding.HALF_UP,
+    "half-up": QuotaRounding.HALF_UP,
+    "round_half_up": QuotaRounding.HALF_UP,
+}
+_GRADE_SEPARATORS = re.compile(r"[,，、;；/\s]+")
 
 KIND_WORDS = {
     "评分": IndicatorKind.SCORE,
@@ -214,6 +273,7 @@ class SchemeDraft:
     indicators: tuple[IndicatorDraft, ...]
     roles: tuple[RoleDraft, ...]
     bands: tuple[BandDraft, ...]  # highest min_score first
+    quotas: tuple[Rule, ...] = ()
 
     @classmethod
     def of(cls, scheme: Scheme) -> SchemeDraft:
@@ -252,6 +312,7 @@ class SchemeDraft:
                 BandDraft(g.grade, g.label, g.min_score, g.coefficient)
                 for g in sorted(scheme.grades, key=lambda g: g.min_score, reverse=True)
             ),
+            quotas=tuple(Rule.of(q) for q in sorted(scheme.quotas, key=lambda q: q.position)),
         )
 
 
@@ -264,6 +325,7 @@ class SchemeReport:
     indicators: int = 0
     roles: int = 0
     grades: int = 0
+    quotas: int = 0
     # What the reading left aside: other sheets, and per sheet its ignored columns and
     # skipped totals rows.
     notes: list[str] = field(default_factory=list)
@@ -288,6 +350,7 @@ class SchemeReport:
                 roles=self.roles,
                 grades=self.grades,
             ),
+            *([_("{n} grade quota rules.").format(n=self.quotas)] if self.quotas else []),
             *self.notes,
         ]
 
@@ -328,8 +391,9 @@ def read_workbook(
     others: list[str] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Table]:
-    """The four sheets as tables; `others` receives the names of any other sheets that
-    hold something (a notes sheet aside), which the report names as not read."""
+    """The sheets as tables (the quota sheet only if there is one); `others` receives the
+    names of any other sheets that hold something (a notes sheet aside), which the report
+    names as not read."""
     if path.suffix.casefold() not in (".xlsx", ".xlsm"):
         problems.add(
             _("file {path}: a scheme is imported from an .xlsx workbook").format(path=path.name)
@@ -345,6 +409,8 @@ def read_workbook(
         for key, (names, columns) in SHEETS.items():
             ws = next((by_name[canonical(n)] for n in names if canonical(n) in by_name), None)
             if ws is None:
+                if key in OPTIONAL:
+                    continue
                 problems.add(
                     _("sheet {sheet} is missing (the workbook has: {sheets})").format(
                         sheet=names[0], sheets=_(", ").join(w.title for w in wb.worksheets)
@@ -408,9 +474,19 @@ def check(
     indicators = _indicators(tables["indicators"], problems)
     roles = _roles(tables["roles"], problems)
     bands = _bands(tables["grades"], problems)
-    if head is None or indicators is None or roles is None or bands is None or problems:
+    quotas: tuple[Rule, ...] | None = ()
+    if "quotas" in tables and bands is not None:
+        quotas = _quotas(tables["quotas"], bands, problems)
+    if (
+        head is None
+        or indicators is None
+        or roles is None
+        or bands is None
+        or quotas is None
+        or problems
+    ):
         return None
-    return SchemeDraft(**head, indicators=indicators, roles=roles, bands=bands)
+    return SchemeDraft(**head, indicators=indicators, roles=roles, bands=bands, quotas=quotas)
 
 
 def _scheme_row(
@@ -694,6 +770,83 @@ def _bands(table: Table, problems: Problems) -> tuple[BandDraft, ...] | None:
     return tuple(band for _row, band in reversed(found))
 
 
+def _grades(value: object) -> tuple[str, ...]:
+    found: list[str] = []
+    for part in _GRADE_SEPARATORS.split(cells.folded(value)):
+        if part and part not in found:
+            found.append(part)
+    if not found:
+        raise BadCell(_("name one or more grades, such as A or A,B"))
+    return tuple(found)
+
+
+def _ratio(value: object) -> Decimal:
+    # A percentage cell arrives as "20%": 20 percent; a plain 20 means the same.
+    ratio = cells.decimal(value, percent=True)
+    if ratio < 0:
+        raise BadCell(_("is negative: a ratio is from 0% to 100%"))
+    if ratio > HUNDRED:
+        raise BadCell(_("is more than 100%: no group can meet it"))
+    return ratio
+
+
+def _head_count(value: object) -> int:
+    count = cells.decimal(value)
+    if count != count.to_integral_value() or count < 0:
+        raise BadCell(_("is not a whole number of people, 0 or more"))
+    return int(count)
+
+
+def _quotas(
+    table: Table, bands: tuple[BandDraft, ...], problems: Problems
+) -> tuple[Rule, ...] | None:
+    """Quota rules, each checked on its own against the scheme's grades. Whether a group
+    can meet a rule (at least 2 of a group of 1) is known only once the period's people
+    are: `jixiao results compute` says so, naming the rule's row."""
+    order = [b.grade for b in bands]
+    found: list[Rule] = []
+    ok = True
+    bound_of = _word(BOUND_WORDS, _("is not a bound: use 至多 (at most) or 至少 (at least)"))
+    scope_of = _word(SCOPE_WORDS, _("is not a scope: use 机构, 部门 or 全周期"))
+    rounding_of = _word(
+        QUOTA_ROUNDING_WORDS, _("is not a quota rounding: leave it blank or use 四舍五入")
+    )
+    for row in table.rows:
+        r = RowReader(table, row, problems, sheet=table.name)
+        grades = r.get("grades", _grades, required=True)
+        bound = r.get("bound", bound_of, required=True)
+        ratio = r.get("ratio", _ratio)
+        head_count = r.get("head_count", _head_count)
+        scope = r.get("scope", scope_of) or QuotaScope.INSTITUTION
+        rounding = r.get("rounding", rounding_of) or QuotaRounding.DEFAULT
+        if grades is not None:
+            unknown = [g for g in grades if g not in order]
+            if unknown:
+                r.bad(
+                    "grades",
+                    _("no such grade in this scheme: {grades} (the scheme has {known})").format(
+                        grades=_(", ").join(unknown), known=_(", ").join(order)
+                    ),
+                )
+        if r.blank("ratio") and r.blank("head_count"):
+            r.bad("ratio", _("give a ratio (such as 20%) or a head count"))
+        elif not r.blank("ratio") and not r.blank("head_count"):
+            r.bad("head_count", _("give a ratio or a head count, not both"))
+        if not r.ok:
+            ok = False
+            continue
+        rule = Rule(row.number, grades, bound, ratio, head_count, scope, rounding)
+        why = rule.alone_impossible(order)
+        if why is not None:
+            r.bad("grades", _("this rule cannot be met: {why}").format(why=why))
+            ok = False
+            continue
+        found.append(rule)
+    if not ok:
+        return None
+    return tuple(found)
+
+
 def store(
     session: Session, now: dt.datetime, group: Group, draft: SchemeDraft, *, source: str = ""
 ) -> SchemeReport:
@@ -743,6 +896,19 @@ def store(
         GradeBand(grade=b.grade, label=b.label, min_score=b.min_score, coefficient=b.coefficient)
         for b in draft.bands
     ]
+    scheme.quotas = [
+        QuotaRule(
+            position=pos,
+            row=q.row,
+            grades=list(q.grades),
+            bound=q.bound,
+            ratio=q.ratio,
+            head_count=q.head_count,
+            scope=q.scope,
+            rounding=q.rounding,
+        )
+        for pos, q in enumerate(draft.quotas, start=1)
+    ]
     session.add(scheme)
     session.flush()
     report = SchemeReport(
@@ -753,6 +919,7 @@ def store(
         indicators=len(draft.indicators),
         roles=len(draft.roles),
         grades=len(draft.bands),
+        quotas=len(draft.quotas),
     )
     audit.record(
         session,
@@ -768,6 +935,7 @@ def store(
             "indicators": report.indicators,
             "roles": report.roles,
             "grades": report.grades,
+            "quotas": report.quotas,
         },
         note=source,
     )

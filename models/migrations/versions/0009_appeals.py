@@ -1,7 +1,7 @@
 """appeals: the objection window, confirmations, appeals, adjustments after final
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-30 11:20:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import models.base
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
