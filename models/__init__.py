@@ -1,5 +1,13 @@
 """SQLAlchemy models. Nothing here imports from `bot` or `handlers`."""
 
+from models.acceptance import (
+    AcceptanceCheck,
+    AcceptanceResult,
+    LegacyResult,
+    Stage,
+    StageReached,
+    StageTarget,
+)
 from models.base import Base
 from models.conversation import BindFailure, ChatState
 from models.identity import BindCode, ChatIdentity
@@ -21,6 +29,8 @@ from models.schedule import Lease, apscheduler_jobs
 from models.scheme import GradeBand, Indicator, IndicatorKind, PayMode, Scheme, ScorerRole
 
 __all__ = [
+    "AcceptanceCheck",
+    "AcceptanceResult",
     "AuditEvent",
     "Base",
     "BindCode",
@@ -35,6 +45,7 @@ __all__ = [
     "IndicatorKind",
     "Institution",
     "Lease",
+    "LegacyResult",
     "OutboxMessage",
     "OutboxState",
     "PayMode",
@@ -49,6 +60,9 @@ __all__ = [
     "ScorerRole",
     "ScoringTask",
     "SeenUpdate",
+    "Stage",
+    "StageReached",
+    "StageTarget",
     "TaskState",
     "TracePart",
     "apscheduler_jobs",

@@ -20,6 +20,7 @@ from bot.settings import get_settings
 # English keeps them equal to their msgids.
 with i18n.using("en"):
     from bot.cli import (
+        acceptance,
         bench,
         codes,
         common,
@@ -40,6 +41,7 @@ MODULES = (
     scores,  # import scores, template scores
     periods,
     export,
+    acceptance,
     codes,
     demo,
     bench,
