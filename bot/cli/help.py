@@ -42,6 +42,11 @@ ARGUMENT_NAMES = {
     "file": N_("FILE"),
     "path": N_("FILE"),
     "text": N_("MESSAGE"),
+    "institution": N_("INSTITUTION"),
+    "stage": N_("STAGE"),
+    "due": N_("DATE"),
+    "number": N_("EMPLOYEE_NO"),
+    "note": N_("NOTE"),
 }
 # What an option's value is, by the Python type it is read as.
 TYPE_NAMES = {
