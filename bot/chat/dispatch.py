@@ -27,6 +27,7 @@ from bot.chat import (
     heads,
     intents,
     language,
+    legacy,
     menu,
     myscore,
     status,
@@ -209,6 +210,7 @@ def _question(ctx: Ctx, text: str) -> Reply:
         Intent.RANKING: heads.ranking,
         Intent.REMIND: heads.remind,
         Intent.PAY_SHEET: status.pay_sheet_question,
+        Intent.LEGACY: legacy.show,
     }
     return steps[intent](ctx)
 
@@ -248,6 +250,7 @@ def _button(ctx: Ctx, body: str) -> Reply:
         "rank": heads.ranking,
         "hr": status.hr_status,
         "paysheet": status.pay_sheet,
+        "legacy": legacy.show,
     }
     if name in simple and not args:
         return simple[name](ctx)
