@@ -174,6 +174,8 @@ def test_a_period_that_is_not_final_is_refused_for_acceptance_and_export(
     assert all(r[-1].startswith("DRAFT · ") for r in people)
     assert rows[-1][:1] == ["Checksum"]
     assert rows[-1][3] == "draft"
+    checked = run_ok(engine, "export", "verify", str(path), lang="en")
+    assert "checksum matches, the sheet of 2026-12 is as exported (a draft)." in checked.stdout
 
 
 @pytest.fixture

@@ -167,9 +167,9 @@ def test_acceptance_history_reaches_the_rollout_and_the_monday_report(
     assert "落后于目标：二分公司（落后 1 天），一分公司（落后 3 天）。" not in text  # worst first
     assert "落后于目标：一分公司（落后 3 天），二分公司（落后 1 天）。" in text
     history = run_ok(engine, "acceptance", "history", "2026-12", lang="en").stdout.splitlines()
-    assert history[0].startswith("2026-12-21 02:00")
+    assert history[0].startswith("2026-12-21 10:00")
     assert "FAIL · 一分公司 FAIL" in history[0]
-    assert history[1].startswith("2026-12-28 02:00")
+    assert history[1].startswith("2026-12-28 10:00")
     assert "PASS · 一分公司 PASS" in history[1]
 
 
