@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from bot import digest, i18n, weekly
 from bot.periods import find_group, find_institution
 from models import AuditEvent, Employee, OutboxMessage, StageTarget
+from tests.chat_helpers import Chat
+from tests.chat_helpers import bind as chat_bind
 from tests.factories import bind
 from tests.test_acceptance import TEMPLATES, corrected, example_final, run_ok
 
@@ -166,6 +168,12 @@ def test_acceptance_history_reaches_the_rollout_and_the_monday_report(
     assert "一分公司 · 验收通过（自 2026-12-28） · 落后 3 天 · 通过（2026-12，2026-12-28）" in text
     assert "落后于目标：二分公司（落后 1 天），一分公司（落后 3 天）。" not in text  # worst first
     assert "落后于目标：一分公司（落后 3 天），二分公司（落后 1 天）。" in text
+    # Leadership asking in chat for the ranking sees the same table (no scoring is open).
+    with Session() as s:
+        leader = s.scalar(select(Employee).where(Employee.number == "10001"))
+        said = Chat(s, chat_bind(s, leader, language="zh_CN"), now=clock.at).say("各机构排名")
+        assert "推进：排名 · 机构 · 阶段 · 对照目标 · 最近验收" in said
+        assert "一分公司 · 验收通过（自 2026-12-28）" in said
     history = run_ok(engine, "acceptance", "history", "2026-12", lang="en").stdout.splitlines()
     assert history[0].startswith("2026-12-21 10:00")
     assert "FAIL · 一分公司 FAIL" in history[0]

@@ -10,6 +10,7 @@ import typer
 from bot import acceptance
 from bot import periods as lifecycle
 from bot.cli.common import GROUP, PERIOD, now, transaction
+from bot.cli.export import find
 from bot.cli.meter import meter
 from bot.cli.output import emit
 from bot.i18n import _
@@ -40,12 +41,16 @@ def check(
     xlsx: str = typer.Option(
         None, "--xlsx", help=_("Report file to write; default: a file in the export folder.")
     ),
+    institution: str = typer.Option(
+        None, "--institution", help=_("The institution whose own period this is.")
+    ),
     group: str = GROUP,
 ) -> None:
     path = Path(payroll)
     with meter(_("Reading rows"), row_count(path)) as advance, transaction() as s:
         grp = lifecycle.find_group(s, group)
-        period = lifecycle.find_period(s, grp, label)
+        inst = lifecycle.find_institution(s, grp, institution) if institution else None
+        period = find(s, grp, label, inst)
         result = acceptance.run(s, now(), period, path, advance)
         assert result.stored is not None
         check_id = result.stored.id
