@@ -13,7 +13,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from models import AcceptanceCheck, AuditEvent
+from models import AcceptanceCheck, AuditEvent, Employee
+from tests.chat_helpers import Chat, bind
 from tests.paysheet_helpers import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,6 +177,18 @@ def test_a_period_that_is_not_final_is_refused_for_acceptance_and_export(
     assert rows[-1][3] == "draft"
     checked = run_ok(engine, "export", "verify", str(path), lang="en")
     assert "checksum matches, the sheet of 2026-12 is as exported (a draft)." in checked.stdout
+    # HR asking in chat is told the command with --draft until the period is final.
+    with Session() as s:
+        hr = s.scalar(select(Employee).where(Employee.number == "10002"))  # 集团人力
+        user = bind(s, hr, language="zh_CN")
+        said = Chat(s, user, now=MOMENT).say("导出工资表")
+        assert "jixiao export pay 2026-12 --format xlsx --draft" in said
+        s.commit()
+    run_ok(engine, "period", "finalize", "2026-12")
+    with Session() as s:
+        said = Chat(s, user, now=MOMENT).say("导出工资表")
+        assert "jixiao export pay 2026-12 --format xlsx" in said
+        assert "--draft" not in said
 
 
 @pytest.fixture
