@@ -8,7 +8,8 @@ system's whole result for the period: a new file replaces the previous one; a no
 wrote on a difference survives when that person's old figures are unchanged.
 
 `compare` puts each employee's old and new figures side by side, by the institution
-they were paid in: the pay difference (new − old: how much more the institution pays
+they were paid in (institutions the old file does not cover are not in the parallel run
+and left out): the pay difference (new − old: how much more the institution pays
 with the new system), the grade moved up or down, the total difference, and the main
 reasons. A difference is explained once HR wrote a note on it (`explain`).
 """
@@ -308,6 +309,7 @@ class Summary:
 
     name: str
     people: int = 0
+    in_old: int = 0  # people the old system's file has
     old_pay: Decimal = ZERO
     new_pay: Decimal = ZERO
     up: int = 0
@@ -403,15 +405,18 @@ def compare(session: Session, period: Period) -> Comparison:
     for d in people(session, period):
         s = summaries.setdefault(d.institution, Summary(d.institution))
         s.people += 1
+        s.in_old += d.old_pay is not None
         s.old_pay += d.old_pay or ZERO
         s.new_pay += d.new_pay or ZERO
         s.up += d.move > 0
         s.down += d.move < 0
         if d.differs:
             s.differences.append(d)
-    for s in summaries.values():
+    # An institution the old system's file does not cover is not in the parallel run.
+    running = [s for s in summaries.values() if s.in_old]
+    for s in running:
         s.differences.sort(key=lambda d: (-abs(d.pay_difference), d.number))
-    return Comparison(period.label, sorted(summaries.values(), key=lambda s: s.name))
+    return Comparison(period.label, sorted(running, key=lambda s: s.name))
 
 
 def explain(

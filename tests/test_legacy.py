@@ -104,6 +104,16 @@ def test_compare_gives_per_institution_sums_worked_out_by_hand(engine, Session, 
         assert sorted(actions) == ["legacy.explain"] * 2 + ["legacy.import"] * 2
     unknown = run_ok(engine, "legacy", "explain", "2026-12", "99999", "x", code=2)
     assert "99999" in unknown.output
+    # A file covering one institution leaves the others out of the comparison.
+    second = [OLD[0], *(r for r in OLD[1:] if r[0].startswith("3"))]
+    run_ok(engine, "legacy", "import", "2026-12", str(write(tmp_path / "second.csv", second)))
+    only = run_ok(engine, "legacy", "compare", "2026-12", lang="en").stdout.splitlines()
+    # (徐丽's note went with the changed figures of the import before.)
+    assert only[0] == "Old and new system, 2026-12: 2 differences, 2 not explained."
+    assert only[2:4] == [
+        "二分公司 · 3 · CN¥18,000.00 · CN¥18,800.00 · CN¥800.00 · 1 · 1 · 2 · 2",
+        "二分公司, largest differences first:",
+    ]
 
 
 HOSTILE = [
