@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from models import AuditEvent, LegacyResult
-from tests.test_acceptance import clock, example_final, run_ok  # noqa: F401 - fixture
+from tests.test_acceptance import TEMPLATES, clock, example_final, run_ok  # noqa: F401 - fixture
 
 # The old system's 2026-12 for the README example. Against ours (tests/test_readme_hr.py
 # EXPECTED): 刘洋 A 7200 (ours B 6000: −1200, down), 陈静 C 4500 (D 4000: −500, down),
@@ -64,6 +64,10 @@ def test_compare_gives_per_institution_sums_worked_out_by_hand(engine, Session, 
         "二分公司 · 3 · CN¥18,000.00 · CN¥18,800.00 · CN¥800.00 · 1 · 1 · 2 · 2",
         "集团本部 · 2 · CN¥16,800.00 · CN¥16,800.00 · CN¥0.00 · 0 · 0 · 0 · 0",
     ]
+    # The shipped example holds the same figures, as an xlsx with number cells.
+    run_ok(engine, "legacy", "import", "2026-12", str(TEMPLATES / "legacy_example.xlsx"))
+    shipped = run_ok(engine, "legacy", "compare", "2026-12", lang="en").stdout.splitlines()
+    assert shipped[:5] == lines[:5]
     # Largest first within each institution.
     first = [x.split()[0] for x in lines if x.startswith("  ")]
     assert first == ["20002", "20006", "20003", "20005", "30002", "30003"]
@@ -101,7 +105,7 @@ def test_compare_gives_per_institution_sums_worked_out_by_hand(engine, Session, 
         actions = s.scalars(
             select(AuditEvent.action).where(AuditEvent.action.like("legacy.%"))
         ).all()
-        assert sorted(actions) == ["legacy.explain"] * 2 + ["legacy.import"] * 2
+        assert sorted(actions) == ["legacy.explain"] * 2 + ["legacy.import"] * 3
     unknown = run_ok(engine, "legacy", "explain", "2026-12", "99999", "x", code=2)
     assert "99999" in unknown.output
     # A file covering one institution leaves the others out of the comparison.

@@ -216,6 +216,12 @@ def test_targets_are_imported_from_the_target_letter_sheet(engine, Session, cloc
     assert "0 dates changed" in again.stdout
     with Session() as s:
         assert s.scalar(select(func.count(StageTarget.id))) == 8
+    shipped = run_ok(
+        engine, "rollout", "targets", str(TEMPLATES / "targets_example.xlsx"), lang="en"
+    )
+    assert "Read targets of 2 institutions from targets_example.xlsx" in shipped.stdout
+    with Session() as s:
+        assert s.scalar(select(func.count(StageTarget.id))) == 12
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
