@@ -19,7 +19,9 @@ audited, so leadership sees each pilot's history: failed on the 3rd, passed on t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -293,6 +295,20 @@ def actor() -> str:
         return "cli"
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a check builds its rows: 100,000 rows
+    of dicts set it off again and again, each pass walking every object alive, for
+    nothing (rows hold no cycles); it took a third of the check's time. Back on after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def run(
     session: Session,
     now: dt.datetime,
@@ -303,8 +319,9 @@ def run(
 ) -> Check:
     """Read, compare, store and audit one check (in the caller's transaction)."""
     check_final(period)
-    payroll = read_payroll(session, path, period.group_id, progress)
-    outcomes = compare(session, period, payroll)
+    with _collector_paused():
+        payroll = read_payroll(session, path, period.group_id, progress)
+        outcomes = compare(session, period, payroll)
     result = Check(period.label, payroll, outcomes)
     stored = AcceptanceCheck(
         period_id=period.id,
