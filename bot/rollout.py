@@ -136,11 +136,11 @@ class Line:
         return _("{verdict} ({period}, {date})").format(
             verdict=acceptance.verdict_word(self.last.passed),
             period=self.last.period,
-            date=self.last.at.astimezone(_zone()).date().isoformat(),
+            date=self.last.at.astimezone(zone()).date().isoformat(),
         )
 
 
-def _zone() -> dt.tzinfo:
+def zone() -> dt.tzinfo:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(TZ)
@@ -160,7 +160,7 @@ def _schedule(line: Line, today: dt.date) -> int | None:
 
 def lines(session: Session, group_id: int, now: dt.datetime) -> list[Line]:
     """Pilot institutions (and any other with a stage, target or check), ranked."""
-    today = now.astimezone(_zone()).date()
+    today = now.astimezone(zone()).date()
     insts = session.execute(
         select(Institution.id, Institution.name, Institution.pilot, Institution.timezone)
         .where(Institution.group_id == group_id)
@@ -250,7 +250,9 @@ def table_lines(table: list[Line]) -> list[str]:
     if late:
         out.append(
             _("Behind target: {names}.").format(
-                names=_(", ").join(f"{x.name}（{x.days_text()}）" for x in late)
+                names=_(", ").join(
+                    _("{name} ({days})").format(name=x.name, days=x.days_text()) for x in late
+                )
             )
         )
     return out

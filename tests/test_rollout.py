@@ -80,7 +80,7 @@ def test_stages_and_targets_give_days_ahead_or_behind_and_a_rank(engine, Session
         "Rollout: rank · institution · stage · against target · last acceptance",
         "1. 一分公司 · staff trained since 2026-11-20 · 5 days ahead · no acceptance check",
         "2. 二分公司 · environment ready since 2026-11-03 · 20 days behind · no acceptance check",
-        "Behind target: 二分公司（20 days behind）.",
+        "Behind target: 二分公司 (20 days behind).",
     ]
     zh = run_ok(engine, "rollout", "report").stdout
     assert "人员培训完成" in zh
@@ -128,7 +128,7 @@ def test_acceptance_history_reaches_the_rollout_and_the_monday_report(
         "PASS (2026-12, 2026-12-21)",
         "2. 集团本部 · acceptance passed since 2026-12-21 · no target · PASS (2026-12, 2026-12-21)",
         "3. 一分公司 · trial run since 2026-12-21 · no target · FAIL (2026-12, 2026-12-21)",
-        "Behind target: 二分公司（1 day behind）.",
+        "Behind target: 二分公司 (1 day behind).",
     ]
     # Checked again a week later, with the corrected file: it passes, 3 days late.
     clock.at = MONDAY + dt.timedelta(days=7)

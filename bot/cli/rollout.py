@@ -28,7 +28,7 @@ STAGE = typer.Argument(
 
 def _day(value: str | None) -> dt.date:
     if value is None:
-        return now().astimezone(rollout._zone()).date()
+        return now().astimezone(rollout.zone()).date()
     try:
         return rollout.parse_date(value)
     except BadCell as exc:
