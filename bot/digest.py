@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import i18n, outbox
+from bot import i18n, outbox, rollout
 from bot.chart import completion_bars
 from bot.i18n import _, ngettext
 from bot.progress import (
@@ -54,6 +54,12 @@ class GroupFacts:
     progress: GroupProgress
     departments: dict[int, list[tuple[str, Completion]]]
     overdue: dict[int, list[Overdue]]
+    # Each institution's rollout line (stage, target, acceptance), by institution id.
+    rollout: dict[int, rollout.Line] = field(default_factory=dict)
+
+
+def _rollout(session: Session, group_id: int, now: dt.datetime) -> dict[int, rollout.Line]:
+    return {x.institution_id: x for x in rollout.lines(session, group_id, now)}
 
 
 def facts(session: Session, group_id: int, now: dt.datetime) -> GroupFacts:
@@ -61,6 +67,7 @@ def facts(session: Session, group_id: int, now: dt.datetime) -> GroupFacts:
         group_progress(session, group_id, now),
         departments_by_institution(session, group_id),
         overdue_by_institution(session, group_id, now),
+        _rollout(session, group_id, now),
     )
 
 
@@ -81,6 +88,7 @@ def build(
             progress,
             departments_by_institution(session, institution.group_id, institution.id),
             overdue_by_institution(session, institution.group_id, now, institution.id),
+            _rollout(session, institution.group_id, now),
         )
     )
     progress = known.progress
@@ -119,6 +127,9 @@ def build(
             rank=mine.rank, count=len(progress.institutions), average=pct(progress.average)
         )
     )
+    plan = known.rollout.get(institution.id)
+    if plan is not None:
+        lines.append(rollout.own_line(plan))
     overdue = known.overdue.get(institution.id, [])
     if overdue:
         lines.append(_("Overdue scorers:"))

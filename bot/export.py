@@ -5,8 +5,10 @@ Nothing is recomputed here: what payroll receives is exactly what employees were
 Nobody is dropped: everyone of the period without a result (an incomplete appraisal, or
 no scoring task at all) has a row with a status saying why and no amount, and the totals
 row counts them apart. Rows are in 工号 order (see `bot.gaps.number_key`). A period
-closed for scoring but not yet published exports as a marked preview. See
-docs/pay_sheet.md.
+closed for scoring but not yet published exports as a marked preview; any period not
+yet final exports only as a draft, marked on every row and in the file name. The last
+row is a checksum over the sheet's canonical rows (`bot.checksum`), so payroll can tell
+the file was not edited. See docs/pay_sheet.md.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import adjustments, gaps
+from bot import adjustments, checksum, gaps
 from bot.errors import Refused
 from bot.gaps import Gap
 from bot.i18n import _
@@ -88,6 +90,8 @@ class PaySheet:
     institution: str | None
     preview: bool
     rows: list[PayRow]
+    # Not final yet: every row and the file name say so, and `export pay` wants --draft.
+    draft: bool = False
 
     @property
     def computed(self) -> list[PayRow]:
@@ -123,7 +127,23 @@ class PaySheet:
             title += f" {self.institution}"
         if self.preview:
             title += " " + _("(preview, not published)")
+        if self.draft:
+            title += " " + _("(draft, period not final)")
         return title
+
+    @property
+    def digest(self) -> str:
+        """The checksum of the sheet's canonical rows (bot.checksum)."""
+        return checksum.digest(
+            self.period, self.draft, (checksum.canonical(r.cells()) for r in self.rows)
+        )
+
+    def status_of(self, row: PayRow) -> str:
+        """A row's status cell: a draft's says so on every row."""
+        return _("DRAFT") + " · " + row.status if self.draft else row.status
+
+    def cells_of(self, row: PayRow) -> list[object]:
+        return [*row.cells()[:-1], self.status_of(row)]
 
     def default_name(self, fmt: str) -> str:
         parts = ["pay", self.period]
@@ -131,6 +151,8 @@ class PaySheet:
             parts.append(self.institution)
         if self.preview:
             parts.append("preview")
+        elif self.draft:
+            parts.append("draft")
         name = "_".join(parts)
         return file_safe(name) + f".{fmt}"
 
@@ -239,6 +261,7 @@ def pay_sheet(session: Session, period: Period, institution: Institution | None 
         institution=institution.name if institution else None,
         preview=period.state == PeriodState.SCORING_CLOSED,
         rows=rows,
+        draft=period.state != PeriodState.FINAL,
     )
 
 
@@ -276,6 +299,28 @@ def _adjustment_rows(
                 )
             )
     return rows
+
+
+def check_final(period: Period, draft: bool) -> None:
+    """Refuse to hand payroll a sheet of a period that is not final, unless a draft is
+    what is asked for."""
+    if period.state != PeriodState.FINAL and not draft:
+        raise Refused(
+            _(
+                "Period {label} is {state}, not final: payroll pays from a final period's "
+                "sheet. Run `jixiao period finalize {label}` first, or export with --draft "
+                "for a sheet marked as a draft on every row."
+            ).format(label=period.label, state=state_name(period.state))
+        )
+
+
+def _checksum_row(sheet: PaySheet) -> list[object]:
+    return [
+        checksum.LABEL_WORD(),
+        checksum.PREFIX + sheet.digest,
+        sheet.period,
+        checksum.DRAFT if sheet.draft else checksum.FINAL,
+    ]
 
 
 def _totals(sheet: PaySheet) -> list[object]:
@@ -318,14 +363,15 @@ def write_csv(sheet: PaySheet, path: Path, progress: Advance | None = None) -> N
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         out = csv.writer(f)
-        if sheet.preview:
+        if sheet.preview or sheet.draft:
             out.writerow([sheet.title])
         out.writerow(headers())
         for n, r in enumerate(sheet.rows, start=1):
-            out.writerow([two_places(c) for c in r.cells()])
+            out.writerow([two_places(c) for c in sheet.cells_of(r)])
             if progress is not None and n % STEP == 0:
                 progress(STEP)
         out.writerow([two_places(c) for c in _totals(sheet)])
+        out.writerow(_checksum_row(sheet))
     if progress is not None:
         progress(len(sheet.rows) % STEP)
 
@@ -345,28 +391,33 @@ def write_xlsx(
     short = _("Pay {period}").format(period=sheet.period)
     if sheet.preview:
         short += " " + _("preview")
+    elif sheet.draft:
+        short += " " + _("draft")
     # Sheet names hold at most 31 characters and none of []:*?/\ .
     ws.title = re.sub(r"[\[\]:*?/\\]", "-", short)[:31]
     wb.properties.title = sheet.title
     if now is not None:
         wb.properties.created = now.astimezone(dt.UTC).replace(tzinfo=None)
     bold = Font(bold=True)
-    if sheet.preview:
-        # A preview must never pass for the pay sheet: say so above the header.
+    if sheet.preview or sheet.draft:
+        # A preview or draft must never pass for the pay sheet: say so above the header.
         ws.append([sheet.title])
         ws["A1"].font = Font(bold=True, color="C00000")
-    first = ws.max_row + 1 if sheet.preview else 1
+    first = ws.max_row + 1 if sheet.preview or sheet.draft else 1
     ws.append(headers())
     for cell in ws[first]:
         cell.font = bold
     for n, r in enumerate(sheet.rows, start=1):
-        ws.append(r.cells())
+        ws.append(sheet.cells_of(r))
         if progress is not None and n % STEP == 0:
             progress(STEP)
     ws.append(_totals(sheet))
     last = ws.max_row
     for cell in ws[last]:
         cell.font = bold
+    ws.append(_checksum_row(sheet))
+    ws.cell(row=last + 1, column=1).font = Font(color="808080")
+    ws.cell(row=last + 1, column=2).font = Font(color="808080")
     for row in ws.iter_rows(min_row=first + 1, max_row=last):
         # 工号 as text, so "007" stays "007" even when someone edits the cell.
         row[0].number_format = "@"

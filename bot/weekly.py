@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from bot import i18n, outbox, quotas
+from bot import i18n, outbox, quotas, rollout
 from bot.chart import completion_bars
 from bot.digest import pct
 from bot.i18n import _, ngettext
@@ -96,7 +96,10 @@ def table_lines(table: list[Row]) -> list[str]:
 
 
 def render(
-    table: list[Row], today: dt.date, overridden: Sequence[quotas.Override] = ()
+    table: list[Row],
+    today: dt.date,
+    overridden: Sequence[quotas.Override] = (),
+    plan: list[rollout.Line] | None = None,
 ) -> tuple[str, bytes | None]:
     lines = [_("Weekly appraisal report, week of {date}").format(date=today.isoformat())]
     lines.extend(table_lines(table))
@@ -109,6 +112,8 @@ def render(
         ).format(period=o.period, n=o.violations, reason=o.reason)
         for o in overridden
     )
+    # The pilots' rollout: stage, against target, last acceptance, rank, laggards.
+    lines.extend(rollout.table_lines(plan or []))
     chart = (
         completion_bars(
             _("Completion by institution"),
@@ -148,13 +153,14 @@ def queue_weekly_report(session: Session, group_id: int, now: dt.datetime) -> in
         return 0
     table = rows(session, group_id, now)
     overridden = quotas.overrides(session, now - dt.timedelta(days=7), now, group_id)
+    plan = rollout.lines(session, group_id, now)
     # One text and chart per language, all drawn before the first write.
     reports: dict[str, tuple[str, bytes | None]] = {}
     for leader, _identity, _key in due:
         language = leader.language or i18n.DEFAULT_LANGUAGE
         if language not in reports:
             with i18n.using(language):
-                reports[language] = render(table, local.date(), overridden)
+                reports[language] = render(table, local.date(), overridden, plan)
     queued = 0
     for leader, identity, key in due:
         text, chart = reports[leader.language or i18n.DEFAULT_LANGUAGE]

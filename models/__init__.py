@@ -1,5 +1,13 @@
 """SQLAlchemy models. Nothing here imports from `bot` or `handlers`."""
 
+from models.acceptance import (
+    AcceptanceCheck,
+    AcceptanceResult,
+    LegacyResult,
+    Stage,
+    StageReached,
+    StageTarget,
+)
 from models.appeal import OPEN_STATES, Adjustment, Appeal, AppealState, Confirmation
 from models.base import Base
 from models.calibration import Calibration, CalibrationRole
@@ -35,6 +43,8 @@ from models.scheme import (
 
 __all__ = [
     "OPEN_STATES",
+    "AcceptanceCheck",
+    "AcceptanceResult",
     "Adjustment",
     "Appeal",
     "AppealState",
@@ -55,6 +65,7 @@ __all__ = [
     "IndicatorKind",
     "Institution",
     "Lease",
+    "LegacyResult",
     "OutboxMessage",
     "OutboxState",
     "PayMode",
@@ -73,6 +84,9 @@ __all__ = [
     "ScorerRole",
     "ScoringTask",
     "SeenUpdate",
+    "Stage",
+    "StageReached",
+    "StageTarget",
     "TaskState",
     "TracePart",
     "apscheduler_jobs",

@@ -489,6 +489,141 @@ def scores_example() -> None:
     _save(wb, "scores_example.xlsx")
 
 
+# What payroll paid for the README's example period (2026-12): the pay sheet's amounts,
+# except one deliberate mismatch, 20005 赵敏 paid 4,000.00 instead of 4,000.50, so that
+# `jixiao acceptance check 2026-12 --payroll docs/templates/payroll_example.xlsx` fails
+# 一分公司 and names her (see docs/acceptance.md).
+PAYROLL_EXAMPLE = [
+    ("10001", "王建国", "集团本部", "10800.00"),
+    ("10002", "李红", "集团本部", "6000.00"),
+    ("20001", "张伟", "一分公司", "9600.00"),
+    ("20002", "刘洋", "一分公司", "6000.00"),
+    ("20003", "陈静", "一分公司", "4000.00"),
+    ("20004", "杨帆", "一分公司", "4800.00"),
+    ("20005", "赵敏", "一分公司", "4000.00"),  # the system says 4000.50
+    ("20006", "周磊", "一分公司", "2700.00"),
+    ("20007", "吴芳", "一分公司", "4200.00"),
+    ("30001", "孙涛", "二分公司", "8000.00"),
+    ("30002", "徐丽", "二分公司", "7200.00"),
+    ("30003", "马超", "二分公司", "3600.00"),
+]
+PAYROLL_NOTES = [
+    "薪酬部门实际发放的绩效工资，用于验收：jixiao acceptance check 2026-12 --payroll 本文件。",
+    "至少需要“工号”和“绩效工资”（或“实发绩效工资”）两列；“姓名”如有，须与工号一致。",
+    "金额可写 4,000.00、¥4000 或全角数字；金额留空表示未发放。",
+    "本示例故意有一处不符：20005 赵敏 实发 4000.00，系统结果为 4000.50。",
+]
+
+
+def payroll_example() -> None:
+    from decimal import Decimal
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "发放"
+    ws.append(["工号", "姓名", "机构", "实发绩效工资"])
+    for cell in ws[1]:
+        cell.font = BOLD
+        cell.fill = HEADER_FILL
+    for number, name, inst, amount in PAYROLL_EXAMPLE:
+        ws.append([number, name, inst, Decimal(amount)])
+    for row in ws.iter_rows(min_row=2):
+        row[0].number_format = "@"
+        row[3].number_format = "#,##0.00"
+    for letter, width in zip("ABCD", (10, 10, 12, 16), strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = "A2"
+    notes = wb.create_sheet("说明")
+    for line in PAYROLL_NOTES:
+        notes.append([line])
+    notes.column_dimensions["A"].width = 90
+    _save(wb, "payroll_example.xlsx")
+
+
+# The old (outsourced) system's results for the same period, for the parallel run
+# (`jixiao legacy import 2026-12 docs/templates/legacy_example.xlsx`): six people differ
+# in grade or pay (tests/test_legacy.py works the sums out by hand).
+LEGACY_EXAMPLE = [
+    ("10001", "王建国", "93.60", "A", "10800"),
+    ("10002", "李红", "87.40", "B", "6000"),
+    ("20001", "张伟", "99.00", "A", "9600"),
+    ("20002", "刘洋", "90.50", "A", "7200"),
+    ("20003", "陈静", "72.00", "C", "4500"),
+    ("20004", "杨帆", "92.00", "A", "4800"),
+    ("20005", "赵敏", "81.00", "B", "4000"),
+    ("20006", "周磊", "62.00", "D", "3600"),
+    ("20007", "吴芳", "81.30", "B", "4200"),
+    ("30001", "孙涛", "83.40", "B", "8000"),
+    ("30002", "徐丽", "85.00", "B", "6000"),
+    ("30003", "马超", "80.00", "B", "4000"),
+]
+# The pilots' target letters (目标责任书), for
+# `jixiao rollout targets docs/templates/targets_example.xlsx`.
+TARGETS_EXAMPLE = [
+    (
+        "一分公司",
+        "2026-11-05",
+        "2026-11-15",
+        "2026-11-25",
+        "2026-12-01",
+        "2026-12-31",
+        "2027-01-01",
+    ),
+    (
+        "二分公司",
+        "2026-11-05",
+        "2026-11-20",
+        "2026-11-30",
+        "2026-12-01",
+        "2026-12-31",
+        "2027-01-01",
+    ),
+]
+
+
+def legacy_example() -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "旧系统结果"
+    ws.append(["工号", "姓名", "总分", "等级", "绩效工资"])
+    for cell in ws[1]:
+        cell.font = BOLD
+        cell.fill = HEADER_FILL
+    for number, name, total, grade, pay in LEGACY_EXAMPLE:
+        ws.append([number, name, Decimal(total), grade, Decimal(pay)])
+    for row in ws.iter_rows(min_row=2):
+        row[0].number_format = "@"
+        row[2].number_format = "0.00"
+        row[4].number_format = "#,##0.00"
+    ws.freeze_panes = "A2"
+    _save(wb, "legacy_example.xlsx")
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "目标责任书"
+    ws.append(
+        ["机构", "环境就绪", "数据采集完成", "人员培训完成", "试运行", "验收通过", "正式运行"]
+    )
+    for cell in ws[1]:
+        cell.font = BOLD
+        cell.fill = HEADER_FILL
+    for inst, *days in TARGETS_EXAMPLE:
+        ws.append([inst, *(dt.date.fromisoformat(d) for d in days)])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row[1:]:
+            cell.number_format = "yyyy-mm-dd"
+    for letter in "ABCDEFG":
+        ws.column_dimensions[letter].width = 14
+    ws.freeze_panes = "B2"
+    _save(wb, "targets_example.xlsx")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     org(example=False)
@@ -497,6 +632,8 @@ def main() -> None:
     scheme(example=False)
     scheme(example=True)
     scores_example()
+    payroll_example()
+    legacy_example()
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ def test_the_xlsx_has_chinese_headers_number_formats_and_a_totals_row(group, ses
     ws = load_workbook(path).active
     assert [c.value for c in ws[1]] == ZH_HEADERS
     assert ws.freeze_panes == "A2"
-    assert ws.max_row == 32
+    assert ws.max_row == 33  # header, 30 people, totals, checksum
     first = ws[2]
     assert first[4].number_format == "0.00"
     assert first[8].number_format == "#,##0.00"
@@ -142,10 +142,13 @@ def test_the_csv_is_utf8_with_a_bom_and_exact_decimals(group, session, tmp_path)
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
     assert rows[0] == ZH_HEADERS
-    assert len(rows) == 32
-    assert sum((Decimal(r[8]) for r in rows[1:-1]), Decimal(0)) == Decimal(rows[-1][8])
-    assert Decimal(rows[-1][8]) == sum((r.pay for r in results), Decimal(0))
-    assert all(len(r[8].split(".")[1]) == 2 for r in rows[1:])
+    assert len(rows) == 33
+    *body, totals, checksum = rows[1:]
+    assert sum((Decimal(r[8]) for r in body), Decimal(0)) == Decimal(totals[8])
+    assert Decimal(totals[8]) == sum((r.pay for r in results), Decimal(0))
+    assert all(len(r[8].split(".")[1]) == 2 for r in [*body, totals])
+    assert checksum[0] == "校验码"
+    assert checksum[1].startswith("sha256:")
 
 
 def test_the_export_command_writes_csv_with_english_headers(tmp_path):

@@ -59,11 +59,13 @@ def test_everyone_is_in_the_sheet_and_those_without_a_result_have_no_amount(sess
 
     path = tmp_path / "pay.csv"
     export.write_csv(sheet, path)
-    rows = read_csv(path)
+    title, *rows = read_csv(path)
+    assert "草稿" in title[0]  # published, not final
     assert rows[0][-1] == "状态"
+    assert all(r[-1].startswith("草稿 · ") for r in rows[1:-2])
     head = next(r for r in rows if r[0] == "100")
     assert head[4:9] == ["", "", "", "", ""]  # empty, never 0
-    total = rows[-1]
+    total = rows[-2]
     assert total[0] == "合计"
     assert total[1] == "7 人已计算"
     assert total[-1] == "3 人无金额，2 人未完成，1 人未参加考核"
@@ -71,10 +73,10 @@ def test_everyone_is_in_the_sheet_and_those_without_a_result_have_no_amount(sess
     xlsx = tmp_path / "pay.xlsx"
     export.write_xlsx(sheet, xlsx)
     ws = load_workbook(xlsx).active
-    assert ws.max_row == 1 + 10 + 1
-    cells = {row[0].value: row for row in ws.iter_rows(min_row=2, max_row=11)}
+    assert ws.max_row == 1 + 1 + 10 + 1 + 1  # title, header, people, totals, checksum
+    cells = {row[0].value: row for row in ws.iter_rows(min_row=3, max_row=12)}
     assert [c.value for c in cells["200"][4:9]] == [None] * 5
-    assert cells["200"][9].value.startswith("未完成")
+    assert cells["200"][9].value.startswith("草稿 · 未完成")
 
 
 def test_the_csv_writes_every_decimal_with_two_places(session, tmp_path):
@@ -92,8 +94,9 @@ def test_the_csv_writes_every_decimal_with_two_places(session, tmp_path):
     compute_period(session, LATER, period)
     publish_period(session, LATER, period)
     path = tmp_path / "pay.csv"
+    finalize_period(session, LATER, period)
     export.write_csv(export.pay_sheet(session, period), path)
-    rows = read_csv(path)
+    rows = read_csv(path)[:-1]  # the checksum row aside
     by_number = {r[0]: r for r in rows[1:-1]}
     assert by_number[staff[0].number][7:9] == ["8001.00", "4000.50"]
     assert by_number[staff[1].number][7:9] == ["8000.00", "4000.00"]
@@ -203,6 +206,13 @@ def test_export_after_finalize_lists_everyone_says_who_is_missing_and_exits_3(
 ):
     with Session() as session, session.begin():
         published_with_gaps(session)
+    out = tmp_path / "pay.csv"
+    early = cli(engine, "export", "pay", "2026-11", "--format", "csv", "--output", str(out))
+    assert early.exit_code == 2, early.output
+    assert "不是终结状态" in early.output
+    assert "--draft" in early.output
+    assert not out.exists()
+    with Session() as session, session.begin():
         # Final once the objection window (five workdays) has closed.
         finalize_period(session, LATER + dt.timedelta(days=14), period_of(session))
     out = tmp_path / "pay.csv"
@@ -214,10 +224,10 @@ def test_export_after_finalize_lists_everyone_says_who_is_missing_and_exits_3(
     assert "100 东城支行行长（没有计入权重的考核人：只有本人" in said
     assert "3001 新员工（本周期没有评分任务）" in said
     rows = read_csv(out)
-    assert len(rows) == 1 + 10 + 1
+    assert len(rows) == 1 + 10 + 1 + 1  # header, people, totals, checksum
     with Session() as session:
         active = session.scalars(select(Employee.number).where(Employee.active.is_(True))).all()
-    assert sorted(r[0] for r in rows[1:-1]) == sorted(active)
+    assert sorted(r[0] for r in rows[1:-2]) == sorted(active)
 
 
 def test_export_exits_0_when_everyone_has_an_amount_and_warns_of_excel_and_zeros(
@@ -233,6 +243,7 @@ def test_export_exits_0_when_everyone_has_an_amount_and_warns_of_excel_and_zeros
         close_period(session, LATER, period)
         compute_period(session, LATER, period)
         publish_period(session, LATER, period)
+        finalize_period(session, LATER, period)
     out = tmp_path / "pay.csv"
     result = cli(
         engine, "export", "pay", "2026-11", "--format", "csv", "--output", str(out), lang="en"

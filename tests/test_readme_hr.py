@@ -10,6 +10,7 @@ late this test runs.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import subprocess
@@ -118,7 +119,7 @@ def _fen(value: object) -> str:
 
 def check_pay_sheet(exports: Path) -> None:
     ws = load_workbook(exports / "pay_2026-12.xlsx").active
-    header, *body, totals = list(ws.iter_rows(values_only=True))
+    header, *body, totals, checksum = list(ws.iter_rows(values_only=True))
     assert header[:2] == ("工号", "姓名")
     assert header[-1] == "状态"
     got = [(r[0], r[1], _fen(r[4]), r[5], _fen(r[6]), _fen(r[7]), _fen(r[8]), r[9]) for r in body]
@@ -126,6 +127,19 @@ def check_pay_sheet(exports: Path) -> None:
     assert all(isinstance(r[0], str) for r in body)  # 工号 as text: zeros would survive
     assert _fen(totals[7]) == "68700.50"
     assert _fen(totals[8]) == "70900.50"
+    # The checksum row, recomputed here by the rule docs/pay_sheet.md states: SHA-256 of
+    # the version, period and "final" lines, then each person's first nine cells.
+    lines = [
+        [*("" if c is None else str(c) for c in r[:4]), _fen(r[4]), r[5], *map(_fen, r[6:9])]
+        for r in body
+    ]
+    text = "jixiao-pay-sheet/1\n2026-12\nfinal\n" + "".join("\x1f".join(x) + "\n" for x in lines)
+    assert checksum[:4] == (
+        "校验码",
+        "sha256:" + hashlib.sha256(text.encode()).hexdigest(),
+        "2026-12",
+        "final",
+    )
 
 
 def bind_head_of_first_branch(database_url: str, exports: Path) -> None:
@@ -146,8 +160,8 @@ def play_readme(database_url: str, tmp_path: Path) -> None:
     period, final, chat = readme_hr_blocks()
     done = run(period, database_url, tmp_path)
     _all_chinese(done.stdout)
-    check_pay_sheet(tmp_path / "exports")
-    assert (tmp_path / "exports" / "scores_2026-12.xlsx").exists()  # the template, beside it
+    assert (tmp_path / "exports" / "scores_2026-12.xlsx").exists()  # the template
+    assert not (tmp_path / "exports" / "pay_2026-12.xlsx").exists()  # not before final
     assert "公示期" in done.stdout
     # The same terminal as the first block, so `jixiao` is still on its PATH.
     same_terminal = "source .venv/bin/activate\n"
@@ -165,6 +179,7 @@ def play_readme(database_url: str, tmp_path: Path) -> None:
     done = run(same_terminal + final, database_url, tmp_path, AFTER_WINDOW)
     _all_chinese(done.stdout)
     assert "已归档" in done.stdout
+    check_pay_sheet(tmp_path / "exports")
     issue, *after = chat.strip().splitlines()
     run(same_terminal + issue, database_url, tmp_path)
     bind_head_of_first_branch(database_url, tmp_path / "exports")

@@ -29,6 +29,7 @@ from bot.chat import (
     heads,
     intents,
     language,
+    legacy,
     menu,
     myscore,
     status,
@@ -220,6 +221,7 @@ def _question(ctx: Ctx, text: str) -> Reply:
         Intent.RANKING: heads.ranking,
         Intent.REMIND: heads.remind,
         Intent.PAY_SHEET: status.pay_sheet_question,
+        Intent.LEGACY: legacy.show,
     }
     return steps[intent](ctx)
 
@@ -284,6 +286,7 @@ def _button(ctx: Ctx, body: str) -> Reply:
         "aps": appeal.to_decide,
         "apx": appeal.cancel,
         "quo": calibrate.show,
+        "legacy": legacy.show,
     }
     if name in simple and not args:
         return simple[name](ctx)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from bot import weekly
+from bot import rollout, weekly
 from bot.chart import completion_bars
 from bot.chat import calibrate, menu, status, tasks
 from bot.chat.context import Ctx
@@ -156,10 +156,14 @@ def ranking(ctx: Ctx) -> Reply:
     today = local_now(ctx.now, ctx.tz.key).date()
     lines = [_("Institutions ranked by scoring completion, {date}").format(date=today)]
     scoring = sum(i.now.total for i in group_progress(ctx.session, group_id, ctx.now).institutions)
+    # The pilots' rollout and acceptance, as the weekly report closes with it.
+    plan = rollout.table_lines(rollout.lines(ctx.session, group_id, ctx.now))
     if not table or not scoring:
         lines.append(_("Nothing is being scored right now."))
+        lines.extend(plan)
         return Reply("\n".join(lines), [[ctx.button(_("Menu"), "menu")]])
     lines.extend(weekly.table_lines(table))
+    lines.extend(plan)
     chart = None
     if len(table) <= CHART_ROWS:
         chart = completion_bars(

@@ -39,6 +39,13 @@ _PROGRESS = re.compile(
     r"\b(progress|completion|how are we doing|how('s| is) it going|are we on track)\b",
     re.I,
 )
+# The parallel run: what the old (outsourced) system worked out. Checked before "my pay",
+# since "旧系统算出来的绩效工资是多少？" asks about pay too.
+_LEGACY = re.compile(
+    r"旧系统|老系统|原系统|旧的系统|以前的系统|外包系统|"
+    r"\b(old|previous|legacy|former)\s+system\b|\blegacy\b",
+    re.I,
+)
 _MENU = re.compile(r"菜单|帮助|你好|您好|\b(menu|help|hi|hello|start)\b", re.I)
 
 
@@ -54,6 +61,7 @@ class Intent(enum.StrEnum):
     RANKING = "rank"
     REMIND = "remind"
     PAY_SHEET = "paysheet"
+    LEGACY = "legacy"
 
 
 def names_other(session: Session, me: Employee, text: str) -> bool:
@@ -74,6 +82,12 @@ def names_other(session: Session, me: Employee, text: str) -> bool:
 
 def classify(session: Session, me: Employee, text: str) -> Intent | None:
     """What a free question asks for, or None."""
+    if _LEGACY.search(text):
+        # Only one's own figures: asking about someone else is refused as for pay.
+        about_other = _OTHER.search(text) or _POSSESSIVE.search(text)
+        if about_other or names_other(session, me, text):
+            return Intent.WHY_OTHER
+        return Intent.LEGACY
     if _PAY_SHEET.search(text) and not _WHY.search(text):
         return Intent.PAY_SHEET
     if _PAY.search(text) and (_WHY.search(text) or "?" in text or "？" in text):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from bot.chat import appeal, tasks
+from bot.chat import appeal, legacy, tasks
 from bot.chat.context import Ctx
 from bot.chat.types import Button, Reply
 from bot.i18n import N_, _
@@ -88,6 +88,8 @@ def show(ctx: Ctx, note: str = "") -> Reply:
             else _("To score: all {total} done").format(total=todo.total)
         )
         rows.insert(0, [ctx.button(label, "list:0")])
+    if legacy.available(ctx):
+        rows.append([ctx.button(_("Old system vs new"), "legacy")])
     if headed(ctx):
         rows.append([ctx.button(_("Today's progress"), "prog")])
     if leads(ctx):

@@ -132,6 +132,8 @@ def pay_sheet(ctx: Ctx) -> Reply:
         command = f"jixiao export pay {_word(ready.label)} --format xlsx"
         if inst is not None:
             command += f" --institution {_word(inst.name)}"
+        if ready.state != PeriodState.FINAL:
+            command += " --draft"
         commands.append(command)
     if ready.state == PeriodState.SCORING_CLOSED:
         lines.append(

@@ -189,3 +189,44 @@ def quotas(
         )
     )
     typer.echo(_("Ratio check / floor: {ratio:.2f}.").format(ratio=report.ratio))
+
+
+@bench_app.command(
+    "acceptance",
+    help=_(
+        "Build a final period of N results and a payroll file of N rows in a scratch "
+        "database, and time the acceptance check beside reading the file alone."
+    ),
+)
+def acceptance(
+    rows: int = typer.Option(100_000, "--rows", min=1, help=_("How many employees and rows.")),
+    fmt: str = typer.Option("csv", "--format", help=_("xlsx or csv.")),
+    database_url: str = typer.Option(
+        None,
+        "--database-url",
+        help=_("Scratch database to build in; default: a temporary SQLite file."),
+    ),
+) -> None:
+    from bot import bench_acceptance
+
+    report = bench_acceptance.run(rows, fmt.lower(), database_url)
+    typer.echo(
+        _(
+            "Set-up: {rows} results on {database} and a {mb:.1f} MB {fmt} payroll file in "
+            "{seconds:.1f} s."
+        ).format(
+            rows=report.rows,
+            database=report.database,
+            mb=report.file_mb,
+            fmt=report.file_format,
+            seconds=report.setup_seconds,
+        )
+    )
+    typer.echo(_("Reading the file alone: {seconds:.2f} s.").format(seconds=report.read_seconds))
+    typer.echo(
+        _(
+            "Acceptance check (read, check every row, compare, store, audit): {seconds:.2f} s, "
+            "{ratio:.2f} × reading alone; {mismatched} mismatch found."
+        ).format(seconds=report.check_seconds, ratio=report.ratio, mismatched=report.mismatched)
+    )
+    typer.echo(_("Peak memory: {mb:.0f} MB.").format(mb=report.peak_mb))

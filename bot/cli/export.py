@@ -7,9 +7,9 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session
 
-from bot import export, gaps
+from bot import checksum, export, gaps
 from bot import periods as lifecycle
-from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
+from bot.cli.common import GROUP, PERIOD, Failure, now, refusals, transaction
 from bot.cli.meter import meter
 from bot.cli.output import emit
 from bot.i18n import _, money
@@ -33,7 +33,8 @@ INCOMPLETE = 3
     "pay",
     help=_(
         "Export the pay sheet of a period: one row per person, by employee number. People "
-        "without a result are listed with the reason and no amount. Exit status: 0 when "
+        "without a result are listed with the reason and no amount. A period that is not "
+        "final is refused unless --draft. Exit status: 0 when "
         "everyone has an amount, 3 when the sheet is written but some have none, 2 when "
         "refused."
     ),
@@ -47,6 +48,11 @@ def pay(
     institution: str = typer.Option(
         None, "--institution", help=_("Only this institution's employees.")
     ),
+    draft: bool = typer.Option(
+        False,
+        "--draft",
+        help=_("Export a period that is not final yet, marked as a draft on every row."),
+    ),
     group: str = GROUP,
 ) -> None:
     fmt = fmt.lower()
@@ -56,6 +62,7 @@ def pay(
         grp = lifecycle.find_group(s, group)
         inst = lifecycle.find_institution(s, grp, institution) if institution else None
         period = find(s, grp, label, inst)
+        export.check_final(period, draft)
         sheet = export.pay_sheet(s, period, inst)
     path = Path(output) if output else Path(get_settings().export_dir) / sheet.default_name(fmt)
     with meter(_("Rows written"), len(sheet.rows)) as advance:
@@ -81,6 +88,12 @@ def pay(
         lines.append(
             _("This is a preview: period {label} is not published yet.").format(label=label)
         )
+    if sheet.draft:
+        lines.append(
+            _("This is a draft: period {label} is not final, payroll must not pay from it.").format(
+                label=label
+            )
+        )
     altered = sheet.numbers_excel_alters() if fmt == "csv" else []
     if altered:
         lines.append(
@@ -94,6 +107,22 @@ def pay(
     emit(lines)
     if missing:
         raise typer.Exit(code=INCOMPLETE)
+
+
+@export_app.command(
+    "verify",
+    help=_(
+        "Check a pay sheet's checksum row against its rows: exit status 0 when the file "
+        "is as exported, 1 when it was edited or has no checksum."
+    ),
+)
+def verify(file: str = typer.Argument(..., help=_("The pay sheet (.xlsx or .csv)."))) -> None:
+    path = Path(file)
+    with refusals():
+        verdict = checksum.verify(path)
+    emit([verdict.line(path.name)])
+    if not verdict.intact:
+        raise typer.Exit(code=1)
 
 
 def register(app: typer.Typer) -> None:

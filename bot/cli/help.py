@@ -44,6 +44,10 @@ ARGUMENT_NAMES = {
     "text": N_("MESSAGE"),
     "number": N_("EMPLOYEE_NO"),
     "employee": N_("EMPLOYEE_NO"),
+    "institution": N_("INSTITUTION"),
+    "stage": N_("STAGE"),
+    "due": N_("DATE"),
+    "note": N_("NOTE"),
 }
 # What an option's value is, by the Python type it is read as.
 TYPE_NAMES = {

@@ -20,6 +20,7 @@ from bot.settings import get_settings
 # English keeps them equal to their msgids.
 with i18n.using("en"):
     from bot.cli import (
+        acceptance,
         appeals,
         bench,
         codes,
@@ -29,8 +30,10 @@ with i18n.using("en"):
         demo,
         export,
         imports,
+        legacy,
         periods,
         quotas,
+        rollout,
         scores,
         serve,
         worker,
@@ -45,6 +48,9 @@ MODULES = (
     appeals,  # appeals list / decide, adjust
     quotas,  # quotas, calibrate
     export,
+    acceptance,
+    rollout,
+    legacy,
     codes,
     demo,
     bench,

@@ -2,7 +2,7 @@
 outbox: an index on sent_at, for the sending rate /metrics reports
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-11-30 12:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import models.base
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
