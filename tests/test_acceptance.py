@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "docs" / "templates"
 # A day inside the example period, before its deadline (2027-01-07).
 MOMENT = dt.datetime(2026, 12, 21, 2, tzinfo=dt.UTC)
+# After the objection window of a period published at MOMENT (five workdays: to 12-28).
+AFTER_WINDOW = dt.datetime(2026, 12, 29, 2, tzinfo=dt.UTC)
+# The command line's clock: MOMENT, until a test moves it past the window.
+CLOCK = [MOMENT]
 
 
 @pytest.fixture
@@ -29,8 +33,9 @@ def clock(monkeypatch, tmp_path):
     the test's own export folder."""
     from bot.settings import get_settings
 
-    monkeypatch.setattr("bot.cli.common.utc_now", lambda: MOMENT)
-    monkeypatch.setattr("bot.workdays.utc_now", lambda: MOMENT)
+    CLOCK[0] = MOMENT
+    monkeypatch.setattr("bot.cli.common.utc_now", lambda: CLOCK[0])
+    monkeypatch.setattr("bot.workdays.utc_now", lambda: CLOCK[0])
     monkeypatch.setenv("EXPORT_DIR", str(tmp_path / "exports"))
     get_settings.cache_clear()
     yield MOMENT
@@ -43,7 +48,7 @@ def run_ok(engine, *args, lang="zh_CN", code=0):
     return done
 
 
-def example_published(engine) -> None:
+def example_published(engine, *publish: str) -> None:
     """The README's For HR sequence up to publication."""
     run_ok(engine, "import", "org", str(TEMPLATES / "org_example.xlsx"))
     run_ok(engine, "import", "scheme", str(TEMPLATES / "scheme_example.xlsx"))
@@ -51,11 +56,12 @@ def example_published(engine) -> None:
     run_ok(engine, "import", "scores", "2026-12", str(TEMPLATES / "scores_example.xlsx"))
     run_ok(engine, "period", "close", "2026-12")
     run_ok(engine, "results", "compute", "2026-12")
-    run_ok(engine, "period", "publish", "2026-12")
+    run_ok(engine, "period", "publish", "2026-12", *publish)
 
 
 def example_final(engine) -> None:
     example_published(engine)
+    CLOCK[0] = AFTER_WINDOW  # finalize once the objection window has closed
     run_ok(engine, "period", "finalize", "2026-12")
 
 
@@ -184,9 +190,10 @@ def test_a_period_that_is_not_final_is_refused_for_acceptance_and_export(
         said = Chat(s, user, now=MOMENT).say("导出工资表")
         assert "jixiao export pay 2026-12 --format xlsx --draft" in said
         s.commit()
+    CLOCK[0] = AFTER_WINDOW
     run_ok(engine, "period", "finalize", "2026-12")
     with Session() as s:
-        said = Chat(s, user, now=MOMENT).say("导出工资表")
+        said = Chat(s, user, now=AFTER_WINDOW).say("导出工资表")
         assert "jixiao export pay 2026-12 --format xlsx" in said
         assert "--draft" not in said
 

@@ -92,9 +92,9 @@ def test_the_csv_writes_every_decimal_with_two_places(session, tmp_path):
     score(session, period, Decimal(88))
     close_period(session, LATER, period)
     compute_period(session, LATER, period)
-    publish_period(session, LATER, period)
+    publish_period(session, LATER, period, window=0)
     path = tmp_path / "pay.csv"
-    finalize_period(session, LATER, period)
+    finalize_period(session, LATER + dt.timedelta(minutes=1), period)
     export.write_csv(export.pay_sheet(session, period), path)
     rows = read_csv(path)[:-1]  # the checksum row aside
     by_number = {r[0]: r for r in rows[1:-1]}
@@ -242,8 +242,8 @@ def test_export_exits_0_when_everyone_has_an_amount_and_warns_of_excel_and_zeros
         score(session, period)
         close_period(session, LATER, period)
         compute_period(session, LATER, period)
-        publish_period(session, LATER, period)
-        finalize_period(session, LATER, period)
+        publish_period(session, LATER, period, window=0)
+        finalize_period(session, LATER + dt.timedelta(minutes=1), period)
     out = tmp_path / "pay.csv"
     result = cli(
         engine, "export", "pay", "2026-11", "--format", "csv", "--output", str(out), lang="en"

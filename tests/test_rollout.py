@@ -18,7 +18,7 @@ from models import AuditEvent, Employee, OutboxMessage, StageTarget
 from tests.chat_helpers import Chat
 from tests.chat_helpers import bind as chat_bind
 from tests.factories import bind
-from tests.test_acceptance import TEMPLATES, corrected, example_final, run_ok
+from tests.test_acceptance import TEMPLATES, corrected, example_published, run_ok
 
 # Monday 2026-12-21, 10:00 in Shanghai: inside the example period, before its deadline.
 MONDAY = dt.datetime(2026, 12, 21, 2, tzinfo=dt.UTC)
@@ -115,7 +115,10 @@ def test_stages_and_targets_give_days_ahead_or_behind_and_a_rank(engine, Session
 def test_acceptance_history_reaches_the_rollout_and_the_monday_report(
     engine, Session, clock, tmp_path
 ):
-    example_final(engine)
+    # Published without an objection window, final a minute later: the same day.
+    example_published(engine, "--window-days", "0")
+    clock.at += dt.timedelta(minutes=1)
+    run_ok(engine, "period", "finalize", "2026-12")
     run_ok(engine, "rollout", "target", "一分公司", "accepted", "2026-12-25")
     run_ok(engine, "rollout", "target", "二分公司", "accepted", "2026-12-20")
     payroll = str(TEMPLATES / "payroll_example.xlsx")
@@ -175,7 +178,7 @@ def test_acceptance_history_reaches_the_rollout_and_the_monday_report(
         assert "推进：排名 · 机构 · 阶段 · 对照目标 · 最近验收" in said
         assert "一分公司 · 验收通过（自 2026-12-28）" in said
     history = run_ok(engine, "acceptance", "history", "2026-12", lang="en").stdout.splitlines()
-    assert history[0].startswith("2026-12-21 10:00")
+    assert history[0].startswith("2026-12-21 10:01")
     assert "FAIL · 一分公司 FAIL" in history[0]
     assert history[1].startswith("2026-12-28 10:00")
     assert "PASS · 一分公司 PASS" in history[1]
