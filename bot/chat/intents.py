@@ -39,6 +39,10 @@ _PROGRESS = re.compile(
     r"\b(progress|completion|how are we doing|how('s| is) it going|are we on track)\b",
     re.I,
 )
+# "What if": checked first, since "如果质量90，我的绩效工资是多少" asks about pay too.
+_WHAT_IF = re.compile(
+    r"如果|假如|假设|要是|倘若|试算|\bwhat\s+if\b|\bsuppose\b|\bif\b.*\b(were|was)\b", re.I
+)
 _MENU = re.compile(r"菜单|帮助|你好|您好|\b(menu|help|hi|hello|start)\b", re.I)
 
 
@@ -54,6 +58,7 @@ class Intent(enum.StrEnum):
     RANKING = "rank"
     REMIND = "remind"
     PAY_SHEET = "paysheet"
+    WHAT_IF = "whatif"
 
 
 def names_other(session: Session, me: Employee, text: str) -> bool:
@@ -74,6 +79,8 @@ def names_other(session: Session, me: Employee, text: str) -> bool:
 
 def classify(session: Session, me: Employee, text: str) -> Intent | None:
     """What a free question asks for, or None."""
+    if _WHAT_IF.search(text):
+        return Intent.WHAT_IF
     if _PAY_SHEET.search(text) and not _WHY.search(text):
         return Intent.PAY_SHEET
     if _PAY.search(text) and (_WHY.search(text) or "?" in text or "？" in text):
