@@ -69,9 +69,11 @@ def test_raising_one_value_never_lowers_the_pay(case, data):
     a = whatif.recompute(spec, stored.trace, base, {ind.id: low})
     b = whatif.recompute(spec, stored.trace, base, {ind.id: high})
     if ind.kind == IndicatorKind.DEDUCTION:
-        assert b.total <= a.total and b.pay <= a.pay
+        assert b.total <= a.total
+        assert b.pay <= a.pay
     else:
-        assert b.total >= a.total and b.pay >= a.pay
+        assert b.total >= a.total
+        assert b.pay >= a.pay
 
 
 @pytest.fixture
@@ -129,7 +131,8 @@ def test_a_later_scheme_version_and_a_new_pay_base_change_nothing(session, w):
     session.expire_all()
     october = session.get(Result, october.id)
     again = whatif.what_if(session, october, {quality: D(60)})
-    assert again.after == first.after and again.before == first.before
+    assert again.after == first.after
+    assert again.before == first.before
     assert again.after.pay == D("4000.00")
 
 
