@@ -31,6 +31,7 @@ from bot.chat import (
     language,
     menu,
     myscore,
+    spread,
     status,
     tasks,
     whatif,
@@ -198,6 +199,7 @@ def _command_reply(ctx: Ctx, command: str) -> Reply:
         "ranking": heads.ranking,
         "status": status.hr_status,
         "quotas": calibrate.show,
+        "scorers": spread.show,
     }
     ctx.update(form=None, review=None, appeal=None, answer=None, calibrating=None, whatif=None)
     step = steps.get(command)
@@ -225,6 +227,7 @@ def _question(ctx: Ctx, text: str) -> Reply:
         Intent.RANKING: heads.ranking,
         Intent.REMIND: heads.remind,
         Intent.PAY_SHEET: status.pay_sheet_question,
+        Intent.SPREAD: spread.show,
     }
     return steps[intent](ctx)
 
@@ -297,6 +300,7 @@ def _button(ctx: Ctx, body: str) -> Reply:
         "aps": appeal.to_decide,
         "apx": appeal.cancel,
         "quo": calibrate.show,
+        "spread": spread.show,
     }
     if name in simple and not args:
         return simple[name](ctx)

@@ -43,6 +43,10 @@ _PROGRESS = re.compile(
 _WHAT_IF = re.compile(
     r"如果|假如|假设|要是|倘若|试算|\bwhat\s+if\b|\bsuppose\b|\bif\b.*\b(were|was)\b", re.I
 )
+# Asked by heads and HR; before "评分" (scoring tasks).
+_SPREAD = re.compile(
+    r"评分分布|打分分布|评分尺度|大锅饭|\bscor\w*\s+(spread|distribution)|\bspread\b", re.I
+)
 _MENU = re.compile(r"菜单|帮助|你好|您好|\b(menu|help|hi|hello|start)\b", re.I)
 
 
@@ -59,6 +63,7 @@ class Intent(enum.StrEnum):
     REMIND = "remind"
     PAY_SHEET = "paysheet"
     WHAT_IF = "whatif"
+    SPREAD = "spread"
 
 
 def names_other(session: Session, me: Employee, text: str) -> bool:
@@ -89,6 +94,7 @@ def classify(session: Session, me: Employee, text: str) -> Intent | None:
             return Intent.WHY_OTHER
         return Intent.WHY
     for pattern, intent in (
+        (_SPREAD, Intent.SPREAD),
         (_REMIND, Intent.REMIND),
         (_RANKING, Intent.RANKING),
         (_PROGRESS, Intent.PROGRESS),

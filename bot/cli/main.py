@@ -31,6 +31,7 @@ with i18n.using("en"):
         imports,
         periods,
         quotas,
+        scorers,
         scores,
         serve,
         worker,
@@ -44,6 +45,7 @@ MODULES = (
     periods,
     appeals,  # appeals list / decide, adjust
     quotas,  # quotas, calibrate
+    scorers,  # scorers report
     export,
     codes,
     demo,

@@ -1,0 +1,121 @@
+"""How each scorer scores, where heads and HR see it: "评分分布" in chat (both languages),
+the head's digest after scoring closes (flagged scorers only), and `jixiao scorers
+report` with its workbook and chart. Data and figures: tests/test_scorers.py."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+
+from bot import digest, i18n
+from models import Institution, PeriodState
+from tests.chat_helpers import NOW, Chat, bind, verify_dialog
+from tests.paysheet_helpers import cli
+from tests.test_scorers import build
+
+SAY = {
+    "zh_CN": {
+        "ask": "评分分布",
+        "title": "一分公司，2026-11：各考核人评分情况（4 名考核人，2 名有提示）",
+        "uniform": "所有人相差不超过 2 分",
+        "max": "满分超过 80%",
+        "above": "平均分高于同类考核人 10 分以上",
+        "refused": "仅向机构负责人和人力资源部",
+        "info": "仅供参考",
+    },
+    "en": {
+        "ask": "scorer spread",
+        "title": "一分公司, 2026-11: how each scorer scored (4 scorers, 2 flagged)",
+        "uniform": "everyone within 2 points",
+        "max": "more than 80% maximum marks",
+        "above": "average 10+ points above peers",
+        "refused": "shown to heads and HR",
+        "info": "never a block",
+    },
+}
+
+
+@pytest.fixture(params=["zh_CN", "en"])
+def lang(request):
+    return request.param
+
+
+def test_a_head_asks_and_sees_every_scorer_flagged_first(session, lang):
+    _period, who = build(session)
+    t = SAY[lang]
+    head = Chat(session, bind(session, who["H"], language=lang))
+    verify_dialog(
+        head,
+        [
+            (
+                t["ask"],
+                [t["title"], "均匀", "宽松", "正常", t["uniform"], t["max"], t["above"], t["info"]],
+            )
+        ],
+    )
+    text = head.shown[-1]
+    assert text.index("宽松") < text.index("正常")  # flagged first
+    assert text.index("均匀") < text.index("正常")
+    assert "少数" not in text  # 二分公司 is not theirs
+
+
+def test_a_scorer_who_heads_nothing_is_refused(session, lang):
+    _period, who = build(session)
+    t = SAY[lang]
+    scorer = Chat(session, bind(session, who["U"], language=lang))
+    verify_dialog(scorer, [(t["ask"], [t["refused"], "!宽松"])])
+
+
+def test_the_digest_after_scoring_closes_lists_the_flagged_scorers_only(session):
+    period, who = build(session)
+    one = session.get(Institution, who["U"].institution_id)
+    with i18n.using("en"):
+        got = digest.build(session, one, NOW, digest.facts(session, one.group_id, NOW))
+    assert got is not None
+    lines = got.text.splitlines()
+    assert lines[0].startswith("一分公司 · how scorers scored")
+    assert "2026-11: scorers to look at (2), information only:" in lines
+    flagged = [line for line in lines if line.startswith("  ")]
+    assert len(flagged) == 2
+    assert "均匀" in flagged[0] or "均匀" in flagged[1]
+    assert not any("正常" in line for line in lines)
+    # Once published, the digest no longer carries them.
+    period.state = PeriodState.PUBLISHED
+    session.flush()
+    with i18n.using("en"):
+        assert digest.build(session, one, NOW, digest.facts(session, one.group_id, NOW)) is None
+
+
+def test_the_report_command_writes_a_workbook_and_a_chart(engine, Session, tmp_path):
+    with Session() as session, session.begin():
+        build(session)
+    xlsx, png = tmp_path / "scorers.xlsx", tmp_path / "scorers.png"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph in the chart warns; here it fails
+        result = cli(
+            engine, "scorers", "report", "2026-11", "--xlsx", str(xlsx), "--chart", str(png)
+        )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "2026-11：5 名考核人，2 名有提示" in out
+    assert "所有人相差不超过 2 分" in out
+    rows = list(load_workbook(xlsx).active.iter_rows(values_only=True))
+    assert len(rows) == 6  # header and five scorers
+    by_name = {r[2]: r for r in rows[1:]}
+    assert by_name["宽松"][4:10] == (5, 99.0, 95.0, 100.0, 2.0, 90.0)
+    assert by_name["宽松"][10] == 19.55
+    assert by_name["正常"][11:13] == (5, -5.0)
+    assert Image.open(io.BytesIO(png.read_bytes())).format == "PNG"
+
+
+def test_the_report_waits_for_scoring_to_close(engine, Session):
+    with Session() as session, session.begin():
+        period, _who = build(session)
+        period.state = PeriodState.SCORING
+    result = cli(engine, "scorers", "report", "2026-11")
+    assert result.exit_code == 2
+    assert "仍在评分" in result.output
