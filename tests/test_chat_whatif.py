@@ -185,8 +185,10 @@ def test_a_head_asks_about_one_of_their_people_during_calibration(session, w, la
     session.flush()
     head = Chat(session, bind(session, w.head, language=lang))
     verify_dialog(head, [("如果张三的质量是60", ["张三", "003", t["total"].format(new="86.40")])])
+    # The head of the other institution: 张三 is not among their people, so the question
+    # is about their own result, and they have none.
     outsider = Chat(session, bind(session, w.outsider, language=lang))
-    verify_dialog(outsider, [("如果张三的质量是60", [t["own"], "!" + t["hypo"]])])
+    verify_dialog(outsider, [("如果张三的质量是60", ["!张三", "!86.40", "!" + t["hypo"]])])
 
 
 def test_an_unpublished_period_is_not_offered_to_the_employee(session, w, lang):

@@ -77,12 +77,16 @@ def asked(text: str, indicators: Sequence[Indicator]) -> list[tuple[Indicator, s
 
 
 def _named(ctx: Ctx, text: str) -> Employee | None:
-    """Another employee of the group whose name the text contains (the longest name)."""
+    """Another employee whose name the text contains (the longest name), among the people
+    of the speaker's institution and of those they head: the only people a what-if can
+    be about or be refused for. Looked up by institution (indexed), not across the group:
+    every answer names whose result it is, so a name from elsewhere is never mistaken."""
     me = ctx.employee
+    places = {me.institution_id, *(inst.id for inst in menu.headed(ctx))}
     return ctx.session.scalar(
         select(Employee)
         .where(
-            Employee.group_id == me.group_id,
+            Employee.institution_id.in_(places),
             Employee.id != me.id,
             func.length(Employee.name) >= 2,
             literal(text, String).contains(Employee.name, autoescape=False),
