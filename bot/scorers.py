@@ -138,9 +138,10 @@ def _top(ind: IndicatorSpec) -> Decimal:
 class _Task:
     """One submitted task's weighted marks, summed as they stream in."""
 
-    __slots__ = ("appraisee", "key", "marks", "tops", "weighted", "weights")
+    __slots__ = ("appraisee", "id", "key", "marks", "tops", "weighted", "weights")
 
-    def __init__(self, key: tuple[int, str], appraisee: int) -> None:
+    def __init__(self, task_id: int, key: tuple[int, str], appraisee: int) -> None:
+        self.id = task_id
         self.key = key
         self.appraisee = appraisee
         self.weighted = ZERO
@@ -176,7 +177,7 @@ def _tasks(
         if task_id != current_id:
             if current is not None and current.weights:
                 yield current
-            current, current_id = _Task((scorer, role), appraisee), task_id
+            current, current_id = _Task(task_id, (scorer, role), appraisee), task_id
         found = weighted.get(ind_id)
         if found is None or current is None:
             continue
@@ -278,6 +279,60 @@ def _others(
         spread = found[key]
         spread.other_people = len(values)
         spread.vs_other = _CTX.divide(sum(values, ZERO), len(values))
+
+
+def task_total(spec: SchemeSpec, marks: Iterable[tuple[int, Decimal]]) -> Decimal | None:
+    """One scorer's total for one person from (indicator id, value) pairs, as `spreads`
+    works it out; None when no weighted indicator is answered."""
+    weighted = {i.id: i for i in spec.indicators if i.weighted and i.weight > 0}
+    acc = used = ZERO
+    for ind_id, value in marks:
+        ind = weighted.get(ind_id)
+        if ind is not None:
+            acc += ind.weight * normalise(ind, value)
+            used += ind.weight
+    return _CTX.divide(acc, used) if used else None
+
+
+@dataclass(frozen=True, slots=True)
+class Beside:
+    """A scorer's totals so far in a period (with the form being reviewed) beside those
+    the other scorers of their institution have submitted."""
+
+    mine: list[Decimal]
+    others: list[Decimal]
+
+
+def beside(
+    session: Session, period: Period, scorer: Employee, task_id: int, current: Decimal | None
+) -> Beside:
+    spec = SchemeSpec.of(session.get_one(Scheme, period.scheme_id))
+    colleagues = list(
+        session.scalars(select(Employee.id).where(Employee.institution_id == scorer.institution_id))
+    )
+    mine: list[Decimal] = [] if current is None else [current]
+    others: list[Decimal] = []
+    for task in _tasks(session, spec, period, colleagues):
+        if task.id == task_id:
+            continue
+        total = _CTX.divide(task.weighted, task.weights)
+        (mine if task.key[0] == scorer.id else others).append(total)
+    return Beside(mine, others)
+
+
+def beside_line(found: Beside) -> str:
+    """ "Your 12 people: 88–92; others in your institution: 70–96", or nothing when there
+    is no range yet to compare."""
+    if len(found.mine) < 2:
+        return ""
+    text = _("Your {n} people: {low}–{high}").format(
+        n=len(found.mine), low=p2(min(found.mine)), high=p2(max(found.mine))
+    )
+    if found.others:
+        text += _("; others in your institution: {low}–{high}").format(
+            low=p2(min(found.others)), high=p2(max(found.others))
+        )
+    return text + _(" (each total from one scorer's marks alone).")
 
 
 def flags(s: Spread, limits: Thresholds) -> tuple[Flag, ...]:

@@ -13,7 +13,7 @@ from PIL import Image
 
 from bot import digest, i18n
 from models import Institution, PeriodState
-from tests.chat_helpers import NOW, Chat, bind, verify_dialog
+from tests.chat_helpers import NOW, WORDS, Chat, Tap, _scored, bind, build_world, verify_dialog
 from tests.paysheet_helpers import cli
 from tests.test_scorers import build
 
@@ -119,3 +119,41 @@ def test_the_report_waits_for_scoring_to_close(engine, Session):
     result = cli(engine, "scorers", "report", "2026-11")
     assert result.exit_code == 2
     assert "仍在评分" in result.output
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_the_form_summary_shows_the_scorers_range_beside_the_institutions(session, lang):
+    """李经理 scores 张三 90/85/良好 (36 + 25.5 + 24 = 85.50), then 李四 70/60/合格 (28 + 18
+    + 18 = 64.00); 王行长 submitted 李四 70/70/良好 (28 + 21 + 24 = 73.00) and 赵六 96/96/优秀
+    (38.4 + 28.8 + 30 = 97.20)."""
+    w = build_world(session)
+    _scored(
+        session, w.period, w.head, w.staff[1], "head", {"perf": 70, "quality": 70, "attitude": 80}
+    )
+    _scored(
+        session, w.period, w.head, w.staff[2], "head", {"perf": 96, "quality": 96, "attitude": 100}
+    )
+    words = WORDS[lang]
+    line = {
+        "zh_CN": "您评的 2 人：64.00–85.50；本机构其他考核人：73.00–97.20",
+        "en": "Your 2 people: 64.00–85.50; others in your institution: 73.00–97.20",
+    }[lang]
+    scorer = Chat(session, bind(session, w.manager, language=lang))
+    scorer.say("/score")
+    scorer.say(Tap("张三"))
+    verify_dialog(
+        scorer,
+        [
+            ("90 85 80", words["saved"]),
+            (Tap(words["skip"]), words["skip"]),
+            # One person so far: no range to compare yet.
+            (Tap(words["skip"]), ["85.50", words["confirm"], "!" + line[:6]]),
+            (Tap(words["confirm"]), words["next"]),
+            (Tap(words["next"]), "李四"),
+            ("70 60 60", words["saved"]),
+            (Tap(words["skip"]), words["skip"]),
+            (Tap(words["skip"]), ["64.00", line, words["confirm"]]),
+            # Submitted: the summary is a record now, without the comparison.
+            (Tap(words["confirm"]), ["!" + line]),
+        ],
+    )
