@@ -5,7 +5,8 @@ bound chat, and each asks "如果指标3是90分，我的绩效工资是多少".
 call in its own committed transaction, as an adapter runs it (who is speaking, the
 question recognised, the latest published result found, its trace expanded, the scheme
 version loaded, the engine run, the answer written), beside reading that one result with
-its expanded trace (what "my score" does), on the same database in the same run.
+its expanded trace, and beside the whole chat answer to "/myscore" (the same person's
+latest result with its breakdown), on the same database in the same run.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class WhatIfReport:
     setup_seconds: float
     answer_ms: list[float]
     read_ms: list[float]
+    myscore_ms: list[float]
 
     p = staticmethod(RecomputeReport.p)
 
@@ -75,7 +77,9 @@ def run(
                 for e in chosen
             )
         setup = time.perf_counter() - started
-        answer_ms, read_ms = [], []
+        answer_ms: list[float] = []
+        read_ms: list[float] = []
+        myscore_ms: list[float] = []
         for employee_id in chosen:
             user = f"bench-{employee_id}"
             t0 = time.perf_counter()
@@ -95,9 +99,13 @@ def run(
                 assert result is not None
                 expand(session, result.trace)
             read_ms.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            with Session(engine) as session, session.begin():
+                handle(session, Incoming("web", user, user, text="/myscore"), at)
+            myscore_ms.append((time.perf_counter() - t0) * 1000)
         name = engine.dialect.name
         engine.dispose()
-        return WhatIfReport(employees, name, len(chosen), setup, answer_ms, read_ms)
+        return WhatIfReport(employees, name, len(chosen), setup, answer_ms, read_ms, myscore_ms)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -130,6 +130,7 @@ def whatif(
     for title, values in (
         (_("What-if answer in chat (committed)"), report.answer_ms),
         (_("Read that one result with its trace"), report.read_ms),
+        (_("“My score” answer in chat (committed)"), report.myscore_ms),
     ):
         typer.echo(
             _("{title}: p50 {p50:.1f} ms, p99 {p99:.1f} ms over {n} employees.").format(
