@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from bot.i18n import N_, _
@@ -36,6 +36,7 @@ from models import (
     ScoringTask,
     TaskState,
 )
+from models.db import stream
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -136,7 +137,7 @@ def _top(ind: IndicatorSpec) -> Decimal:
 
 
 class _Task:
-    """One submitted task's weighted marks, summed as they stream in."""
+    """One submitted task's weighted marks, summed."""
 
     __slots__ = ("appraisee", "id", "key", "marks", "tops", "weighted", "weights")
 
@@ -153,41 +154,54 @@ class _Task:
 def _tasks(
     session: Session, spec: SchemeSpec, period: Period, scorer_ids: Sequence[int] | None
 ) -> Iterable[_Task]:
-    weighted = {i.id: (i, _top(i)) for i in spec.indicators if i.weighted and i.weight > 0}
+    """Submitted tasks with their marks summed. The database joins each task's marks
+    into one string (as `bot.results.task_rows` does), so Python reads a row per task,
+    not per mark; a mark's part (weight × normal form, at the top or not) is worked out
+    once per indicator and value as entered."""
+    weighted = {str(i.id): (i, _top(i)) for i in spec.indicators if i.weighted and i.weight > 0}
+    parts: dict[tuple[str, str], tuple[Decimal, Decimal, bool]] = {}
+    conn = session.connection()
+    space: ColumnElement[str] = literal_column("' '")
+    joined = (func.group_concat if conn.dialect.name == "sqlite" else func.string_agg)(
+        ScoreEntry.indicator_id.concat(space).concat(ScoreEntry.value), space
+    )
     query = (
         select(
             ScoringTask.id,
             ScoringTask.scorer_id,
             ScoringTask.role_code,
             ScoringTask.appraisee_id,
-            ScoreEntry.indicator_id,
-            ScoreEntry.value,
+            joined,
         )
         .join(ScoreEntry, ScoreEntry.task_id == ScoringTask.id)
         .where(ScoringTask.period_id == period.id, ScoringTask.state == TaskState.SUBMITTED)
+        .group_by(ScoringTask.id)
         .order_by(ScoringTask.id)
     )
     if scorer_ids is not None:
-        query = query.where(ScoringTask.scorer_id.in_(scorer_ids))
-    current: _Task | None = None
-    current_id = None
-    for task_id, scorer, role, appraisee, ind_id, value in session.execute(
-        query.execution_options(yield_per=20_000)
-    ):
-        if task_id != current_id:
-            if current is not None and current.weights:
-                yield current
-            current, current_id = _Task(task_id, (scorer, role), appraisee), task_id
-        found = weighted.get(ind_id)
-        if found is None or current is None:
-            continue
-        ind, top = found
-        current.weighted += ind.weight * normalise(ind, value)
-        current.weights += ind.weight
-        current.marks += 1
-        current.tops += value == top
-    if current is not None and current.weights:
-        yield current
+        query = query.where(ScoringTask.scorer_id.in_(list(scorer_ids)))
+    for task_id, scorer, role, appraisee, marks in stream(conn, query, 5000):
+        task = _Task(task_id, (scorer, role), appraisee)
+        words = marks.split(" ")
+        for ind_id, value in zip(words[::2], words[1::2], strict=True):
+            part = parts.get((ind_id, value))
+            if part is None:
+                found = weighted.get(ind_id)
+                if found is None:
+                    continue
+                ind, top = found
+                entered = Decimal(value)
+                part = parts[ind_id, value] = (
+                    ind.weight * normalise(ind, entered),
+                    ind.weight,
+                    entered == top,
+                )
+            task.weighted += part[0]
+            task.weights += part[1]
+            task.marks += 1
+            task.tops += part[2]
+        if task.weights:
+            yield task
 
 
 def spreads(

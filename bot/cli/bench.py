@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot import bench, bench_recompute, bench_whatif
+from bot import bench, bench_recompute, bench_scorers, bench_whatif
 from bot.i18n import _
 
 bench_app = typer.Typer(help=_("Measure performance on generated data."))
@@ -140,6 +140,44 @@ def whatif(
                 n=report.samples,
             )
         )
+
+
+@bench_app.command(
+    "scorers",
+    help=_(
+        "Build a closed period of N employees in teams in a fresh database and time the "
+        "scorer report against one SQL aggregate of the same per-scorer figures."
+    ),
+)
+def scorers_report(
+    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    database_url: str = typer.Option(
+        None,
+        "--database-url",
+        help=_("Scratch database to build in; default: a temporary SQLite file."),
+    ),
+) -> None:
+    report = bench_scorers.run(employees, database_url)
+    typer.echo(
+        _(
+            "Set-up: {employees} employees in {institutions} institutions on {database} in "
+            "{seconds:.1f} s."
+        ).format(
+            employees=report.employees,
+            institutions=report.institutions,
+            database=report.database,
+            seconds=report.setup_seconds,
+        )
+    )
+    typer.echo(
+        _("Scorer report: {seconds:.2f} s for {scorers} scorers ({flagged} flagged).").format(
+            seconds=report.report_seconds, scorers=report.scorers, flagged=report.flagged
+        )
+    )
+    typer.echo(
+        _("Floor (one SQL aggregate): {seconds:.2f} s.").format(seconds=report.floor_seconds)
+    )
+    typer.echo(_("Ratio report / floor: {ratio:.2f}.").format(ratio=report.ratio))
 
 
 def register(app: typer.Typer) -> None:
