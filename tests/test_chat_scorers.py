@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from bot import digest, i18n
-from models import Institution, PeriodState
+from models import Institution, PeriodState, Role, RoleGrant
 from tests.chat_helpers import NOW, WORDS, Chat, Tap, _scored, bind, build_world, verify_dialog
 from tests.paysheet_helpers import cli
 from tests.test_scorers import build
@@ -20,7 +20,7 @@ from tests.test_scorers import build
 SAY = {
     "zh_CN": {
         "ask": "评分分布",
-        "title": "一分公司，2026-11：各考核人评分情况（4 名考核人，2 名有提示）",
+        "title": "一分公司，2026-11：各考核人评分情况（考核人 4 名，有提示 2 名）",
         "uniform": "所有人相差不超过 2 分",
         "max": "满分超过 80%",
         "above": "平均分高于同类考核人 10 分以上",
@@ -29,7 +29,7 @@ SAY = {
     },
     "en": {
         "ask": "scorer spread",
-        "title": "一分公司, 2026-11: how each scorer scored (4 scorers, 2 flagged)",
+        "title": "一分公司, 2026-11: how each scorer scored (scorers: 4, flagged: 2)",
         "uniform": "everyone within 2 points",
         "max": "more than 80% maximum marks",
         "above": "average 10+ points above peers",
@@ -155,5 +155,25 @@ def test_the_form_summary_shows_the_scorers_range_beside_the_institutions(sessio
             (Tap(words["skip"]), ["64.00", line, words["confirm"]]),
             # Submitted: the summary is a record now, without the comparison.
             (Tap(words["confirm"]), ["!" + line]),
+        ],
+    )
+
+
+def test_hr_of_the_whole_group_sees_every_institution(session):
+    _period, who = build(session)
+    session.add(RoleGrant(employee_id=who["S"].id, role=Role.HR, institution_id=None))
+    session.flush()
+    hr = Chat(session, bind(session, who["S"], language="en"))
+    verify_dialog(
+        hr,
+        [
+            (
+                "/scorers",
+                [
+                    "一分公司, 2026-11: how each scorer scored (scorers: 4, flagged: 2)",
+                    "二分公司, 2026-11: how each scorer scored (scorers: 1, flagged: 0)",
+                    "少数",
+                ],
+            )
         ],
     )

@@ -60,7 +60,7 @@ def show(ctx: Ctx) -> Reply:
         found = scorers.spreads(ctx.session, period, [inst.id], limits)
         flagged = sum(1 for s in found if s.flags)
         lines = [
-            _("{name}, {label}: how each scorer scored ({n} scorers, {flagged} flagged)").format(
+            _("{name}, {label}: how each scorer scored (scorers: {n}, flagged: {flagged})").format(
                 name=inst.name, label=period.label, n=len(found), flagged=flagged
             )
         ]
