@@ -198,3 +198,38 @@ def test_an_unpublished_period_is_not_offered_to_the_employee(session, w, lang):
     zhang = Chat(session, bind(session, w.zhang, language=lang))
     # The latest published result is 2026-09's: 80 × 40% + 80 × 30% + 80 × 30% = 80.00.
     verify_dialog(zhang, [("如果质量90", ["2026-09", "80.00 → 83.00"])])
+
+
+def test_a_head_tries_a_boundary_person_from_the_calibration_view(session, lang):
+    """东城支行员工2 (1021): 业绩 91 (weight 100) → A, 5000 × 1.5 = 7,500.00; if 业绩 were 85:
+    B, 5000 × 1.2 = 6,000.00. Nothing calibrated, nothing stored."""
+    from tests.quota_helpers import scored_period
+
+    _group, period, staff = scored_period(session)
+    head = Chat(session, bind(session, staff[0].manager, language=lang))
+    head.say("/quotas")
+    rows = [[b.label for b in row] for r in head.last for row in r.buttons]
+    row = next(r for r in rows if r[0].startswith("1021"))
+    assert T[lang]["tryit"] in row[1]
+    # Tap the what-if beside 1021 (the second button of its row).
+    payload = next(r.buttons for r in head.last)[rows.index(row)][1].payload
+    head.say(Incoming("web", head.user_id, head.user_id, Kind.BUTTON, payload=payload))
+    verify_dialog(
+        head,
+        [
+            (Tap("业绩"), "0–100"),
+            (
+                "85",
+                [
+                    "东城支行员工2",
+                    "1021",
+                    "91.00 → 85.00",
+                    _pay(lang, "7,500.00", "6,000.00", "−1,500.00"),
+                ],
+            ),
+        ],
+    )
+    stored = session.scalar(
+        select(Result.pay).where(Result.period_id == period.id, Result.employee_id == staff[2].id)
+    )
+    assert str(stored) == "7500.00"
