@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.chat.context import sign
 from bot.chat.types import Incoming, Kind
-from models import AuditEvent, ChatState, Period, PeriodState, Result
+from models import AuditEvent, ChatState, IndicatorKind, Period, PeriodState, Result
 from tests.chat_helpers import Chat, Tap, bind, build_world, money, verify_dialog
 
 T = {
@@ -233,3 +233,30 @@ def test_a_head_tries_a_boundary_person_from_the_calibration_view(session, lang)
         select(Result.pay).where(Result.period_id == period.id, Result.employee_id == staff[2].id)
     )
     assert str(stored) == "7500.00"
+
+
+def test_the_question_is_read_indicator_by_indicator():
+    """Names and codes in the order written, each with the value after it; a code is a
+    word of its own ("perf" is not in "performance"); a rating by its level."""
+    from types import SimpleNamespace
+
+    from bot.chat.whatif import asked
+
+    def ind(id_, code, name, kind=IndicatorKind.SCORE, levels=None):
+        return SimpleNamespace(id=id_, code=code, name=name, kind=kind, levels=levels)
+
+    inds = [
+        ind(1, "perf", "业绩"),
+        ind(2, "quality", "服务质量"),
+        ind(3, "q2", "质量"),
+        ind(4, "attitude", "态度", IndicatorKind.RATING, [["优秀", 100], ["良好", 80]]),
+    ]
+
+    def read(text):
+        return [(i.id, v) for i, v in asked(text, inds)]
+
+    assert read("如果服务质量是９０分、质量85，我的绩效工资是多少") == [(2, "90"), (3, "85")]
+    assert read("what if quality were 90 and perf 70.5") == [(2, "90"), (1, "70.5")]
+    assert read("what if my performance were 90") == []
+    assert read("如果态度良好") == [(4, "良好")]
+    assert read("如果业绩提高") == [(1, None)]

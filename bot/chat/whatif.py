@@ -47,7 +47,10 @@ def asked(text: str, indicators: Sequence[Indicator]) -> list[tuple[Indicator, s
     for word, ind in names:
         if _ascii(word):
             spans = [
-                m.span() for m in re.finditer(rf"(?<![A-Za-z0-9_]){re.escape(word.lower())}", low)
+                m.span()
+                for m in re.finditer(
+                    rf"(?<![A-Za-z0-9_]){re.escape(word.lower())}(?![A-Za-z_])", low
+                )
             ]
         else:
             spans = [m.span() for m in re.finditer(re.escape(word), t)]
