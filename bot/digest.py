@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import i18n, outbox, rollout
+from bot import i18n, outbox, rollout, scorers
 from bot.chart import completion_bars
 from bot.i18n import _, ngettext
 from bot.progress import (
@@ -95,13 +95,18 @@ def build(
     mine = progress.of(institution.id)
     local = local_now(now, institution.timezone)
     count, waiting = appeal_lines(session, institution, local.tzinfo)
+    spread = scorers.digest_lines(session, institution)
     if mine is None or not mine.now.total:
-        if not waiting:
+        if not waiting and not spread:
             return None
-        title = _("{name} · appeals {date}").format(
-            name=institution.name, date=local.date().isoformat()
+        title = (
+            _("{name} · appeals {date}") if waiting else _("{name} · how scorers scored {date}")
+        ).format(name=institution.name, date=local.date().isoformat())
+        return Digest(
+            "\n".join([title, *waiting, *spread]),
+            [_decide_button(count)] if waiting else [],
+            None,
         )
-        return Digest("\n".join([title, *waiting]), [_decide_button(count)], None)
     lines = [
         _("{name} · scoring progress {date}").format(
             name=institution.name, date=local.date().isoformat()
@@ -148,6 +153,7 @@ def build(
             for path, c in depts
         )
     lines.extend(waiting)
+    lines.extend(spread)
     buttons = (
         [[{"label": _("Remind all overdue"), "payload": f"{REMIND_PAYLOAD}:{institution.id}"}]]
         if overdue

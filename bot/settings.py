@@ -5,6 +5,7 @@ A malformed value stops start-up with pydantic's message rather than limping on.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 
 from pydantic import Field
@@ -40,6 +41,16 @@ class Settings(BaseSettings):
     # Where Slack's Web API is: empty for Slack's own (https://slack.com/api/).
     slack_api_url: str = ""
     export_dir: str = "exports"
+    # How each scorer scores (bot.scorers): flags for heads and HR, never a block.
+    # "Everyone within N points": a scorer whose totals span at most this many points.
+    scorer_uniform_points: Decimal = Field(default=Decimal(2), ge=0)
+    # "Mostly maximum marks": more than this share (percent) of a scorer's marks at the top.
+    scorer_max_marks_percent: Decimal = Field(default=Decimal(80), ge=0, le=100)
+    # "Above peers": a scorer's average this many points or more above the average of the
+    # other scorers of the same role in the institution.
+    scorer_above_peers_points: Decimal = Field(default=Decimal(10), ge=0)
+    # Scorers with fewer people than this are shown but never flagged: too few to tell.
+    scorer_min_people: int = Field(default=3, ge=1)
 
 
 @lru_cache(maxsize=1)

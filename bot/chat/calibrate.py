@@ -104,19 +104,27 @@ def show(ctx: Ctx, note: str = "") -> Reply:
             for v in found:
                 for person, at in _moves(v, order):
                     version = _version(ctx, period.id, person.employee_id)
-                    rows.append(
-                        [
-                            ctx.button(
-                                _("{number} {name}: {old} → {new}").format(
-                                    number=person.number,
-                                    name=person.name,
-                                    old=person.grade,
-                                    new=order[at],
-                                ),
-                                f"{PAYLOAD}:{period.id}:{person.employee_id}:{at}:{version}",
-                            )
-                        ]
+                    row = [
+                        ctx.button(
+                            _("{number} {name}: {old} → {new}").format(
+                                number=person.number,
+                                name=person.name,
+                                old=person.grade,
+                                new=order[at],
+                            ),
+                            f"{PAYLOAD}:{period.id}:{person.employee_id}:{at}:{version}",
+                        )
+                    ]
+                    # "What if" on that person's computed result, before deciding.
+                    result_id = ctx.session.scalar(
+                        select(Result.id).where(
+                            Result.period_id == period.id,
+                            Result.employee_id == person.employee_id,
+                        )
                     )
+                    if result_id is not None:
+                        row.append(ctx.button(_("What if…"), f"wi:{result_id}"))
+                    rows.append(row)
     if not parts:
         parts.append(_("No period of yours is waiting for calibration."))
     elif rows:

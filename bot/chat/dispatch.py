@@ -32,8 +32,10 @@ from bot.chat import (
     legacy,
     menu,
     myscore,
+    spread,
     status,
     tasks,
+    whatif,
 )
 from bot.chat.context import Ctx, chat_state, unsign
 from bot.chat.intents import Intent
@@ -167,6 +169,8 @@ def _answer(ctx: Ctx) -> list[Reply]:
         return [appeal.typed(ctx, incoming.text)]
     if ctx.state.get("calibrating"):
         return [calibrate.reason(ctx, text)]
+    if ctx.state.get("whatif") and (value := whatif.typed(ctx, text)) is not None:
+        return [value]
     if not text:
         return [menu.show(ctx)]
     if len(text) > TEXT_MAX:
@@ -196,8 +200,9 @@ def _command_reply(ctx: Ctx, command: str) -> Reply:
         "ranking": heads.ranking,
         "status": status.hr_status,
         "quotas": calibrate.show,
+        "scorers": spread.show,
     }
-    ctx.update(form=None, review=None, appeal=None, answer=None, calibrating=None)
+    ctx.update(form=None, review=None, appeal=None, answer=None, calibrating=None, whatif=None)
     step = steps.get(command)
     if step is None:
         return menu.show(ctx)
@@ -207,6 +212,8 @@ def _command_reply(ctx: Ctx, command: str) -> Reply:
 def _question(ctx: Ctx, text: str) -> Reply:
     """A free question: recognised phrasings, or the menu."""
     intent = intents.classify(ctx.session, ctx.employee, text)
+    if intent == Intent.WHAT_IF:
+        return whatif.question(ctx, text)
     if intent is None:
         return menu.show(ctx, _("Sorry, I did not understand. Here is what I can do:"))
     steps: dict[Intent, Callable[[Ctx], Reply]] = {
@@ -222,6 +229,7 @@ def _question(ctx: Ctx, text: str) -> Reply:
         Intent.REMIND: heads.remind,
         Intent.PAY_SHEET: status.pay_sheet_question,
         Intent.LEGACY: legacy.show,
+        Intent.SPREAD: spread.show,
     }
     return steps[intent](ctx)
 
@@ -230,6 +238,8 @@ def _button(ctx: Ctx, body: str) -> Reply:
     """A tap: the body names a step and the records it points to; each step re-checks."""
     name, *args = body.split(":")
     ctx.update(calibrating=None)
+    if name not in (whatif.START, whatif.VALUE):
+        ctx.update(whatif=None)
     if name not in FORM_STEPS:
         ctx.update(form=None, review=None)
     if name != "ai":
@@ -256,6 +266,12 @@ def _button(ctx: Ctx, body: str) -> Reply:
         except ValueError:
             return ctx.refuse(f"malformed button {body[:40]}", "button")
         return calibrate.tapped(ctx, ids[0], ids[1], at, version)
+    if name == whatif.VALUE and len(args) == 3:
+        return whatif.value_button(ctx, ids[0], ids[1], args[2])
+    if name == whatif.START and len(ids) == 1:
+        return whatif.pick(ctx, ids[0])
+    if name == whatif.START and len(ids) == 2:
+        return whatif.ask_value(ctx, ids[0], ids[1])
     if name == "nudge" and len(ids) == 1:
         return _nudge(ctx, ids[0])
     if name == "ai" and len(ids) == 2:
@@ -287,6 +303,7 @@ def _button(ctx: Ctx, body: str) -> Reply:
         "apx": appeal.cancel,
         "quo": calibrate.show,
         "legacy": legacy.show,
+        "spread": spread.show,
     }
     if name in simple and not args:
         return simple[name](ctx)

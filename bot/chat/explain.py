@@ -429,7 +429,11 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
         parts.append(extra)
     return Reply(
         "\n\n".join("\n".join(p) for p in parts if p),
-        [*rows, [ctx.button(_("My score"), f"res:{found.id}"), ctx.button(_("Menu"), "menu")]],
+        [
+            *rows,
+            [ctx.button(_("What if…"), f"wi:{found.id}")],
+            [ctx.button(_("My score"), f"res:{found.id}"), ctx.button(_("Menu"), "menu")],
+        ],
         ctx.tapped,
     )
 

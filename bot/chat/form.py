@@ -17,7 +17,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot import appeal_notices, appeals, behalf
+from bot import appeal_notices, appeals, behalf, scorers
 from bot.audit import record
 from bot.chat import menu, render, values
 from bot.chat.context import Ctx
@@ -563,6 +563,15 @@ def _preview(task: ScoringTask) -> str:
     )
 
 
+def _spread(ctx: Ctx, task: ScoringTask) -> str:
+    """The scorer's range so far beside their institution's, before they submit: a second
+    look at "everyone the same" before, not after."""
+    spec = SchemeSpec.of(task.period.scheme)
+    current = scorers.task_total(spec, [(e.indicator_id, e.value) for e in task.entries])
+    found = scorers.beside(ctx.session, task.period, ctx.employee, task.id, current)
+    return scorers.beside_line(found)
+
+
 def _entered_by_hr(ctx: Ctx, task: ScoringTask) -> str:
     """Says so when HR entered this task's scores on the scorer's behalf (an import)."""
     at = behalf.entered_at(ctx.session, [task.id]).get(task.id)
@@ -592,6 +601,8 @@ def summary(ctx: Ctx, task: ScoringTask, error: str = "") -> Reply:
         if entry and entry.comment:
             lines.append("   " + _("Comment: {text}").format(text=entry.comment))
     lines.append(_preview(task))
+    if task.state != TaskState.SUBMITTED and (spread := _spread(ctx, task)):
+        lines.append(spread)
     ctx.update(review=None, step=None)
     if task.state == TaskState.SUBMITTED:
         assert task.submitted_at is not None

@@ -46,6 +46,14 @@ _LEGACY = re.compile(
     r"\b(old|previous|legacy|former)\s+system\b|\blegacy\b",
     re.I,
 )
+# "What if": checked first, since "如果质量90，我的绩效工资是多少" asks about pay too.
+_WHAT_IF = re.compile(
+    r"如果|假如|假设|要是|倘若|试算|\bwhat\s+if\b|\bsuppose\b|\bif\b.*\b(were|was)\b", re.I
+)
+# Asked by heads and HR; before "评分" (scoring tasks).
+_SPREAD = re.compile(
+    r"评分分布|打分分布|评分尺度|大锅饭|\bscor\w*\s+(spread|distribution)|\bspread\b", re.I
+)
 _MENU = re.compile(r"菜单|帮助|你好|您好|\b(menu|help|hi|hello|start)\b", re.I)
 
 
@@ -62,6 +70,8 @@ class Intent(enum.StrEnum):
     REMIND = "remind"
     PAY_SHEET = "paysheet"
     LEGACY = "legacy"
+    WHAT_IF = "whatif"
+    SPREAD = "spread"
 
 
 def names_other(session: Session, me: Employee, text: str) -> bool:
@@ -82,6 +92,8 @@ def names_other(session: Session, me: Employee, text: str) -> bool:
 
 def classify(session: Session, me: Employee, text: str) -> Intent | None:
     """What a free question asks for, or None."""
+    if _WHAT_IF.search(text):
+        return Intent.WHAT_IF
     if _LEGACY.search(text):
         # Only one's own figures: asking about someone else is refused as for pay.
         about_other = _OTHER.search(text) or _POSSESSIVE.search(text)
@@ -96,6 +108,7 @@ def classify(session: Session, me: Employee, text: str) -> Intent | None:
             return Intent.WHY_OTHER
         return Intent.WHY
     for pattern, intent in (
+        (_SPREAD, Intent.SPREAD),
         (_REMIND, Intent.REMIND),
         (_RANKING, Intent.RANKING),
         (_PROGRESS, Intent.PROGRESS),

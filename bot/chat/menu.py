@@ -23,6 +23,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("progress", N_("Today's scoring progress, ranking and overdue scorers (heads)")),
     ("ranking", N_("Institutions ranked by scoring completion")),
     ("status", N_("Appraisal status and the pay sheet (HR)")),
+    ("scorers", N_("How each scorer scored (heads, HR)")),
     ("lang", N_("Language")),
 ]
 

@@ -12,6 +12,7 @@ from sqlalchemy import and_, or_, select
 
 from bot import gaps
 from bot.adjustments import adjustment_lines
+from bot.chart import history_lines
 from bot.chat import appeal, render
 from bot.chat.context import Ctx
 from bot.chat.types import Reply
@@ -277,4 +278,18 @@ def history(ctx: Ctx) -> Reply:
         for _id, label, total, grade, pay in rows
     )
     buttons = [[ctx.button(label, f"res:{rid}")] for rid, label, *_rest in rows]
-    return Reply("\n".join(lines), [*buttons, [ctx.button(_("Menu"), "menu")]], ctx.tapped)
+    reply = Reply("\n".join(lines), [*buttons, [ctx.button(_("Menu"), "menu")]], ctx.tapped)
+    if len(rows) >= 2:  # one point is no picture
+        oldest_first = list(reversed(rows))
+        reply.image = history_lines(
+            _("{name}: total and performance pay, last {n} periods").format(
+                name=ctx.employee.name, n=len(rows)
+            ),
+            [label for _id, label, *_rest in oldest_first],
+            [total for _id, _label, total, _grade, _pay in oldest_first],
+            [pay for _id, _label, _total, _grade, pay in oldest_first],
+            _("Total score"),
+            _("Performance pay (yuan)"),
+        )
+        reply.image_name = "history.png"
+    return reply

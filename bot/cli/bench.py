@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot import bench, bench_recompute, bench_why
+from bot import bench, bench_recompute, bench_scorers, bench_whatif, bench_why
 from bot.i18n import _
 
 bench_app = typer.Typer(help=_("Measure performance on generated data."))
@@ -230,3 +230,80 @@ def acceptance(
         ).format(seconds=report.check_seconds, ratio=report.ratio, mismatched=report.mismatched)
     )
     typer.echo(_("Peak memory: {mb:.0f} MB.").format(mb=report.peak_mb))
+
+
+@bench_app.command(
+    "whatif",
+    help=_(
+        "Build and publish a period of N employees, then time “what if” questions in chat "
+        "(one whole answer each, committed) beside reading that one result."
+    ),
+)
+def whatif(
+    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    samples: int = typer.Option(
+        500, "--samples", min=1, max=10_000, help=_("How many employees ask.")
+    ),
+    database_url: str = typer.Option(
+        None,
+        "--database-url",
+        help=_("Scratch database to build in; default: a temporary SQLite file."),
+    ),
+) -> None:
+    report = bench_whatif.run(employees, samples, database_url)
+    typer.echo(
+        _(
+            "Set-up: {employees} employees built and computed on {database} in {seconds:.1f} s."
+        ).format(employees=report.employees, database=report.database, seconds=report.setup_seconds)
+    )
+    for title, values in (
+        (_("What-if answer in chat (committed)"), report.answer_ms),
+        (_("Read that one result with its trace"), report.read_ms),
+        (_("“My score” answer in chat (committed)"), report.myscore_ms),
+    ):
+        typer.echo(
+            _("{title}: p50 {p50:.1f} ms, p99 {p99:.1f} ms over {n} employees.").format(
+                title=title,
+                p50=report.p(values, 0.5),
+                p99=report.p(values, 0.99),
+                n=report.samples,
+            )
+        )
+
+
+@bench_app.command(
+    "scorers",
+    help=_(
+        "Build a closed period of N employees in teams in a fresh database and time the "
+        "scorer report against one SQL aggregate of the same per-scorer figures."
+    ),
+)
+def scorers_report(
+    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    database_url: str = typer.Option(
+        None,
+        "--database-url",
+        help=_("Scratch database to build in; default: a temporary SQLite file."),
+    ),
+) -> None:
+    report = bench_scorers.run(employees, database_url)
+    typer.echo(
+        _(
+            "Set-up: {employees} employees in {institutions} institutions on {database} in "
+            "{seconds:.1f} s."
+        ).format(
+            employees=report.employees,
+            institutions=report.institutions,
+            database=report.database,
+            seconds=report.setup_seconds,
+        )
+    )
+    typer.echo(
+        _("Scorer report: {seconds:.2f} s for {scorers} scorers ({flagged} flagged).").format(
+            seconds=report.report_seconds, scorers=report.scorers, flagged=report.flagged
+        )
+    )
+    typer.echo(
+        _("Floor (one SQL aggregate): {seconds:.2f} s.").format(seconds=report.floor_seconds)
+    )
+    typer.echo(_("Ratio report / floor: {ratio:.2f}.").format(ratio=report.ratio))

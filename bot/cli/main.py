@@ -34,6 +34,7 @@ with i18n.using("en"):
         periods,
         quotas,
         rollout,
+        scorers,
         scores,
         serve,
         worker,
@@ -47,6 +48,7 @@ MODULES = (
     periods,
     appeals,  # appeals list / decide, adjust
     quotas,  # quotas, calibrate
+    scorers,  # scorers report
     export,
     acceptance,
     rollout,
