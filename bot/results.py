@@ -42,9 +42,11 @@ from models import (
     TracePart,
 )
 from models.base import EncodedJSON
+from models.chain import row_hash
 from models.db import insert_many, stream
 
 BATCH = 5000
+RESULTS = "results"
 # Appraisees evaluated, and their results and new trace parts written, at a time.
 CHUNK = 5000
 
@@ -168,6 +170,7 @@ RESULT_COLUMNS = (
     "pay",
     "trace",
     "computed_at",
+    "row_hash",
 )
 
 
@@ -290,18 +293,21 @@ def _compute_period(
                 continue
             prev = old.get(appraisee)
             if prev is None:
+                content = (
+                    period.id,
+                    appraisee,
+                    out.total,
+                    out.grade,
+                    out.coefficient,
+                    base,
+                    out.pay,
+                    out.trace,
+                    now,
+                )
+                # Hashed here, from the very text stored: the compute event's seal
+                # takes it as it is (models.chain, docs/audit.md).
                 inserts.append(
-                    (
-                        period.id,
-                        appraisee,
-                        out.total,
-                        out.grade,
-                        out.coefficient,
-                        base,
-                        out.pay,
-                        EncodedJSON(out.trace),
-                        now,
-                    )
+                    (*content[:7], EncodedJSON(out.trace), now, row_hash(RESULTS, content))
                 )
                 continue
             result_id, *before, trace = prev
@@ -312,6 +318,8 @@ def _compute_period(
             ):
                 report.unchanged += 1
                 continue
+            # The row hash is left as it was: the event below seals the change, recording
+            # the hash before and after.
             session.execute(
                 update(Result)
                 .where(Result.id == result_id)

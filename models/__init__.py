@@ -8,6 +8,7 @@ from models.org import Department, Employee, Group, Institution, Role, RoleGrant
 from models.outbox import OutboxMessage, OutboxState
 from models.period import (
     AuditEvent,
+    AuditHead,
     Period,
     PeriodKind,
     PeriodState,
@@ -22,6 +23,7 @@ from models.scheme import GradeBand, Indicator, IndicatorKind, PayMode, Scheme, 
 
 __all__ = [
     "AuditEvent",
+    "AuditHead",
     "Base",
     "BindCode",
     "BindFailure",
