@@ -20,6 +20,7 @@ from bot.settings import get_settings
 # English keeps them equal to their msgids.
 with i18n.using("en"):
     from bot.cli import (
+        audit,
         bench,
         codes,
         common,
@@ -46,6 +47,7 @@ MODULES = (
     serve,
     worker,
     deliveries,
+    audit,  # audit verify, audit show
 )
 
 
