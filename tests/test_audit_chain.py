@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text, update
 from typer.testing import CliRunner
 
-from bot import demo
+from bot import demo, i18n
 from bot.audit import record
 from bot.audit_verify import verify
 from bot.cli.main import app
@@ -32,6 +32,7 @@ from models import (
 )
 from models.chain import GENESIS, canonical, event_hash, group_digest, row_hash
 from models.db import make_engine, sessions, upgrade
+from tests.conftest import new_pg_database
 
 NOW = dt.datetime(2026, 11, 24, 2, 30, tzinfo=dt.UTC)
 
@@ -50,7 +51,8 @@ def run(engine: Engine, *args: str, lang: str = "en"):
 
 
 def check(Session):
-    with Session() as s:
+    """verify's verdict, in English."""
+    with Session() as s, i18n.using("en"):
         return verify(s)
 
 
@@ -389,32 +391,42 @@ def test_verify_fails_on_a_database_whose_chain_is_missing(engine, built, Sessio
     assert run(engine, "audit", "verify").exit_code == 1
 
 
-def test_the_migration_chains_the_events_and_seals_the_rows_that_existed(tmp_path):
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        with new_pg_database("jixiao_chain") as url:
+            yield url
+
+
+def test_the_migration_chains_the_events_and_seals_the_rows_that_existed(empty_url):
     """A database at the revision before the chain, with an event, a period and its
     results written by hand: the upgrade chains and seals them, then verify catches a
     change."""
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = make_engine(url)
+    engine = make_engine(empty_url)
     upgrade(engine, "0007")
     with engine.begin() as c:
         for statement in (
             "INSERT INTO groups (id, name) VALUES (1, 'G')",
-            "INSERT INTO institutions (id, group_id, name, timezone) VALUES (1, 1, 'I', "
-            "'Asia/Shanghai')",
+            "INSERT INTO institutions (id, group_id, name, pilot, timezone) VALUES (1, 1, 'I', "
+            "TRUE, 'Asia/Shanghai')",
             "INSERT INTO employees (id, group_id, number, name, position, institution_id, "
-            "pay_base, active, on_leave) VALUES (1, 1, '1001', '甲', '', 1, '4000.00', 1, 0)",
-            "INSERT INTO schemes (id, group_id, code, version, name, created_at, bonus_cap, "
-            "deduction_cap) VALUES (1, 1, 'S', 1, 'S', '2026-10-01 00:00:00.000000', '5', '10')",
+            "pay_base, active, on_leave) VALUES (1, 1, '1001', '甲', '', 1, '4000.00', TRUE, "
+            "FALSE)",
+            "INSERT INTO schemes (id, group_id, code, version, name, pay_mode, score_places, "
+            "pay_quantum, rounding, created_at) VALUES (1, 1, 'S', 1, 'S', 'coefficient', 2, "
+            "'0.01', 'ROUND_HALF_UP', '2026-10-01 00:00:00.000000')",
             "INSERT INTO periods (id, group_id, scope, label, kind, starts_on, ends_on, "
             "scheme_id, state, deadline, created_at) VALUES (1, 1, 'group', '2026-10', "
             "'monthly', '2026-10-01', '2026-10-31', 1, 'final', '2026-11-07 15:59:59.000000', "
             "'2026-10-01 00:00:00.000000')",
             "INSERT INTO results (id, period_id, employee_id, total, grade, coefficient, "
             "pay_base, pay, trace, computed_at) VALUES (1, 1, 1, '90.00', 'A', '1.2', "
-            "'4000.00', '4800.00', '{\"v\":2}', '2026-11-05 01:00:00.000000')",
+            "'4000.00', '4800.00', '{\"v\"\\:2}', '2026-11-05 01:00:00.000000')",
             "INSERT INTO audit_events (at, actor_label, action, entity, entity_id, note, "
             "\"before\", \"after\") VALUES ('2026-11-05 01:00:00.000000', 'cli', "
-            "'results.compute', 'period', 1, '', NULL, '{\"created\":1}')",
+            "'results.compute', 'period', 1, '', NULL, '{\"created\"\\:1}')",
         ):
             c.execute(text(statement))
     upgrade(engine)
