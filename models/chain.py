@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -112,8 +113,41 @@ def sha256(data: bytes) -> str:
 
 def row_hash(table: str, values: Sequence[Any]) -> str:
     """A sealed row's hash: SHA-256 of the JSON array [table, *values], the values in
-    ROW_COLUMNS order."""
-    return sha256(canonical([table, *values]))
+    ROW_COLUMNS order.
+
+    Written item by item rather than through `canonical`, with the same bytes (a test
+    checks): a period's computation hashes 100,000 rows, and the general encoder's
+    callbacks for every Decimal and instant cost four times as much.
+    """
+    text = ",".join([_text(table), *map(_item, values)])
+    return hashlib.sha256(f"[{text}]".encode()).hexdigest()
+
+
+_text = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+@functools.lru_cache(maxsize=256)
+def _instant(value: dt.datetime) -> str:
+    # Equal instants in other zones give the same UTC text, so caching by equality is
+    # safe (unlike Decimals, where 87.5 == 87.50 but the two are written apart).
+    return f'"{_plain(value)}"'
+
+
+def _item(value: Any) -> str:
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is str:
+        return str(_text(value))
+    if kind is int:
+        return str(value)
+    if kind is Decimal:
+        # str() is format(…, "f") unless it chose an exponent, and five times as fast.
+        digits = str(value)
+        return f'"{format(value, "f") if "E" in digits else digits}"'
+    if kind is dt.datetime:
+        return _instant(value)
+    return _encoder.encode(value)
 
 
 def event_hash(fields: dict[str, Any]) -> str:
