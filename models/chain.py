@@ -123,7 +123,7 @@ def row_hash(table: str, values: Sequence[Any]) -> str:
     return hashlib.sha256(f"[{text}]".encode()).hexdigest()
 
 
-_text = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_text = json.encoder.encode_basestring
 
 
 @functools.lru_cache(maxsize=256)
