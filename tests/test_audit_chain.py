@@ -100,6 +100,17 @@ def test_the_canonical_form_is_the_documented_one():
         ).encode()
     )
     assert row_hash("t", [1]) == hashlib.sha256(b'["t",1]').hexdigest()
+    # row_hash writes items itself, for speed: the very bytes canonical() writes.
+    tricky = [
+        *(None, True, 0, -5, 1.5, '张三\n"引号"\\', '{"a":"中"}'),
+        *(Decimal("1E+2"), Decimal("-0.00"), Decimal("1E-7"), Decimal("87.50")),
+        *(
+            dt.date(2026, 1, 2),
+            dt.datetime(2026, 1, 1, 8, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+        ),
+        PeriodState.FINAL,
+    ]
+    assert row_hash("t", tricky) == hashlib.sha256(canonical(["t", *tricky])).hexdigest()
     assert group_digest([(2, "bb"), (1, "aa")]) == hashlib.sha256(b"1 aa\n2 bb\n").hexdigest()
 
 
