@@ -142,6 +142,8 @@ def _walk(conn: Connection, verdict: Verdict) -> _Seals:
 
 def _break(e: Any, expected: int, prev: str, recomputed: str) -> str | None:
     """Why this event does not continue the chain, or None when it does."""
+    if recomputed == e.hash and e.seq == expected and e.prev_hash == prev:
+        return None
     where = {"id": e.id, "at": when(e.at), "seq": e.seq}
     if recomputed != e.hash:
         return _(
@@ -154,12 +156,10 @@ def _break(e: Any, expected: int, prev: str, recomputed: str) -> str | None:
             "Deleted: {n} events are missing just before event id {id} at {at} (position {seq}).",
             n,
         ).format(n=n, **where)
-    if e.prev_hash != prev or e.seq != expected:
-        return _(
-            "Inserted: event id {id} at {at} (position {seq}) does not follow the event "
-            "before it in the chain."
-        ).format(**where)
-    return None
+    return _(
+        "Inserted: event id {id} at {at} (position {seq}) does not follow the event "
+        "before it in the chain."
+    ).format(**where)
 
 
 def _check_rows(conn: Connection, seals: _Seals, verdict: Verdict) -> None:

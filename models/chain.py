@@ -86,7 +86,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise ValueError("naive datetime in the audit chain")
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        # ISO 8601 in UTC, always six fraction digits: "2026-11-30T11:05:00.000000Z".
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")[:-6] + "Z"
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
