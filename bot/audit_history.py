@@ -78,7 +78,7 @@ def show(session: Session, group: Group, number: str, label: str | None = None) 
         select(Employee).where(Employee.group_id == group.id, Employee.number == number)
     )
     if emp is None:
-        raise Refused(_("No employee with 工号 {number}.").format(number=number))
+        raise Refused(_("No employee with number {number}.").format(number=number))
     tz = ZoneInfo(session.get_one(Institution, emp.institution_id).timezone)
     periods = _periods(session, emp.id, label)
     if label is not None and not periods:

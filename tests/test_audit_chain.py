@@ -530,4 +530,4 @@ def test_show_tells_one_persons_history_in_plain_language(engine, built, Session
 def test_show_refuses_an_unknown_person_in_one_line(engine, built):
     out = run(engine, "audit", "show", "--employee", "nobody")
     assert out.exit_code == 2
-    assert out.output.strip() == "No employee with 工号 nobody."
+    assert out.output.strip() == "No employee with number nobody."

@@ -56,7 +56,7 @@ def verify() -> None:
 
 @audit_app.command("show", help=_("One person's appraisal history, in plain language."))
 def show(
-    employee: str = typer.Option(..., "--employee", help=_("The person's 工号.")),
+    employee: str = typer.Option(..., "--employee", help=_("The person's employee number.")),
     period: str = typer.Option(None, "--period", help=_("Only this period: 2026-11, 2026-Q4.")),
     group: str = GROUP,
 ) -> None:
