@@ -42,11 +42,10 @@ from models import (
     TracePart,
 )
 from models.base import EncodedJSON
-from models.chain import row_hash
+from models.chain import results_hasher
 from models.db import insert_many, stream
 
 BATCH = 5000
-RESULTS = "results"
 # Appraisees evaluated, and their results and new trace parts written, at a time.
 CHUNK = 5000
 
@@ -271,6 +270,7 @@ def _compute_period(
     report = ComputeReport()
     scored: set[int] = set()
     period_entry = json.dumps({"id": period.id, "label": period.label}, ensure_ascii=False)
+    hasher = results_hasher(period.id, now)
     rows = task_rows(session, period.id)
     for outcomes, parts in _outcomes(spec, period_entry, people, rows):
         # Parts first: the traces below name them.
@@ -293,21 +293,24 @@ def _compute_period(
                 continue
             prev = old.get(appraisee)
             if prev is None:
-                content = (
-                    period.id,
-                    appraisee,
-                    out.total,
-                    out.grade,
-                    out.coefficient,
-                    base,
-                    out.pay,
-                    out.trace,
-                    now,
-                )
                 # Hashed here, from the very text stored: the compute event's seal
                 # takes it as it is (models.chain, docs/audit.md).
+                hashed = hasher(
+                    appraisee, out.total, out.grade, out.coefficient, base, out.pay, out.trace
+                )
                 inserts.append(
-                    (*content[:7], EncodedJSON(out.trace), now, row_hash(RESULTS, content))
+                    (
+                        period.id,
+                        appraisee,
+                        out.total,
+                        out.grade,
+                        out.coefficient,
+                        base,
+                        out.pay,
+                        EncodedJSON(out.trace),
+                        now,
+                        hashed,
+                    )
                 )
                 continue
             result_id, *before, trace = prev

@@ -14,7 +14,7 @@ import enum
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -134,6 +134,39 @@ def _instant(value: dt.datetime) -> str:
     return f'"{_plain(value)}"'
 
 
+def _decimal(value: Decimal) -> str:
+    # str() is format(…, "f") unless it chose an exponent, and five times as fast.
+    digits = str(value)
+    return format(value, "f") if "E" in digits else digits
+
+
+def results_hasher(
+    period_id: int, computed_at: dt.datetime
+) -> Callable[[int, Decimal, str, Decimal, Decimal, Decimal, str], str]:
+    """`row_hash` of results rows of one period computed at one instant, specialised:
+    (employee_id, total, grade, coefficient, pay_base, pay, trace) → hash. The same
+    bytes (a test checks); a third of the time at 100,000 rows."""
+    head = f"[{_text('results')},{period_id},"
+    tail = f",{_instant(computed_at)}]"
+
+    def hashed(
+        employee_id: int,
+        total: Decimal,
+        grade: str,
+        coefficient: Decimal,
+        pay_base: Decimal,
+        pay: Decimal,
+        trace: str,
+    ) -> str:
+        text = (
+            f'{head}{employee_id},"{_decimal(total)}",{_text(grade)},"{_decimal(coefficient)}",'
+            f'"{_decimal(pay_base)}","{_decimal(pay)}",{_text(trace)}{tail}'
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    return hashed
+
+
 def _item(value: Any) -> str:
     kind = type(value)
     if value is None:
@@ -143,9 +176,7 @@ def _item(value: Any) -> str:
     if kind is int:
         return str(value)
     if kind is Decimal:
-        # str() is format(…, "f") unless it chose an exponent, and five times as fast.
-        digits = str(value)
-        return f'"{format(value, "f") if "E" in digits else digits}"'
+        return f'"{_decimal(value)}"'
     if kind is dt.datetime:
         return _instant(value)
     return _encoder.encode(value)

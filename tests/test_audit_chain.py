@@ -30,7 +30,14 @@ from models import (
     ScoringTask,
     TaskState,
 )
-from models.chain import GENESIS, canonical, event_hash, group_digest, row_hash
+from models.chain import (
+    GENESIS,
+    canonical,
+    event_hash,
+    group_digest,
+    results_hasher,
+    row_hash,
+)
 from models.db import make_engine, sessions, upgrade
 from tests.conftest import new_pg_database
 
@@ -111,6 +118,10 @@ def test_the_canonical_form_is_the_documented_one():
         PeriodState.FINAL,
     ]
     assert row_hash("t", tricky) == hashlib.sha256(canonical(["t", *tricky])).hexdigest()
+    at = dt.datetime(2026, 11, 30, 9, 1, 2, 3456, tzinfo=dt.UTC)
+    values = (7, Decimal("87.50"), "B", Decimal("1.2"), Decimal("4000.00"), Decimal("1E+3"))
+    trace = '{"v":2,"note":"张三说\\"好\\""}'
+    assert results_hasher(3, at)(*values, trace) == row_hash("results", [3, *values, trace, at])
     assert group_digest([(2, "bb"), (1, "aa")]) == hashlib.sha256(b"1 aa\n2 bb\n").hexdigest()
 
 
