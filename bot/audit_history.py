@@ -38,6 +38,8 @@ _CHUNK = 500
 # Entities whose events are found by id; events about anything else are found when
 # their before/after name the person.
 _KNOWN = ("scoring_task", "score_entry", "result", "period", "employee")
+# Actions on the employee that are about chat access, not the appraisal.
+_NOT_HISTORY = ("codes.", "identity.", "chat.")
 # Keys under which a later module's event may name the person.
 _PERSON_KEYS = ("employee_id", "appraisee_id")
 _NUMBER_KEYS = ("number", "employee_number", "employee", "appraisee", "工号")
@@ -188,6 +190,12 @@ def _events(
         cast(AuditEvent.before, String).contains(f'"employee_id":{emp.id}'),
     )
     conditions = [
+        # About the person themself, but not their chat bindings and codes.
+        and_(
+            AuditEvent.entity == "employee",
+            AuditEvent.entity_id == emp.id,
+            *(AuditEvent.action.not_like(f"{prefix}%") for prefix in _NOT_HISTORY),
+        ),
         *about("scoring_task", tasks),
         *about("score_entry", entries),
         *about("result", results),

@@ -89,36 +89,19 @@ def _walk(conn: Connection, verdict: Verdict) -> _Seals:
     seals = _Seals()
     expected, prev = 1, GENESIS
     last: Any = None
-    for e in events(conn):
-        verdict.events += 1
-        # By position: a million events make every attribute lookup count.
-        event_id, at, actor_id, label, action, entity, entity_id, before, after, note = e[:10]
-        seq, prev_hash, hashed, seal = e[10:]
-        if not verdict.chain:
-            fields = {
-                "seq": seq,
-                "prev": prev_hash,
-                "id": event_id,
-                "at": at,
-                "actor_id": actor_id,
-                "actor_label": label,
-                "action": action,
-                "entity": entity,
-                "entity_id": entity_id,
-                "before": before,
-                "after": after,
-                "note": note,
-                "seal": seal,
-            }
-            problem = _break(e, expected, prev, event_hash(fields))
-            if problem:
-                verdict.chain.append(problem)
-        expected, prev, last = seq + 1, hashed, e
-        if seal:
-            for table, row_id, was, now in seal.get("rows", ()):
-                seals.rows[(table, row_id)].append((seq, was, now, event_id))
-            for table, key, digest, count in seal.get("groups", ()):
-                seals.groups[(table, key)] = (seq, digest, event_id, count)
+    try:
+        for e in events(conn):
+            verdict.events += 1
+            prev, expected = _link(e, seals, verdict, prev, expected)
+            last = e
+    except (ValueError, TypeError, LookupError, AttributeError) as exc:
+        # A value no column type can read (a date that is not one): name where.
+        verdict.chain.append(
+            _("Altered: the event after id {id} cannot be read ({error}).").format(
+                id=last.id if last is not None else "—", error=exc
+            )
+        )
+        return seals
     head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
     head_seq, head_hash = (head[0], head[1]) if head else (0, GENESIS)
     verdict.head = prev
@@ -155,6 +138,42 @@ def _walk(conn: Connection, verdict: Verdict) -> _Seals:
                 ).format(id=e.id, at=when(e.at))
             )
     return seals
+
+
+def _link(e: Any, seals: _Seals, verdict: Verdict, prev: str, expected: int) -> tuple[str, int]:
+    """Check one event against the one before it and gather its seal; returns this
+    event's hash and the position expected next."""
+    # By position: a million events make every attribute lookup count.
+    event_id, at, actor_id, label, action, entity, entity_id, before, after, note = e[:10]
+    seq, prev_hash, hashed, seal = e[10:]
+    if not verdict.chain:
+        fields = {
+            "seq": seq,
+            "prev": prev_hash,
+            "id": event_id,
+            "at": at,
+            "actor_id": actor_id,
+            "actor_label": label,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "before": before,
+            "after": after,
+            "note": note,
+            "seal": seal,
+        }
+        problem = _break(e, expected, prev, event_hash(fields))
+        if problem:
+            verdict.chain.append(problem)
+    if isinstance(seal, dict):
+        try:
+            for table, row_id, was, now in seal.get("rows", ()):
+                seals.rows[(table, row_id)].append((seq, was, now, event_id))
+            for table, key, digest, count in seal.get("groups", ()):
+                seals.groups[(table, key)] = (seq, digest, event_id, count)
+        except (TypeError, ValueError):
+            pass  # a seal rewritten out of shape: its hash no longer matches either
+    return hashed, seq + 1
 
 
 def _break(e: Any, expected: int, prev: str, recomputed: str) -> str | None:

@@ -398,6 +398,22 @@ def test_an_event_forged_with_a_valid_hash_in_the_middle_is_named(engine, built,
     assert verdict.chain[0].startswith(f"Inserted: event id {event.id} at ")
 
 
+def test_an_event_that_cannot_even_be_read_is_named_not_a_crash(tmp_path):
+    """SQLite stores what it is given: a time that is not one makes reading fail; verify
+    names the place instead of ending in a traceback."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'j.db'}")
+    upgrade(engine)
+    demo.prepare(engine, NOW, employees=24, institutions=2)
+    Session = sessions(engine)
+    event = middle_event(Session)
+    with Session() as s:
+        before = s.scalars(select(AuditEvent).where(AuditEvent.seq == event.seq - 1)).one()
+    sql(engine, "UPDATE audit_events SET at = 'yesterday' WHERE id = :id", id=event.id)
+    verdict = check(Session)
+    assert verdict.chain[0].startswith(f"Altered: the event after id {before.id} cannot be read")
+    engine.dispose()
+
+
 # It cannot pass vacuously.
 
 
@@ -520,6 +536,8 @@ def test_show_tells_one_persons_history_in_plain_language(engine, built, Session
             after={"number": person.number, "paid": "4800.00"},
         )
         record(s, NOW, "weird.thing", "result", r.id, actor_label="cli")
+        record(s, NOW, "appeal.file", "employee", person.id, after={"reason": "late"})
+        record(s, NOW, "identity.bind", "employee", person.id, actor_label="chat")
     out = run(engine, "audit", "show", "--employee", person.number, "--period", label)
     assert out.exit_code == 0, out.output
     text_ = out.output
@@ -532,6 +550,8 @@ def test_show_tells_one_persons_history_in_plain_language(engine, built, Session
     assert "Paid (payroll.confirmed) by HR (command line): number " in text_
     assert f"{label}: Recorded (weird.thing) by HR (command line)." in text_
     assert f"Result now, {label}: total" in text_
+    assert "Appealed (appeal.file) by " in text_
+    assert "identity.bind" not in text_  # chat access is not the appraisal's history
     zh = run(engine, "audit", "show", "--employee", person.number, "--period", label, lang="zh_CN")
     assert zh.exit_code == 0
     assert f"{person.name}（{person.number}）" in zh.output
