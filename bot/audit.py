@@ -109,6 +109,21 @@ def _mark_added(session: Session, _flush: UOWTransaction, _instances: Any) -> No
             obj.pending = pending_token(session)
 
 
+# session.info key of the sealed rows this transaction changed through the ORM.
+_TOUCHED = "audit.touched"
+_SEALED_MODELS = {model: table for table, model in MODELS.items()}
+
+
+@event.listens_for(Session, "after_flush")
+def _note_touched(session: Session, _flush: UOWTransaction) -> None:
+    """Remember the periods, results and score entries this flush wrote (they have ids
+    now), so the commit's seal covers them even if no event names them."""
+    for obj in (*session.new, *session.dirty):
+        table = _SEALED_MODELS.get(type(obj))
+        if table is not None and (obj in session.new or session.is_modified(obj)):
+            session.info.setdefault(_TOUCHED, set()).add((table, obj.id))
+
+
 @event.listens_for(Session, "before_commit")
 def _seal_on_commit(session: Session) -> None:
     token = session.info.get(_TOKEN)
@@ -119,31 +134,70 @@ def _seal_on_commit(session: Session) -> None:
     session.info.pop(_TOKEN, None)
 
 
+@event.listens_for(Session, "after_transaction_create")
+def _forget_touched(session: Session, transaction: Any) -> None:
+    # Each outermost transaction starts afresh: rows written by one that recorded no
+    # event stay unsealed, for verify to name.
+    if transaction.parent is None:
+        session.info.pop(_TOUCHED, None)
+
+
 def seal(session: Session, token: str) -> int:
     """Seal this transaction's events (those marked `token`); returns how many."""
     conn = session.connection()
     events = conn.execute(
         select(*EVENT_COLUMNS).where(AuditEvent.pending == token).order_by(AuditEvent.id)
     ).all()
+    touched: set[tuple[str, int]] = session.info.pop(_TOUCHED, set())
     if not events:
         return 0
     rows, groups = subjects(conn, ((e.entity, e.entity_id) for e in events))
-    row_seals = _seal_rows(conn, rows)
-    group_seals = _seal_groups(conn, groups)
+    # Sealed rows this transaction changed through the ORM, whatever its events are
+    # about (a calibration recorded on the period), are vouched for by its last event.
+    extra = sorted(touched - rows)
+    row_seals = _seal_rows(conn, rows | set(extra))
+    members = _group_members(conn, groups)
+    per_event = [seals_of(e.entity, e.entity_id) for e in events]
+    # The last event of this transaction that seals each row alone: a group sealed
+    # before it counts the row's hash from before (`was`), as verify reconstructs it.
+    last_alone: dict[tuple[str, int], int] = {subject: len(events) - 1 for subject in extra}
+    for index, (e, (row_tables, _groups)) in enumerate(zip(events, per_event, strict=True)):
+        for table in row_tables:
+            if e.entity_id is not None:
+                last_alone[(table, e.entity_id)] = index
     # Last, so the head is held only while this transaction's own rows are written.
     seq, prev = _lock_head(conn)
     sealed: dict[int, dict[str, Any]] = {}
-    for e in events:
+    for index, (e, (row_tables, group_tables)) in enumerate(zip(events, per_event, strict=True)):
         seq += 1
-        fields = {
-            "seq": seq,
-            "prev": prev,
-            **e._asdict(),
-            "seal": event_seal(e.entity, e.entity_id, row_seals, group_seals),
-        }
+        found = [
+            [t, e.entity_id, *row_seals[(t, e.entity_id)]]
+            for t in row_tables
+            if e.entity_id is not None
+        ]
+        if index == len(events) - 1:
+            found += [[t, i, *row_seals[(t, i)]] for t, i in extra]
+        digests = []
+        for t in group_tables:
+            if e.entity_id is None or (t, e.entity_id) not in members:
+                continue
+            hashes = []
+            for row_id, now in members[(t, e.entity_id)]:
+                was = row_seals.get((t, row_id), (None, None))[0]
+                hashed = was if last_alone.get((t, row_id), -1) > index else now
+                if hashed is not None:
+                    hashes.append((row_id, hashed))
+            digests.append([t, e.entity_id, group_digest(hashes), len(hashes)])
+        what = {k: v for k, v in (("rows", found), ("groups", digests)) if v}
+        fields = {"seq": seq, "prev": prev, **e._asdict(), "seal": what or None}
         prev = event_hash(fields)
-        sealed[e.id] = {"_id": e.id, "_seq": seq, "_prev": fields["prev"], "_hash": prev}
-        sealed[e.id]["_seal"] = fields["seal"]
+        sealed[e.id] = {
+            "_id": e.id,
+            "_seq": seq,
+            "_prev": fields["prev"],
+            "_hash": prev,
+            "_seal": fields["seal"],
+        }
     conn.execute(
         update(AuditEvent)
         .where(AuditEvent.id == bindparam("_id"))
@@ -159,33 +213,6 @@ def seal(session: Session, token: str) -> int:
     conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
     _refresh_loaded(session, sealed)
     return len(events)
-
-
-def event_seal(
-    entity: str,
-    entity_id: int | None,
-    row_seals: dict[tuple[str, int], tuple[str | None, str | None]],
-    group_seals: dict[tuple[str, int], tuple[str, int]],
-) -> dict[str, Any] | None:
-    """What one event vouches for: {"rows": [[table, id, was, now]], "groups": [[table,
-    key, digest, count]]}, either list left out when empty; None for no sealed row."""
-    row_tables, group_tables = seals_of(entity, entity_id)
-    out: dict[str, Any] = {}
-    found = [
-        [t, entity_id, *row_seals[(t, entity_id)]]
-        for t in row_tables
-        if entity_id is not None and (t, entity_id) in row_seals
-    ]
-    if found:
-        out["rows"] = found
-    digests = [
-        [t, entity_id, *group_seals[(t, entity_id)]]
-        for t in group_tables
-        if entity_id is not None and (t, entity_id) in group_seals
-    ]
-    if digests:
-        out["groups"] = digests
-    return out or None
 
 
 def _seal_rows(
@@ -207,10 +234,10 @@ def _seal_rows(
     return out
 
 
-def _seal_groups(
+def _group_members(
     conn: Connection, groups: set[tuple[str, int]]
-) -> dict[tuple[str, int], tuple[str, int]]:
-    """Each group's digest and row count. Stored row hashes are taken as they are (a row
+) -> dict[tuple[str, int], list[tuple[int, str]]]:
+    """Each group's rows as (id, hash). Stored row hashes are taken as they are (a row
     changed behind the chain's back keeps a hash that no longer matches it, for verify
     to find); rows without one yet (a draft's answers, new rows) are hashed now."""
     members: dict[tuple[str, int], list[tuple[int, str]]] = defaultdict(list)
@@ -235,7 +262,7 @@ def _seal_groups(
             members[(table, key)].append((row_id, now))
             changed.append({"_id": row_id, "_hash": now})
         _store_hashes(conn, table, changed)
-    return {g: (group_digest(members[g]), len(members[g])) for g in groups}
+    return {g: members[g] for g in groups}
 
 
 def _store_hashes(conn: Connection, table: str, changed: list[dict[str, Any]]) -> None:

@@ -180,8 +180,30 @@ def test_changes_made_through_the_application_keep_it_intact(engine, built, Sess
             before={"grade": "B", "pay": str(old)},
             after={"grade": "A", "pay": str(result.pay)},
         )
+    with Session() as s, s.begin():
+        # A later module's way: the period's event first, then the result's, one
+        # transaction; and a result changed through the ORM that no event names.
+        period = s.scalars(select(Period).where(Period.state == PeriodState.FINAL)).one()
+        first, second = s.scalars(
+            select(Result).where(Result.period_id == period.id).order_by(Result.id).limit(2)
+        ).all()
+        record(s, NOW, "calibration.start", "period", period.id, actor_label="cli")
+        first.grade = "B"
+        record(s, NOW, "calibration.apply", "result", first.id, actor_label="cli")
+        second.grade = "D"
     verdict = check(Session)
     assert verdict.intact, verdict.chain + verdict.rows
+
+
+def test_a_change_through_the_orm_in_a_transaction_without_any_event_is_named(
+    engine, built, Session
+):
+    with Session() as s, s.begin():
+        result = final_result(s)
+        result.grade = "E"
+    verdict = check(Session)
+    assert len(verdict.rows) == 1
+    assert verdict.rows[0].startswith(f"Altered: result id {result.id} (")
 
 
 # Rows changed behind the chain's back.
