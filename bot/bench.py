@@ -397,7 +397,7 @@ def read_and_write_only(engine: Engine, period_id: int) -> float:
     with Session(engine) as session:
         conn = session.connection()
         stored = [
-            (*row[:-2], EncodedJSON(encode_json(row[-2])), row[-1])
+            (*row[:-3], EncodedJSON(encode_json(row[-3])), *row[-2:])
             for row in conn.execute(
                 select(*(table.c[name] for name in columns))
                 .where(Result.period_id == period_id)

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from bot.audit import record
+from bot.audit import record, record_many
 from bot.errors import Refused
 from bot.i18n import _
 from bot.periods import close_period, finalize_period, open_period, publish_period
@@ -588,6 +588,7 @@ class _Scores:
         ).all()
         entries: list[dict[str, Any]] = []
         states: list[dict[str, Any]] = []
+        submits: list[tuple[Any, ...]] = []
         for t in tasks:
             task = t._asdict()
             state, cursor = progress(task)
@@ -595,7 +596,16 @@ class _Scores:
                 continue
             at = clock.between(start, end)
             answered = self.indicators if state == TaskState.SUBMITTED else self.indicators[:cursor]
-            entries.extend(self._entries(task, answered, at))
+            written = list(self._entries(task, answered, at))
+            entries.extend(written)
+            if state == TaskState.SUBMITTED:
+                # As a confirm in chat records it: the chain seals the answers with it.
+                codes = {i.id: i.code for i in answered}
+                marks = {codes[e["indicator_id"]]: str(e["value"]) for e in written}
+                who = task["scorer_id"]
+                submits.append(
+                    (at, who, "", "task.submit", "scoring_task", task["id"], None, marks, "")
+                )
             states.append(
                 {
                     "id": task["id"],
@@ -612,6 +622,7 @@ class _Scores:
             self.session.execute(insert(ScoreEntry), entries)
         for begin in range(0, len(states), BATCH):
             self.session.execute(update(ScoringTask), states[begin : begin + BATCH])
+        record_many(self.session, submits)
 
     def _entries(
         self, task: dict[str, Any], indicators: list[Indicator], at: dt.datetime

@@ -52,6 +52,7 @@ from models import (
     TracePart,
 )
 from models.base import EncodedJSON, encode_json
+from models.chain import results_hasher
 from models.db import insert_many, stream
 
 BATCH = 5000
@@ -267,15 +268,26 @@ RESULT_COLUMNS = (
     "pay",
     "trace",
     "computed_at",
+    "row_hash",
 )
 
 
 def result_values(
-    period: Period, employee_id: int, base: Decimal, out: Evaluated, now: dt.datetime
+    period: Period,
+    employee_id: int,
+    base: Decimal,
+    out: Evaluated,
+    now: dt.datetime,
+    hasher: Callable[[int, Decimal, str, Decimal, Decimal, Decimal, str], str] | None = None,
 ) -> dict[str, Any]:
     """Where an engine outcome becomes a Result row, for a whole period's computation
     and for one employee's recompute after an appeal alike: the one place a rule that
-    changes what is stored (such as a calibration) goes."""
+    changes what is stored (such as a calibration) goes. `row_hash` is hashed here from
+    the very text stored (models.chain, docs/audit.md); a compute passes one `hasher`
+    for all its rows."""
+    hashed = (hasher or results_hasher(period.id, now))(
+        employee_id, out.total, out.grade, out.coefficient, base, out.pay, out.trace
+    )
     return {
         "period_id": period.id,
         "employee_id": employee_id,
@@ -286,6 +298,7 @@ def result_values(
         "pay": out.pay,
         "trace": EncodedJSON(out.trace),
         "computed_at": now,
+        "row_hash": hashed,
     }
 
 
@@ -310,7 +323,11 @@ def _store_change(
     session.execute(
         update(Result)
         .where(Result.id == result_id)
-        .values({k: v for k, v in values.items() if k not in ("period_id", "employee_id")})
+        # The row hash is left as it was: the event below seals the change, recording
+        # the hash before and after (bot.audit).
+        .values(
+            {k: v for k, v in values.items() if k not in ("period_id", "employee_id", "row_hash")}
+        )
     )
     record(
         session,
@@ -424,6 +441,7 @@ def _compute_period(
     report = ComputeReport()
     scored: set[int] = set()
     period_entry = json.dumps({"id": period.id, "label": period.label}, ensure_ascii=False)
+    hasher = results_hasher(period.id, now)
     rows = task_rows(session, period.id)
     for outcomes, parts in _outcomes(spec, period_entry, people, rows):
         # Parts first: the traces below name them.
@@ -446,7 +464,7 @@ def _compute_period(
                 continue
             # Calibration (bot.calibration) first: the pay follows the calibrated grade.
             out = calibrate_outcome(spec, out, base, calibrations.get(appraisee))
-            values = result_values(period, appraisee, base, out, now)
+            values = result_values(period, appraisee, base, out, now, hasher)
             prev = old.get(appraisee)
             if prev is None:
                 inserts.append(tuple(values[c] for c in RESULT_COLUMNS))

@@ -18,6 +18,7 @@ from models.org import Department, Employee, Group, Institution, Role, RoleGrant
 from models.outbox import OutboxMessage, OutboxState
 from models.period import (
     AuditEvent,
+    AuditHead,
     Period,
     PeriodKind,
     PeriodState,
@@ -49,6 +50,7 @@ __all__ = [
     "Appeal",
     "AppealState",
     "AuditEvent",
+    "AuditHead",
     "Base",
     "BindCode",
     "BindFailure",

@@ -66,6 +66,9 @@ class Period(Base):
     objection_days: Mapped[int | None] = mapped_column(Integer, default=None)
     # Set on publication: confirmations and appeals are taken until then.
     window_closes_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # SHA-256 of the row as the audit chain last sealed it (models.chain); verify re-checks
+    # it against the row and the chain.
+    row_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
     scheme: Mapped[Scheme] = relationship()
     institution: Mapped[Institution | None] = relationship()
@@ -129,6 +132,8 @@ class ScoreEntry(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     entered_by: Mapped[int] = mapped_column(ForeignKey("employees.id"))
     entered_at: Mapped[When]
+    # Sealed when the task is submitted or the entry edited after it (a draft has none).
+    row_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
     task: Mapped[ScoringTask] = relationship(back_populates="entries")
     indicator: Mapped[Indicator] = relationship()
@@ -153,6 +158,8 @@ class Result(Base):
     # the trace parts it names (see TracePart).
     trace: Mapped[dict[str, Any]]
     computed_at: Mapped[When]
+    # Written with the result by the computation; sealed by the chain (models.chain).
+    row_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
     period: Mapped[Period] = relationship()
     employee: Mapped[Employee] = relationship()
@@ -175,7 +182,13 @@ class TracePart(Base):
 
 
 class AuditEvent(Base):
-    """Append-only record of a change: who, when, what, before and after."""
+    """Append-only record of a change: who, when, what, before and after.
+
+    Hash-chained (docs/audit.md): an event is written unsealed, marked with its
+    transaction's `pending` token, and sealed when that transaction commits: it gets the
+    next `seq`, the previous event's hash, the `seal` of the rows it vouches for, and its
+    own `hash` over all of that (models.chain).
+    """
 
     __tablename__ = "audit_events"
 
@@ -190,3 +203,23 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     after: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     note: Mapped[str] = mapped_column(Text, default="")
+    # Position in the chain: the order of commits, not of ids (two transactions interleave ids).
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True, default=None)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The row hashes and group digests of the sealed rows this event vouches for.
+    seal: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # The writing transaction's token until it is sealed at commit; a committed event
+    # that still has one (or has no seq) was never sealed.
+    pending: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
+
+
+class AuditHead(Base):
+    """The one row naming the chain's last event: commits lock it to seal in turn, and
+    verify compares it with the last event (events deleted from the end)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[intpk]
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from bot import bench, bench_recompute, bench_scorers, bench_whatif, bench_why
+from bot import bench, bench_audit, bench_recompute, bench_scorers, bench_whatif, bench_why
+from bot.cli.common import refusals
 from bot.i18n import _
 
 bench_app = typer.Typer(help=_("Measure performance on generated data."))
@@ -307,3 +308,40 @@ def scorers_report(
         _("Floor (one SQL aggregate): {seconds:.2f} s.").format(seconds=report.floor_seconds)
     )
     typer.echo(_("Ratio report / floor: {ratio:.2f}.").format(ratio=report.ratio))
+
+
+@bench_app.command(
+    "audit",
+    help=_(
+        "Build a chain of N audit events in a fresh database and time `audit verify` over "
+        "it against reading the same rows with nothing computed."
+    ),
+)
+def audit(
+    events: int = typer.Option(1_000_000, "--events", min=1, help=_("How many events.")),
+    database_url: str = typer.Option(
+        None,
+        "--database-url",
+        help=_("Empty scratch database to build in; default: a temporary SQLite file."),
+    ),
+) -> None:
+    typer.echo(_("Building a chain of {events} events…").format(events=events))
+    with refusals():
+        report = bench_audit.run(events, database_url)
+    typer.echo(
+        _("Set-up: {events} events on {database} in {seconds:.1f} s.").format(
+            events=report.events, database=report.database, seconds=report.setup_seconds
+        )
+    )
+    typer.echo(
+        _("Verify: {seconds:.2f} s ({result}).").format(
+            seconds=report.verify_seconds,
+            result=_("chain intact") if report.intact else _("chain broken"),
+        )
+    )
+    typer.echo(
+        _("Reading the same rows alone, nothing computed: {seconds:.2f} s.").format(
+            seconds=report.read_seconds
+        )
+    )
+    typer.echo(_("Ratio verify / read: {ratio:.2f}.").format(ratio=report.ratio))

@@ -22,6 +22,7 @@ with i18n.using("en"):
     from bot.cli import (
         acceptance,
         appeals,
+        audit,
         bench,
         codes,
         common,
@@ -60,6 +61,7 @@ MODULES = (
     worker,
     deliveries,
     database,  # db upgrade, db check, backup, restore
+    audit,  # audit verify, audit show
 )
 
 

@@ -34,6 +34,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from bot import behalf
+from bot.audit import record_many
 from bot.chat.render import when
 from bot.chat.values import (
     COMMENT_MAX,
@@ -54,7 +55,6 @@ from bot.importing.scheme import ROLE_WORDS
 from bot.importing.table import Column, Row, RowReader, Table, canonical, read_table
 from bot.periods import state_name
 from models import (
-    AuditEvent,
     Employee,
     Indicator,
     IndicatorKind,
@@ -65,6 +65,7 @@ from models import (
     ScoringTask,
     TaskState,
 )
+from models.chain import row_hash
 from models.db import insert_many
 
 # "n more units are done" (rows checked, tasks stored), for a progress meter.
@@ -86,10 +87,9 @@ IDENTITY = (
 _COMMENT_SUFFIXES = ("评语", "说明", "comment")
 _CHUNK = 5000
 # Written with the driver's executemany, in each table's column order.
-_ENTRY_COLUMNS = ("task_id", "indicator_id", "value", "comment", "entered_by", "entered_at")
-_AUDIT_COLUMNS = (
-    *("at", "actor_id", "actor_label", "action", "entity", "entity_id"),
-    *("before", "after", "note"),
+_ENTRY_COLUMNS = (
+    *("task_id", "indicator_id", "value", "comment", "entered_by", "entered_at"),
+    "row_hash",
 )
 _SHOWN_ROWS = 20
 
@@ -620,16 +620,17 @@ def store_scores(
             # Entered as if by the scorer, as their confirm in chat leaves it: the audit
             # event says who really did.
             (
-                (s.task.id, ind_id, value, comment, s.task.scorer_id, now)
+                (
+                    *(entry := (s.task.id, ind_id, value, comment, s.task.scorer_id, now)),
+                    row_hash("score_entries", entry),
+                )
                 for s in chunk
                 for ind_id, (value, comment) in s.answers.items()
             ),
         )
         conn.execute(submit, [{"task": task_id} for task_id in ids])
-        insert_many(
-            conn,
-            AuditEvent,
-            _AUDIT_COLUMNS,
+        record_many(
+            session,
             (
                 (
                     now,

@@ -1,7 +1,7 @@
 """acceptance checks against payroll, rollout stages and targets, the old system's results
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30 11:30:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import models.base
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
