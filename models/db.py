@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,11 +44,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             if ":memory:" not in url and url.rstrip("/") != "sqlite:":
-                cur.execute("PRAGMA journal_mode=WAL")
+                _wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
     return engine
+
+
+# How long a connection waits to switch a new file to WAL while another holds it.
+WAL_PATIENCE = 30.0
+
+
+def _wal(cur: Any) -> None:
+    """Switch the file to WAL once (it stays so). Switching needs the file to itself and
+    SQLite answers "database is locked" at once rather than waiting, so several
+    processes opening a new database together (two upgrades, serve beside worker) retry
+    a moment later instead of failing."""
+    deadline = time.monotonic() + WAL_PATIENCE
+    while True:
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
