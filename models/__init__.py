@@ -10,6 +10,7 @@ from models.org import Department, Employee, Group, Institution, Role, RoleGrant
 from models.outbox import OutboxMessage, OutboxState
 from models.period import (
     AuditEvent,
+    MetricValue,
     Period,
     PeriodKind,
     PeriodState,
@@ -31,6 +32,7 @@ from models.scheme import (
     QuotaScope,
     Scheme,
     ScorerRole,
+    Section,
 )
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "IndicatorKind",
     "Institution",
     "Lease",
+    "MetricValue",
     "OutboxMessage",
     "OutboxState",
     "PayMode",
@@ -72,6 +75,7 @@ __all__ = [
     "ScoreEntry",
     "ScorerRole",
     "ScoringTask",
+    "Section",
     "SeenUpdate",
     "TaskState",
     "TracePart",
