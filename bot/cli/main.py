@@ -29,6 +29,7 @@ with i18n.using("en"):
         demo,
         export,
         imports,
+        metrics,
         periods,
         quotas,
         scores,
@@ -41,6 +42,7 @@ with i18n.using("en"):
 MODULES = (
     imports,
     scores,  # import scores, template scores
+    metrics,  # import metrics
     periods,
     appeals,  # appeals list / decide, adjust
     quotas,  # quotas, calibrate

@@ -98,6 +98,11 @@ def value_key(ind: Indicator) -> str:
     return f"value:{ind.code}"
 
 
+def scored(scheme: Scheme) -> list[Indicator]:
+    """The indicators people score (metric ones come from `jixiao import metrics`)."""
+    return [i for i in scheme.indicators if i.kind != IndicatorKind.METRIC]
+
+
 def comment_key(ind: Indicator) -> str:
     return f"comment:{ind.code}"
 
@@ -110,7 +115,7 @@ def columns(scheme: Scheme) -> tuple[Column, ...]:
     """The sheet's columns for `scheme`: each indicator by name or code, its comment,
     then the identity columns (last, so they win should an indicator share a name)."""
     found: list[Column] = []
-    for ind in scheme.indicators:
+    for ind in scored(scheme):
         found.append(Column(value_key(ind), (ind.name, ind.code), True))
         found.append(
             Column(
@@ -332,7 +337,7 @@ class _Checker:
         self.session, self.sheet, self.problems = session, sheet, problems
         self.table = sheet.table
         self.scheme = sheet.scheme
-        self.inds = [_Ind.of(i) for i in self.scheme.indicators]
+        self.inds = [_Ind.of(i) for i in scored(self.scheme)]
         self.keys = [k for i in self.inds for k in (i.vkey, i.ckey)]
         self.role_of = _roles(self.scheme)
         self.role_names = {r.code: r.name for r in self.scheme.roles}
@@ -766,7 +771,7 @@ def write_template(session: Session, period: Period, path: Path) -> int:
     ws = wb.active
     assert ws is not None
     ws.title = SHEET
-    inds = list(scheme.indicators)
+    inds = scored(scheme)
     headers = ["工号*", "姓名", "考核人工号*", "考核人", "角色*"]
     for ind in inds:
         headers += [f"{ind.name}*" if ind.kind in WEIGHTED else ind.name, comment_header(ind)]
