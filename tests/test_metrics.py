@@ -58,7 +58,7 @@ def test_scheme_with_sections_and_metrics_is_stored(session, tmp_path):
 
 
 def test_tasks_per_section_and_forms_show_only_theirs(session, tmp_path):
-    period, head, staff = layered_world(session, tmp_path)
+    period, _head, staff = layered_world(session, tmp_path)
     roles = sorted(
         session.execute(
             select(ScoringTask.appraisee_id, ScoringTask.role_code).where(
@@ -84,7 +84,8 @@ def test_import_close_compute_and_trace(session, tmp_path):
         close_period(session, NOW, period)
     text = str(exc.value)
     assert "6 metric values are missing" in text
-    assert "100 东城支行行长: 存款增量" in text and "1011 东城支行员工1: 客户投诉" in text
+    assert "100 东城支行行长: 存款增量" in text
+    assert "1011 东城支行员工1: 客户投诉" in text
 
     report = import_metrics(session, NOW, write_csv(tmp_path / "m.csv", GOOD), period)
     assert (report.values, report.people, report.replaced) == (6, 3, 0)
@@ -152,7 +153,7 @@ def test_every_kind_of_bad_row_writes_nothing(session, tmp_path):
 
 
 def test_reimport_replaces_the_period_and_is_audited(session, tmp_path):
-    period, _head, staff = layered_world(session, tmp_path)
+    period, _head, _staff = layered_world(session, tmp_path)
     import_metrics(session, NOW, write_csv(tmp_path / "a.csv", GOOD), period)
     fewer = GOOD[:4]
     report = import_metrics(session, NOW, write_csv(tmp_path / "b.csv", fewer), period)
