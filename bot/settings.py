@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # Where Slack's Web API is: empty for Slack's own (https://slack.com/api/).
     slack_api_url: str = ""
     export_dir: str = "exports"
+    # Bearer token a business system sends to POST /api/metrics; empty: the endpoint
+    # refuses every request.
+    metrics_api_token: str = ""
 
 
 @lru_cache(maxsize=1)
