@@ -136,7 +136,7 @@ def parse(text: str, direction: str = HIGHER) -> dict[str, Any]:
 def describe(rule: Rule) -> str:
     """The rule in words, as an explanation names it: "60%–120% linear"."""
     if rule["form"] == LINEAR:
-        words = _("{floor}%–{cap}% linear").format(floor=rule["floor"], cap=rule["cap"])
+        words = _("linear from {floor}% to {cap}%").format(floor=rule["floor"], cap=rule["cap"])
     else:
         words = _("steps {steps}").format(
             steps=_(", ").join(f"≥{t}%→{p}%" for t, p in rule["steps"])
