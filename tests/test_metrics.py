@@ -191,3 +191,33 @@ def test_cli_import_metrics_xlsx_with_english_headers(Session, tmp_path, monkeyp
     result = CliRunner().invoke(app, ["--lang", "en", "import", "metrics", "2026-11", str(bad)])
     assert result.exit_code == 2
     assert "a target of 0 gives no completion rate" in result.output
+
+
+def test_the_layered_examples_import(session, tmp_path):
+    """docs/templates: the layered scheme example and its metrics file, on the org example."""
+    import datetime as dt
+    from pathlib import Path
+
+    from bot.importing import import_org, import_scheme
+    from bot.periods import find_group, open_period
+
+    docs = Path(__file__).resolve().parent.parent / "docs" / "templates"
+    import_org(session, NOW, docs / "org_example.xlsx")
+    group = find_group(session, None)
+    report = import_scheme(session, NOW, docs / "scheme_layered_example.xlsx", group)
+    assert report.written
+    period, tasks = open_period(
+        session,
+        NOW,
+        group=group,
+        label="2026-11",
+        scheme_code="LAYER",
+        deadline=dt.date(2026, 12, 7),
+    )
+    assert tasks > 0
+    report = import_metrics(session, NOW, docs / "metrics_example.xlsx", period)
+    assert (report.values, report.people) == (4, 2)
+    sources = sorted(
+        session.execute(select(MetricValue.source, func.count()).group_by(MetricValue.source)).all()
+    )
+    assert sources == [("employee", 2), ("position", 2)]

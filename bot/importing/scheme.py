@@ -515,16 +515,20 @@ def check(
     """Every rule a scheme must meet, each broken one noted; the draft if all hold."""
     head = _scheme_row(session, group, tables["scheme"], problems)
     indicators = _indicators(tables["indicators"], problems)
+    layered = "sections" in tables and bool(tables["sections"].rows)
+    if indicators is not None and not layered:
+        # Checked here, so the indicators sheet's problems come before the roles sheet's.
+        _weights_add_up(tables["indicators"], indicators, (), problems)
     roles = _roles(tables["roles"], problems)
     bands = _bands(tables["grades"], problems)
     quotas: tuple[Rule, ...] | None = ()
     if "quotas" in tables and bands is not None:
         quotas = _quotas(tables["quotas"], bands, problems)
     sections: tuple[SectionDraft, ...] | None = ()
-    if "sections" in tables and tables["sections"].rows:
+    if layered:
         sections = _sections(tables["sections"], roles or (), problems)
-    if indicators is not None and sections is not None:
-        _weights_add_up(tables["indicators"], indicators, sections, problems)
+        if indicators is not None and sections is not None:
+            _weights_add_up(tables["indicators"], indicators, sections, problems)
     if (
         head is None
         or indicators is None
@@ -753,11 +757,13 @@ def _weights_add_up(
                 )
         total = sum((i.weight for i in indicators if i.kind in _WEIGHTED), Decimal(0))
         if total != HUNDRED:
+            said = (
+                _("the weights of score, rating and metric indicators add up to {total}, not 100")
+                if any(i.kind == IndicatorKind.METRIC for i in indicators)
+                else _("the weights of score and rating indicators add up to {total}, not 100")
+            )
             problems.add(
-                _(
-                    "the weights of score, rating and metric indicators add up to {total}, not 100"
-                ).format(total=total)
-                + _fraction_hint(total),
+                said.format(total=total) + _fraction_hint(total),
                 sheet=table.name,
                 column=table.header("weight"),
             )
