@@ -18,6 +18,7 @@ the file leaves out is gone) and is audited. The same checks serve `POST /api/me
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -97,8 +98,27 @@ def check_open(period: Period) -> None:
         )
 
 
+# What a business system's export mostly holds: plain ASCII numbers and codes, read
+# here without the general cell readers' folding (the same result, a third of the time
+# at 300,000 rows); anything else goes through them.
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?\Z")
+_PLAIN_CODE = re.compile(r"[0-9A-Za-z_-]+\Z")
+
+
+def _number(value: object) -> Decimal:
+    if isinstance(value, str) and _PLAIN_NUMBER.match(value):
+        return Decimal(value)
+    return cells.decimal(value, money=True)
+
+
+def _code(value: object) -> str:
+    if isinstance(value, str) and _PLAIN_CODE.match(value):
+        return value
+    return cells.code(value)
+
+
 def _target(value: object) -> Decimal:
-    number = cells.decimal(value, money=True)
+    number = _number(value)
     if number == 0:
         raise BadCell(
             _(
@@ -112,7 +132,7 @@ def _target(value: object) -> Decimal:
 
 
 def _actual(value: object) -> Decimal:
-    return cells.decimal(value, money=True)
+    return _number(value)
 
 
 class Checker:
@@ -150,8 +170,18 @@ class Checker:
         ).where(Employee.group_id == period.group_id)
         self.people = {row[0]: row[1:] for row in session.execute(q).tuples()}
         self.position_of = {p[0]: p[2] for p in self.people.values()}
+        self.seen_words: dict[str, int] = {}
 
     def indicator(self, value: object) -> int:
+        # A few indicators, named again on every row: each spelling is read once.
+        if isinstance(value, str):
+            found = self.seen_words.get(value)
+            if found is None:
+                found = self.seen_words[value] = self._indicator(value)
+            return found
+        return self._indicator(value)
+
+    def _indicator(self, value: object) -> int:
         word = canonical(cells.text(value))
         found = self.indicators.get(word)
         if found is None:
@@ -176,7 +206,7 @@ class Checker:
         sheet = table.sheet
         for row in table.rows:
             r = RowReader(table, row, problems, sheet=sheet)
-            number = r.get("number", cells.code)
+            number = r.get("number", _code)
             position = r.get("position", cells.words)
             ind = r.get("indicator", self.indicator, required=True)
             target = r.get("target", _target)
