@@ -53,6 +53,7 @@ from bot.importing.report import Problems
 from bot.importing.scheme import ROLE_WORDS
 from bot.importing.table import Column, Row, RowReader, Table, canonical, read_table
 from bot.periods import state_name
+from bot.sections import indicators_for
 from models import (
     AuditEvent,
     Employee,
@@ -286,7 +287,11 @@ def _load_period(session: Session, period: Period) -> Scheme:
     scheme = session.scalar(
         select(Scheme)
         .where(Scheme.id == period.scheme_id)
-        .options(selectinload(Scheme.indicators), selectinload(Scheme.roles))
+        .options(
+            selectinload(Scheme.indicators),
+            selectinload(Scheme.roles),
+            selectinload(Scheme.sections),
+        )
     )
     assert scheme is not None
     return scheme
@@ -341,6 +346,7 @@ class _Checker:
         self.keys = [k for i in self.inds for k in (i.vkey, i.ckey)]
         self.role_of = _roles(self.scheme)
         self.role_names = {r.code: r.name for r in self.scheme.roles}
+        self._scores_of: dict[str, set[int]] = {}
         period = sheet.period
         self.people: dict[str, _Person] = {}
         self.by_id: dict[int, _Person] = {}
@@ -428,7 +434,7 @@ class _Checker:
         task = None
         if appraisee and scorer and role:
             task = self._task(r, appraisee, scorer, role)
-        answers = self._answers(r)
+        answers = self._answers(r, role)
         if not r.ok or task is None:
             return None
         return _Scored(row.number, task, answers)
@@ -455,11 +461,21 @@ class _Checker:
             return None
         return task
 
-    def _answers(self, r: RowReader) -> dict[int, tuple[Decimal, str]]:
+    def _answers(self, r: RowReader, role: str | None = None) -> dict[int, tuple[Decimal, str]]:
         answers: dict[int, tuple[Decimal, str]] = {}
         cells_ = r.row.cells
         for spec in self.inds:
             ind, vkey, ckey = spec.ind, spec.vkey, spec.ckey
+            if role is not None and self.scheme.sections and spec.id not in self.scores_of(role):
+                # With sections, a role scores its own sections' indicators only.
+                if not r.blank(vkey):
+                    r.bad(
+                        vkey,
+                        _("{role} does not score this indicator: leave it empty").format(
+                            role=self.role_names[role]
+                        ),
+                    )
+                continue
             comment = ""
             if not r.blank(ckey):
                 try:
@@ -495,6 +511,12 @@ class _Checker:
                 continue
             answers[spec.id] = (value, comment)
         return answers
+
+    def scores_of(self, role: str) -> set[int]:
+        found = self._scores_of.get(role)
+        if found is None:
+            found = self._scores_of[role] = {i.id for i in indicators_for(self.scheme, role)}
+        return found
 
     def scoreless(self, row: Row) -> bool:
         """No score and no comment in any indicator column."""
