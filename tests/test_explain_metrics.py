@@ -110,3 +110,44 @@ def test_stored_layered_trace_explains_sections(session, tmp_path):
         "• 存款增量: 目标 500万, 实际 460万, 完成率 92.0% → 按 60%–120% 线性 → 55.20 分 (权重 60)"
         in zh
     )
+
+
+def test_why_in_chat_on_a_published_layered_result(session, tmp_path):
+    """The whole chat answer, in Chinese, for a published result of the layered scheme:
+    the metric lines and every section with its weight and points."""
+    from bot.periods import publish_period
+    from tests.chat_helpers import Chat, bind
+
+    period, _head, staff = layered_world(session, tmp_path)
+    s0, _s1 = staff
+    score(session, period, s0, "manager", peer="85", conduct="78")
+    score(session, period, s0, "head", peer="85")
+    rows = [
+        ["1001", "", "deposit", "5000000", "4600000"],
+        ["1001", "", "complaints", "10", "11"],
+        ["1011", "", "deposit", "5000000", "4600000"],
+        ["1011", "", "complaints", "10", "0"],
+        ["100", "", "deposit", "1", "1"],
+        ["100", "", "complaints", "1", "1"],
+    ]
+    import_metrics(session, NOW, write_csv(tmp_path / "m.csv", rows), period)
+    close_period(session, NOW, period)
+    compute_period(session, NOW, period)
+    publish_period(session, NOW, period, allow_missing=True)
+    chat = Chat(session, bind(session, s0, language="zh_CN"), now=NOW)
+    text = chat.say("/why")
+    # 50 × 87.2 + 30 × 85 + 20 × 78 = 84.70 (see test_metrics)
+    assert "84.70" in text
+    assert (
+        "• 存款增量: 目标 500万, 实际 460万, 完成率 92.0% → 按 60%–120% 线性 → 55.20 分 (权重 60)"
+        in text
+    )
+    assert "• 客户投诉: 目标 10, 实际 11, 完成率 90.0% → 按 越低越好，阶梯" in text
+    assert "业绩指标（维度权重 50）：得分 87.2 → 50 × 87.2 ÷ 100 = 43.60 分" in text
+    assert "360评价（维度权重 30）：得分 85 → 30 × 85 ÷ 100 = 25.50 分" in text
+    assert "行为规范（维度权重 20）：得分 78 → 20 × 78 ÷ 100 = 15.60 分" in text
+    assert "43.60 + 25.50 + 15.60 = 84.70" in text
+    assert "重新分配" not in text  # both 360 roles scored
+    mine = chat.say("/myscore")
+    assert "• 存款增量: 目标 500万, 实际 460万, 完成率 92.0%" in mine
+    assert "84.70" in mine
