@@ -221,3 +221,26 @@ def test_the_layered_examples_import(session, tmp_path):
         session.execute(select(MetricValue.source, func.count()).group_by(MetricValue.source)).all()
     )
     assert sources == [("employee", 2), ("position", 2)]
+
+
+def test_plain_rows_after_the_first_are_checked_like_the_others(session, tmp_path):
+    """Rows of plain text take a quicker path once their indicator has been read: a
+    repeat, an inactive person or a bad target on that path is named all the same."""
+    period, head, _staff = layered_world(session, tmp_path)
+    head.active = False
+    session.flush()
+    rows = [
+        ["1001", "", "deposit", "100", "90"],  # 2: read the general way, names `deposit`
+        ["1011", "", "deposit", "100", "80"],  # 3: the quick path
+        ["1011", "", "deposit", "100", "70"],  # 4: a repeat of row 3
+        ["1011", "", "存款增量", "100", "60"],  # 5: the same indicator by name: a repeat
+        ["100", "", "deposit", "1", "1"],  # 6: inactive
+        ["1001", "", "complaints", "-1", "1"],  # 7: negative target
+    ]
+    with pytest.raises(ImportRefused) as exc:
+        import_metrics(session, NOW, write_csv(tmp_path / "m.csv", rows), period)
+    found = {p.row: p.reason for p in exc.value.problems}
+    assert sorted(found) == [4, 5, 6, 7]
+    assert "already in row 3" in found[4] and "already in row 3" in found[5]
+    assert "no longer active" in found[6]
+    assert "is negative" in found[7]

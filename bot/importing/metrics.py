@@ -172,6 +172,41 @@ class Checker:
         self.position_of = {p[0]: p[2] for p in self.people.values()}
         self.seen_words: dict[str, int] = {}
 
+    def _plain(
+        self, cells_: dict[str, Any], inst: int | None
+    ) -> tuple[int, int, Decimal | None, Decimal] | None:
+        """A row of plain text (what a business system exports) that is good as it is:
+        its person, indicator, target (None: the position's) and actual, read without
+        the general cell readers. None for anything else, which the general path reads
+        and, if bad, names: the two paths accept exactly the same rows."""
+        number, word = cells_.get("number"), cells_.get("indicator")
+        target_raw, actual_raw = cells_.get("target"), cells_.get("actual")
+        if not (
+            isinstance(number, str)
+            and isinstance(word, str)
+            and isinstance(actual_raw, str)
+            and _PLAIN_CODE.match(number)
+            and _PLAIN_NUMBER.match(actual_raw)
+            and _blank(cells_.get("name"))
+            and _blank(cells_.get("position"))
+        ):
+            return None
+        ind = self.seen_words.get(word)
+        person = self.people.get(number)
+        if ind is None or person is None:
+            return None
+        emp_id, _name, _position, active, institution_id = person
+        if not active or (inst is not None and institution_id != inst):
+            return None
+        target: Decimal | None = None
+        if not _blank(target_raw):
+            if not (isinstance(target_raw, str) and _PLAIN_NUMBER.match(target_raw)):
+                return None
+            target = Decimal(target_raw)
+            if target <= 0:
+                return None
+        return emp_id, ind, target, Decimal(actual_raw)
+
     def indicator(self, value: object) -> int:
         # A few indicators, named again on every row: each spelling is read once.
         if isinstance(value, str):
@@ -204,7 +239,17 @@ class Checker:
         wanted: list[tuple[Row, int, int, Decimal | None, Decimal]] = []
         seen: dict[tuple[int, int], int] = {}
         sheet = table.sheet
+        inst = self.period.institution_id
         for row in table.rows:
+            fast = self._plain(row.cells, inst)
+            if fast is not None:
+                emp_id, ind, target, actual = fast
+                pair = (emp_id, ind)
+                if pair not in seen:
+                    seen[pair] = row.number
+                    wanted.append((row, emp_id, ind, target, actual))
+                    continue
+                # A repeat: the general path names it.
             r = RowReader(table, row, problems, sheet=sheet)
             number = r.get("number", _code)
             position = r.get("position", cells.words)
@@ -283,6 +328,10 @@ class Checker:
                 target, source = found[0], "position"
             values.append((emp_id, ind, target, actual, source))
         return values
+
+
+def _blank(value: object) -> bool:
+    return value is None or value == ""
 
 
 def store(
