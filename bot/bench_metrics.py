@@ -97,7 +97,14 @@ def run(
                 import_metrics(session, at, path, session.get_one(Period, period_id))
             timings.append(time.perf_counter() - started)
         with Session(engine) as session:
-            stored = session.scalar(select(func.count()).select_from(MetricValue)) or 0
+            stored = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(MetricValue)
+                    .where(MetricValue.period_id == period_id)
+                )
+                or 0
+            )
         return MetricsBenchReport(
             employees,
             rows,
