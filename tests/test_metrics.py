@@ -241,6 +241,7 @@ def test_plain_rows_after_the_first_are_checked_like_the_others(session, tmp_pat
         import_metrics(session, NOW, write_csv(tmp_path / "m.csv", rows), period)
     found = {p.row: p.reason for p in exc.value.problems}
     assert sorted(found) == [4, 5, 6, 7]
-    assert "already in row 3" in found[4] and "already in row 3" in found[5]
+    assert "already in row 3" in found[4]
+    assert "already in row 3" in found[5]
     assert "no longer active" in found[6]
     assert "is negative" in found[7]

@@ -37,7 +37,7 @@ from bot.importing.report import Problems
 from bot.importing.table import Column, Progress, Row, RowReader, Table, canonical, read_table
 from bot.periods import state_name
 from models import Employee, Indicator, IndicatorKind, MetricValue, Period, PeriodState
-from models.db import insert_many
+from models.db import copy_many
 
 COLUMNS = (
     Column("number", ("工号", "员工工号", "number", "employee"), True),
@@ -359,7 +359,7 @@ def store(
             chunk = pairs[start : start + 1000]
             cond = tuple_(MetricValue.employee_id, MetricValue.indicator_id).in_(chunk)
             replaced += conn.execute(delete(MetricValue).where(*where, cond)).rowcount or 0
-    insert_many(
+    copy_many(
         conn,
         MetricValue,
         STORE_COLUMNS,
