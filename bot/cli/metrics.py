@@ -18,7 +18,7 @@ from bot.importing.table import row_count
 def import_metrics_command(
     label: str = PERIOD,
     file: str = typer.Argument(
-        ..., help=_("The values (.xlsx or .csv): 工号, 指标, 目标值, 实际值.")
+        ..., help=_("The values (.xlsx or .csv): number, indicator, target, actual.")
     ),
     group: str = GROUP,
     institution: str = INSTITUTION,
@@ -36,7 +36,8 @@ def register(app: typer.Typer) -> None:
         "metrics",
         help=_(
             "Import targets and actuals of the period's metric indicators from an .xlsx or "
-            ".csv file (工号, 指标, 目标值, 实际值; a 岗位 row gives a position's target). "
+            ".csv file (number, indicator, target, actual; a row with a position and no "
+            "number gives that position's target). "
             "All or nothing; replaces the period's values; audited."
         ),
     )(import_metrics_command)
