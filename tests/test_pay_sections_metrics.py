@@ -8,6 +8,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot import metrics
 from bot.pay import (
@@ -218,3 +220,49 @@ def test_rule_words() -> None:
     for bad in ("线性 120-60", "阶梯 100:100, 100:90", "whatever", "阶梯 "):
         with pytest.raises(metrics.BadRule):
             metrics.parse(bad)
+
+
+# ------------------------------------------------------------------ properties
+
+MARK = st.integers(0, 10_000).map(lambda i: D(i).scaleb(-2))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    manager=st.lists(MARK, min_size=3, max_size=3),
+    head=st.lists(st.one_of(st.none(), MARK), min_size=3, max_size=3),
+)
+def test_one_section_of_everything_is_the_scheme_without_sections(manager, head) -> None:
+    """A single section of weight 100 holding every indicator, scored by the scheme's
+    own roles, gives exactly the total of the same scheme without sections."""
+    plain = scheme(score(1, "50"), score(2, "30"), score(3, "20"))
+    one = scheme(
+        score(1, "50", "all"),
+        score(2, "30", "all"),
+        score(3, "20", "all"),
+        sections=(SectionSpec("all", "全部", D(100), ROLES),),
+    )
+    marks = [Mark("manager", i, v) for i, v in enumerate(manager, start=1)]
+    marks += [Mark("head", i, v) for i, v in enumerate(head, start=1) if v is not None]
+    a = compute(plain, marks, D(1000))
+    b = compute(one, marks, D(1000))
+    assert (a.total, a.grade, a.pay) == (b.total, b.grade, b.pay)
+    assert D(b.trace["weighted"]) == D(a.trace["weighted"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    target=st.integers(1, 10**9).map(D),
+    actual=st.integers(0, 2 * 10**9).map(D),
+    more=st.integers(1, 10**8).map(D),
+)
+def test_a_higher_actual_never_gives_fewer_points(target, actual, more) -> None:
+    """Higher is better: more actual, never fewer points; lower is better: never more."""
+    for rule in (LINEAR, STEPPED):
+        up = one_metric(rule, str(target), str(actual + more))
+        base = one_metric(rule, str(target), str(actual))
+        assert D(up["points"]) >= D(base["points"])
+        lower = dict(rule, direction=metrics.LOWER)
+        assert D(one_metric(lower, str(target), str(actual + more))["points"]) <= D(
+            one_metric(lower, str(target), str(actual))["points"]
+        )

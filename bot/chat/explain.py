@@ -421,7 +421,13 @@ def total(t: dict[str, Any]) -> list[str]:
 
 def _points(t: dict[str, Any]) -> dict[str, tuple[str, Decimal]]:
     """Points per indicator code, with bonuses and deductions as two more lines."""
-    out = {row["code"]: (row["name"], Decimal(row["points"])) for row in t["indicators"]}
+    # With sections an indicator's points are within its section: its part of the total
+    # is that times the section's weight.
+    share = {sec["code"]: Decimal(sec["weight"]) / 100 for sec in t.get("sections", [])}
+    out = {
+        row["code"]: (row["name"], Decimal(row["points"]) * share.get(row.get("section"), 1))
+        for row in t["indicators"]
+    }
     out["+bonus"] = (_("bonuses"), Decimal(t["bonus_applied"]))
     out["-deduction"] = (_("deductions"), -Decimal(t["deduction_applied"]))
     return out
