@@ -245,3 +245,38 @@ def test_plain_rows_after_the_first_are_checked_like_the_others(session, tmp_pat
     assert "already in row 3" in found[5]
     assert "no longer active" in found[6]
     assert "is negative" in found[7]
+
+
+def test_scores_import_fills_only_a_roles_own_sections(session, tmp_path):
+    """HR entering scores on a scorer's behalf: the sheet has no column for the data
+    section, and a role's row may not fill another section's indicator."""
+    from bot.importing.scores import check_scores, columns, read_sheet, store_scores
+
+    period, _head, _staff = layered_world(session, tmp_path)
+    scheme = session.get_one(Scheme, period.scheme_id)
+    assert {c.names[0] for c in columns(scheme)} >= {"360评价", "行为规范"}
+    assert not {"存款增量", "客户投诉"} & {n for c in columns(scheme) for n in c.names}
+    header = ("工号", "考核人工号", "角色", "360评价", "行为规范")
+    bad = write_csv(
+        tmp_path / "s.csv",
+        [["1001", "100", "机构负责人", "85", "70"], ["1001", "100", "直接上级", "90", "78"]],
+        header=header,
+    )
+    with pytest.raises(ImportRefused) as exc:
+        check_scores(session, read_sheet(session, bad, period))
+    [problem] = exc.value.problems
+    assert problem.row == 2
+    assert "机构负责人 does not score this indicator" in problem.reason
+    good = write_csv(
+        tmp_path / "g.csv",
+        [["1001", "100", "机构负责人", "85", ""], ["1001", "100", "直接上级", "90", "78"]],
+        header=header,
+    )
+    plan = check_scores(session, read_sheet(session, good, period))
+    store_scores(session, NOW, plan)
+    assert (
+        session.scalar(
+            select(func.count()).select_from(ScoringTask).where(ScoringTask.state == "submitted")
+        )
+        == 2
+    )
