@@ -38,6 +38,7 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.slack_signing_secret,
         settings.slack_app_token,
         settings.bind_code_secret,
+        settings.metrics_api_token,
     ]
     # The bot token's secret half too: some messages quote it without the bot id.
     found.append(settings.telegram_bot_token.partition(":")[2])

@@ -24,6 +24,14 @@ Rules (see docs/computation.md for the worked examples):
   90.00 is never graded below a band starting at 90.
 * pay = base × coefficient (coefficient mode) or base × total / 100 (score mode, never
   below zero), rounded to the scheme's quantum (0.01 yuan, ROUND_HALF_UP by default).
+* A metric indicator is scored by nobody: its target and actual (``metrics``) give a
+  completion rate, and its rule (bot/metrics.py) the share of its weight it earns.
+* Sections (考核维度), when a scheme has them: each indicator's weight is its share of
+  its section, each section has its own roles and role weights (re-weighting among the
+  roles present happens within the section), and weighted total = Σ section weight ×
+  section score / 100. Bonus and deduction items stay outside sections, combined by
+  the scheme's role weights. Without sections nothing of this applies and traces are
+  exactly as before.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from bot import metrics as rules
 from models.base import encode_json as _j
 from models.scheme import IndicatorKind, PayMode, Scheme
 
@@ -81,10 +90,19 @@ class IndicatorSpec:
     levels: tuple[tuple[str, Decimal], ...] = ()
     # Bonus or deduction entered as a count of incidents, each worth this many points.
     per_incident: Decimal | None = None
+    # Metric kind: how target and actual become points (bot/metrics.py).
+    rule: Mapping[str, Any] | None = field(default=None, hash=False)
+    # The section's code, in a scheme with sections.
+    section: str | None = None
 
     @property
     def weighted(self) -> bool:
-        return self.kind in (IndicatorKind.SCORE, IndicatorKind.RATING)
+        return self.kind in (IndicatorKind.SCORE, IndicatorKind.RATING, IndicatorKind.METRIC)
+
+    @property
+    def scored(self) -> bool:
+        """Scored by people (not a metric, which comes from business data)."""
+        return self.kind is not IndicatorKind.METRIC
 
 
 def levels_of(stored: Sequence[Sequence[Any]] | None) -> tuple[tuple[str, Decimal], ...]:
@@ -98,6 +116,16 @@ class RoleSpec:
     code: str
     name: str
     weight: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SectionSpec:
+    """A 考核维度: its weight in the total and the roles that score it (none: data)."""
+
+    code: str
+    name: str
+    weight: Decimal
+    roles: tuple[RoleSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +151,14 @@ class SchemeSpec:
     rounding: str = decimal.ROUND_HALF_UP
     bonus_cap: Decimal | None = None
     deduction_cap: Decimal | None = None
+    sections: tuple[SectionSpec, ...] = ()
     # What every appraisee shares (role weights, formatted constants), worked out once.
     _shared: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def of(cls, scheme: Scheme) -> SchemeSpec:
         """Freeze a stored scheme version into the engine's plain form."""
+        names = {r.code: r.name for r in scheme.roles}
         return cls(
             id=scheme.id,
             code=scheme.code,
@@ -145,6 +175,8 @@ class SchemeSpec:
                     max_score=i.max_score,
                     levels=levels_of(i.levels),
                     per_incident=i.per_incident,
+                    rule=i.rule,
+                    section=i.section,
                 )
                 for i in scheme.indicators
             ),
@@ -159,7 +191,29 @@ class SchemeSpec:
             rounding=scheme.rounding,
             bonus_cap=scheme.bonus_cap,
             deduction_cap=scheme.deduction_cap,
+            sections=tuple(
+                SectionSpec(
+                    s.code,
+                    s.name,
+                    s.weight,
+                    tuple(
+                        RoleSpec(code, names.get(code, code), Decimal(str(weight)))
+                        for code, weight in s.roles
+                    ),
+                )
+                for s in scheme.sections
+            ),
         )
+
+    def section_of(self, code: str | None) -> SectionSpec | None:
+        return next((s for s in self.sections if s.code == code), None)
+
+    def roles_scoring(self, ind: IndicatorSpec) -> tuple[RoleSpec, ...]:
+        """The roles whose marks count for `ind`: its section's, else the scheme's."""
+        if not ind.scored:
+            return ()
+        section = self.section_of(ind.section) if self.sections else None
+        return section.roles if section is not None else self.roles
 
     @property
     def score_quantum(self) -> Decimal:
@@ -175,7 +229,27 @@ class SchemeSpec:
             bonus = min(bonus, self.bonus_cap)
         if self.deduction_cap is not None:
             deduction = min(deduction, self.deduction_cap)
-        return ZERO - deduction, HUNDRED + bonus
+        return ZERO - deduction, self._weighted_top() + bonus
+
+    def _weighted_top(self) -> Decimal:
+        """The most the weighted part can reach: 100, unless a metric's rule pays above
+        target (a linear cap of 120%)."""
+        if not any(i.rule for i in self.indicators):
+            return HUNDRED
+        with decimal.localcontext(_EXACT):
+            per_section: dict[str | None, Decimal] = {}
+            for i in self.indicators:
+                if i.weighted:
+                    top = rules.top_share(i.rule) if i.rule else HUNDRED
+                    per_section[i.section] = per_section.get(i.section, ZERO) + (
+                        i.weight * top
+                    ).scaleb(-2)
+            if not self.sections:
+                return sum(per_section.values(), ZERO)
+            return sum(
+                ((s.weight * per_section.get(s.code, ZERO)).scaleb(-2) for s in self.sections),
+                ZERO,
+            )
 
     def grade_for(self, total: Decimal) -> tuple[BandSpec, BandSpec | None]:
         """The band `total` falls in and the next band up (None at the top).
@@ -334,11 +408,17 @@ def _term(
     return _Term(ind.kind, applied, _j(item))
 
 
-def compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outcome:
+def compute(
+    spec: SchemeSpec,
+    marks: Iterable[Mark],
+    pay_base: Decimal,
+    metrics: Mapping[int, tuple[Decimal, Decimal]] | None = None,
+) -> Outcome:
     """Total, grade, coefficient, pay and the full, self-contained trace for one
     appraisee (what `bot.traces.expand` makes of a stored trace).
 
-    `marks` are the submitted scores only; drafts never count.
+    `marks` are the submitted scores only; drafts never count. `metrics` are the
+    appraisee's (target, actual) by metric indicator id.
     """
     # Several scorers in one role: each mark goes to the first of that role's tasks
     # still without that indicator, so the marks keep their order within the role.
@@ -352,7 +432,8 @@ def compute(spec: SchemeSpec, marks: Iterable[Mark], pay_base: Decimal) -> Outco
         task[1][key] = str(m.value)
         if m.comment:
             task[2][key] = m.comment
-    out = evaluate(spec, tasks, pay_base, inline=True)
+    figures = {str(k): (str(t), str(a)) for k, (t, a) in (metrics or {}).items()}
+    out = evaluate(spec, tasks, pay_base, inline=True, metrics=figures)
     return Outcome(out.total, out.grade, out.coefficient, out.pay, json.loads(out.trace))
 
 
@@ -378,6 +459,7 @@ def evaluate(
     about: str = "",
     *,
     inline: bool = False,
+    metrics: Mapping[str, tuple[str, str]] | None = None,
 ) -> Evaluated:
     """`compute` for the batch: an appraisee's submitted tasks in, the trace out as JSON
     text. `about` is more of the trace (period, appraisee) as JSON members, already
@@ -388,9 +470,12 @@ def evaluate(
     version. The stored trace (version 2) names them by digest, and `fresh_parts` hands
     out the new ones to store beside it; `inline` writes them into the trace instead
     (version 1, self-contained).
+
+    `metrics` are the appraisee's (target, actual) as text by metric indicator id as
+    text; a metric indicator without them leaves the result incomplete.
     """
     with decimal.localcontext(_EXACT):
-        return _evaluate(spec, tasks, pay_base, about, inline)
+        return _evaluate(spec, tasks, pay_base, about, inline, metrics or {})
 
 
 def fresh_parts(spec: SchemeSpec) -> list[Part]:
@@ -412,14 +497,26 @@ class _Shared:
     def __init__(self, spec: SchemeSpec) -> None:
         self.spec = spec
         self.weights = {r.code: r.weight for r in spec.roles}
+        # Each indicator's role weights: its section's, in a scheme with sections.
+        self.weights_of = {
+            i.id: {r.code: r.weight for r in spec.roles_scoring(i)}
+            if spec.sections and i.kind not in (IndicatorKind.BONUS, IndicatorKind.DEDUCTION)
+            else self.weights
+            for i in spec.indicators
+        }
+        self.section_keys = {
+            s.code: [str(i.id) for i in spec.indicators if i.section == s.code and i.scored]
+            for s in spec.sections
+        }
         self.text = {
             i.id: (_s(i.weight), _s(i.min_score), _s(i.max_score)) for i in spec.indicators
         }
         self.score_quantum = spec.score_quantum
         scheme = {"id": spec.id, "code": spec.code, "name": spec.name, "version": spec.version}
+        # A scheme with sections re-weights roles within each section, and says so.
+        rule = "reweight_present_roles_in_section" if spec.sections else "reweight_present_roles"
         self.opening = {
-            version: _j({"v": version, "scheme": scheme, "rule": "reweight_present_roles"})[:-1]
-            for version in (1, 2)
+            version: _j({"v": version, "scheme": scheme, "rule": rule})[:-1] for version in (1, 2)
         }
         self.caps = (_j(_opt(spec.bonus_cap)), _j(_opt(spec.deduction_cap)))
         self.keys = [(i, str(i.id)) for i in spec.indicators]
@@ -450,10 +547,74 @@ class _Shared:
             for n, (role, value) in enumerate(zip(roles, values, strict=True))
             if value is not None
         )
-        found = _term(ind, cells, self.weights, self.text)
+        found = _term(ind, cells, self.weights_of[ind.id], self.text)
+        if ind.section is not None:
+            found = _Term(found.kind, found.amount, _in_section(found.entry, ind.section))
         if len(self.terms) < _MEMO_MAX:
             self.terms[key] = found
         return found
+
+    def metric(self, ind: IndicatorSpec, figures: tuple[str, str] | None) -> _Term:
+        """A metric indicator's term from its (target, actual) as text."""
+        if figures is None or ind.rule is None:
+            return _Term(ind.kind, None, "")
+        key = ("metric", ind.id, figures)
+        found = self.terms.get(key)
+        if found is None:
+            target, actual = Decimal(figures[0]), Decimal(figures[1])
+            completion = rules.rate(ind.rule, target, actual)
+            part = rules.share(ind.rule, completion)
+            points = (ind.weight * part).scaleb(-2)
+            entry: dict[str, Any] = {
+                "code": ind.code,
+                "name": ind.name,
+                "kind": ind.kind.value,
+                "weight": self.text[ind.id][0],
+                "target": _s(target),
+                "actual": _s(actual),
+                "rate": _s(completion),
+                "rule": dict(ind.rule),
+                "norm": _s(part),
+                "points": _s(points),
+                "lost": _s(ind.weight - points),
+            }
+            if ind.section is not None:
+                entry["section"] = ind.section
+            found = _Term(ind.kind, points, _j(entry))
+            if len(self.terms) < _MEMO_MAX:
+                self.terms[key] = found
+        return found
+
+    def sections_entry(
+        self, sums: dict[str, Decimal], present: dict[str, frozenset[str]]
+    ) -> tuple[Decimal, list[dict[str, Any]]]:
+        """The weighted total of a scheme with sections, and each section's entry: its
+        score (0..100 on target), weight, points and the roles that counted in it."""
+        weighted = ZERO
+        entries = []
+        for section in self.spec.sections:
+            score = sums.get(section.code, ZERO)
+            points = (section.weight * score).scaleb(-2)
+            weighted += points
+            here = present.get(section.code, frozenset())
+            roles = [
+                {"code": r.code, "name": r.name, "weight": _s(r.weight), "present": r.code in here}
+                for r in section.roles
+            ]
+            entries.append(
+                {
+                    "code": section.code,
+                    "name": section.name,
+                    "weight": _s(section.weight),
+                    "score": _s(score),
+                    "points": _s(points),
+                    "roles": roles,
+                    # Some role of positive weight did not score: the others counted
+                    # for it, within this section only.
+                    "reweighted": any(r.weight > 0 and r.code not in here for r in section.roles),
+                }
+            )
+        return weighted, entries
 
     def roles_entry(self, present: frozenset[str]) -> str:
         found = self.roles.get(present)
@@ -524,6 +685,14 @@ class _Shared:
         return found
 
 
+def _in_section(entry: str, section: str) -> str:
+    """An indicator's entry with the section it belongs to (only in schemes with
+    sections: traces of the others stay exactly as they were)."""
+    if not entry:
+        return entry
+    return entry[:-1] + ',"section":' + _j(section) + "}"
+
+
 def _shared(spec: SchemeSpec) -> _Shared:
     found: _Shared | None = spec._shared.get("shared")
     if found is None:
@@ -532,7 +701,12 @@ def _shared(spec: SchemeSpec) -> _Shared:
 
 
 def _evaluate(
-    spec: SchemeSpec, tasks: Sequence[Task], pay_base: Decimal, about: str, inline: bool
+    spec: SchemeSpec,
+    tasks: Sequence[Task],
+    pay_base: Decimal,
+    about: str,
+    inline: bool,
+    metrics: Mapping[str, tuple[str, str]],
 ) -> Evaluated:
     shared = _shared(spec)
     memo = shared.terms
@@ -563,8 +737,12 @@ def _evaluate(
             )
             for k in shared.key_list
         )
-    for (ind, _), key in zip(shared.keys, keys, strict=True):
-        term = memo.get(key) or shared.term(ind, key)
+    by_section: dict[str, Decimal] | None = {} if spec.sections else None
+    for (ind, text_id), key in zip(shared.keys, keys, strict=True):
+        if ind.kind is IndicatorKind.METRIC:
+            term = shared.metric(ind, metrics.get(text_id))
+        else:
+            term = memo.get(key) or shared.term(ind, key)
         if term.amount is None:
             missing.append(ind.code)
             continue
@@ -578,8 +756,18 @@ def _evaluate(
         else:
             weighted += term.amount
             entries.append(placed)
+            if by_section is not None and ind.section is not None:
+                by_section[ind.section] = by_section.get(ind.section, ZERO) + term.amount
     if missing:
         raise Incomplete(missing)
+    sections_text = ""
+    if by_section is not None:
+        in_section = {
+            code: frozenset(t[0] for t in tasks if any(k in t[1] for k in ids))
+            for code, ids in shared.section_keys.items()
+        }
+        weighted, section_entries = shared.sections_entry(by_section, in_section)
+        sections_text = ',"sections":' + _j(section_entries)
 
     bonus = bonus_sum if spec.bonus_cap is None else min(bonus_sum, spec.bonus_cap)
     deduction = (
@@ -598,6 +786,7 @@ def _evaluate(
             "," + about if about else "",
             ',"roles":',
             place(shared.roles_entry(present)),
+            sections_text,
             ',"indicators":[',
             ",".join(entries),
             '],"bonus":{"items":[',

@@ -21,6 +21,8 @@ from bot.audit import record
 from bot.errors import Refused
 from bot.gaps import Gap, named, unscorable, without_result
 from bot.i18n import _
+from bot.metric_values import missing_values
+from bot.sections import scoring_roles
 from bot.workdays import is_workday, local_now
 from models import (
     OPEN_STATES,
@@ -334,7 +336,9 @@ def create_tasks(session: Session, period: Period, only: set[int] | None = None)
     out; the pay engine re-weights among the roles present. With `only`, just for those
     employees."""
     scheme = session.get_one(Scheme, period.scheme_id)
-    role_codes = {r.code for r in scheme.roles}
+    # A role that scores nothing (every indicator is data, or no section lists it) gets
+    # no task.
+    role_codes = scoring_roles(scheme)
     q = (
         select(Employee.id, Employee.manager_id, Institution.head_id)
         .join(Institution, Institution.id == Employee.institution_id)
@@ -412,6 +416,20 @@ def add_missing_tasks(
 
 
 def close_period(session: Session, now: dt.datetime, period: Period, actor: str = "cli") -> None:
+    """Close scoring; refused while an active appraisee lacks a metric value, naming
+    who and which indicator (`jixiao import metrics` brings them)."""
+    if period.state in TRANSITIONS["close"][0]:
+        missing = missing_values(session, period)
+        if missing:
+            shown = [f"{number} {name}: {ind}" for number, name, ind in missing[:20]]
+            if len(missing) > 20:
+                shown.append("…")
+            raise Refused(
+                _(
+                    "Period {label} cannot close: {n} metric values are missing ({missing}). "
+                    "Import them with `jixiao import metrics {label} FILE`."
+                ).format(label=period.label, n=len(missing), missing=_("; ").join(shown))
+            )
     _transition(session, now, period, "close", actor)
     period.closed_at = now
 

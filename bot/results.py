@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,6 +26,7 @@ from bot.audit import record
 from bot.errors import Refused
 from bot.gaps import number_key
 from bot.i18n import _
+from bot.metric_values import any_metric, values_of
 from bot.pay import (
     Evaluated,
     Incomplete,
@@ -42,6 +43,7 @@ from models import (
     Department,
     Employee,
     Institution,
+    MetricValue,
     Period,
     PeriodState,
     Result,
@@ -137,9 +139,14 @@ def task_rows(
 
 
 def evaluate_appraisee(
-    spec: SchemeSpec, period: str, person: Person, rows: Sequence[TaskRow]
+    spec: SchemeSpec,
+    period: str,
+    person: Person,
+    rows: Sequence[TaskRow],
+    metrics: Mapping[str, tuple[str, str]] | None = None,
 ) -> Evaluated | list[str]:
-    """One appraisee's result from their task rows, or the indicators still missing.
+    """One appraisee's result from their task rows (and metric values), or the
+    indicators still missing.
 
     `period` is the trace's period entry, already JSON.
     """
@@ -153,7 +160,7 @@ def evaluate_appraisee(
         f'"institution":{_text(institution)},"department":{_text(department or "")}}}'
     )
     try:
-        return evaluate(spec, tasks, base, about)
+        return evaluate(spec, tasks, base, about, metrics=metrics)
     except Incomplete as exc:
         return exc.missing
 
@@ -162,19 +169,37 @@ Chunk = list[tuple[int, Person, list[TaskRow]]]
 Outcomes = tuple[list[tuple[int, Evaluated | list[str]]], list[Part]]
 
 
-def evaluate_chunk(spec: SchemeSpec, period: str, chunk: Chunk) -> Outcomes:
-    """Appraisees' outcomes, and the trace parts they named for the first time."""
-    outcomes = [(a, evaluate_appraisee(spec, period, p, rows)) for a, p, rows in chunk]
+def evaluate_chunk(
+    spec: SchemeSpec,
+    period: str,
+    chunk: Chunk,
+    figures: Mapping[int, Mapping[str, tuple[str, str]]] | None = None,
+) -> Outcomes:
+    """Appraisees' outcomes, and the trace parts they named for the first time.
+    `figures` are the period's metric values by appraisee."""
+    got = figures or {}
+    outcomes = [(a, evaluate_appraisee(spec, period, p, rows, got.get(a))) for a, p, rows in chunk]
     return outcomes, fresh_parts(spec)
 
 
 def _outcomes(
-    spec: SchemeSpec, period: str, people: dict[int, Person], rows: Iterator[TaskRow]
+    spec: SchemeSpec,
+    period: str,
+    people: dict[int, Person],
+    rows: Iterator[TaskRow],
+    figures: Mapping[int, Mapping[str, tuple[str, str]]],
 ) -> Iterator[Outcomes]:
-    """Every scored appraisee's outcome, a chunk at a time, in appraisee order."""
+    """Every scored appraisee's outcome, a chunk at a time, in appraisee order; then
+    those with metric values but no submitted task (a scheme of data alone, or nobody
+    has scored them yet: then the outcome names what is missing)."""
+    seen: set[int] = set()
     groups = ((a, people[a], list(g)) for a, g in groupby(rows, key=itemgetter(0)))
     while chunk := list(islice(groups, CHUNK)):
-        yield evaluate_chunk(spec, period, chunk)
+        seen.update(a for a, _p, _r in chunk)
+        yield evaluate_chunk(spec, period, chunk, figures)
+    rest: Chunk = [(a, people[a], []) for a in sorted(figures) if a not in seen and a in people]
+    for start in range(0, len(rest), CHUNK):
+        yield evaluate_chunk(spec, period, rest[start : start + CHUNK], figures)
 
 
 def in_force(
@@ -417,9 +442,13 @@ def _compute_period(
                 Employee.id.in_(
                     select(ScoringTask.appraisee_id).where(ScoringTask.period_id == period.id)
                 )
+                | Employee.id.in_(
+                    select(MetricValue.employee_id).where(MetricValue.period_id == period.id)
+                )
             )
         ).tuples()
     }
+    figures = values_of(session, period.id) if any_metric(spec) else {}
     old: dict[int, tuple[int, Decimal, str, Decimal, Decimal, Any]] = {
         row[0]: row[1:]
         for row in conn.execute(
@@ -443,7 +472,7 @@ def _compute_period(
     period_entry = json.dumps({"id": period.id, "label": period.label}, ensure_ascii=False)
     hasher = results_hasher(period.id, now)
     rows = task_rows(session, period.id)
-    for outcomes, parts in _outcomes(spec, period_entry, people, rows):
+    for outcomes, parts in _outcomes(spec, period_entry, people, rows, figures):
         # Parts first: the traces below name them.
         new_parts = {name: body for name, body in parts if name not in stored_parts}
         insert_many(
@@ -524,7 +553,8 @@ def recompute_one(
     person: Person = (row[0], row[1], row[2], row[3], row[4])
     period_entry = json.dumps({"id": period.id, "label": period.label}, ensure_ascii=False)
     rows = list(task_rows(session, period.id, employee_id))
-    out = evaluate_appraisee(spec, period_entry, person, rows)
+    figures = values_of(session, period.id, employee_id).get(employee_id)
+    out = evaluate_appraisee(spec, period_entry, person, rows, figures)
     if isinstance(out, list):
         names = {i.code: i.name for i in spec.indicators}
         raise Refused(

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     scorer_above_peers_points: Decimal = Field(default=Decimal(10), ge=0)
     # Scorers with fewer people than this are shown but never flagged: too few to tell.
     scorer_min_people: int = Field(default=3, ge=1)
+    # Bearer token a business system sends to POST /api/metrics; empty: the endpoint
+    # refuses every request.
+    metrics_api_token: str = ""
 
 
 @lru_cache(maxsize=1)

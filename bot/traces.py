@@ -4,6 +4,12 @@ A result's stored trace (version 2) names the parts it shares with other apprais
 traces (an indicator's marks and points, the roles present, the grade, the pay) by
 digest; `expand` puts them back, giving the self-contained trace (version 1) that
 `bot.pay.compute` returns and every explanation is rendered from.
+
+A metric indicator's entry (target, actual, completion rate, rule, points) is a part like
+any indicator's. A scheme with sections adds a `sections` list (each section's weight,
+score, points, roles and whether a missing role was re-weighted within it) written into
+the trace itself, and each indicator's entry names its section; traces of schemes
+without sections have neither and read exactly as before.
 """
 
 from __future__ import annotations

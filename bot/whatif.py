@@ -88,6 +88,17 @@ def marks_of(spec: SchemeSpec, trace: Mapping[str, Any]) -> dict[int, dict[str, 
     return out
 
 
+def metrics_of(spec: SchemeSpec, trace: Mapping[str, Any]) -> dict[int, tuple[Decimal, Decimal]]:
+    """The target and actual of each metric indicator, as the trace stored them: a what-if
+    keeps the business figures the result was computed from."""
+    by_code = {i.code: i for i in spec.indicators}
+    return {
+        by_code[row["code"]].id: (Decimal(row["target"]), Decimal(row["actual"]))
+        for row in _rows(trace)
+        if row.get("kind") == "metric" and row["code"] in by_code
+    }
+
+
 def _heaviest_role(spec: SchemeSpec) -> str:
     return max(spec.roles, key=lambda r: r.weight).code
 
@@ -119,7 +130,8 @@ def recompute(
     spec: SchemeSpec, trace: Mapping[str, Any], pay_base: Decimal, values: Mapping[int, Decimal]
 ) -> Outcome:
     """The engine's outcome for the stored marks with `values` in place."""
-    return compute(spec, replaced(spec, marks_of(spec, trace), values), pay_base)
+    marks = replaced(spec, marks_of(spec, trace), values)
+    return compute(spec, marks, pay_base, metrics_of(spec, trace))
 
 
 def what_if(session: Session, result: Result, values: Mapping[int, Decimal]) -> Answer:
@@ -128,7 +140,7 @@ def what_if(session: Session, result: Result, values: Mapping[int, Decimal]) -> 
     trace = expand(session, result.trace)
     spec = SchemeSpec.of(scheme_of(session, trace))
     stored = marks_of(spec, trace)
-    out = compute(spec, replaced(spec, stored, values), result.pay_base)
+    out = compute(spec, replaced(spec, stored, values), result.pay_base, metrics_of(spec, trace))
     base = uncalibrated(result)
     by_id = {i.id: i for i in spec.indicators}
     changes = tuple(

@@ -1,4 +1,5 @@
-"""The one web entry point: the Telegram webhook, the chat page, /healthz and /metrics.
+"""The one web entry point: the Telegram webhook, the chat page, /healthz, /metrics and
+/api/metrics (business data pushed in).
 
 Which platforms are on follows from which credentials are set; with none, only the local
 chat page runs. This module is the only place that knows every platform.
@@ -36,6 +37,7 @@ from bot.delivery import Limits
 from bot.health import SENT_WINDOW, operations
 from bot.settings import Settings, get_settings
 from bot.workdays import utc_now
+from handlers.metrics_api import metrics_route
 from handlers.slack.transport import SLACK_LIMITS
 
 log = logging.getLogger(__name__)
@@ -259,7 +261,11 @@ def create_server(
         data = await run_in_threadpool(generate_latest, metrics.registry)
         return Response(data, media_type=CONTENT_TYPE_LATEST)
 
-    routes: list[Route | Mount] = [Route("/healthz", healthz), Route("/metrics", scrape)]
+    routes: list[Route | Mount] = [
+        Route("/healthz", healthz),
+        Route("/metrics", scrape),
+        metrics_route(settings, sessions),
+    ]
     applications = []
     if settings.telegram_bot_token:
         base = telegram_base_url or settings.telegram_api_url or None

@@ -19,6 +19,7 @@ from models.outbox import OutboxMessage, OutboxState
 from models.period import (
     AuditEvent,
     AuditHead,
+    MetricValue,
     Period,
     PeriodKind,
     PeriodState,
@@ -40,6 +41,7 @@ from models.scheme import (
     QuotaScope,
     Scheme,
     ScorerRole,
+    Section,
 )
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "Institution",
     "Lease",
     "LegacyResult",
+    "MetricValue",
     "OutboxMessage",
     "OutboxState",
     "PayMode",
@@ -85,6 +88,7 @@ __all__ = [
     "ScoreEntry",
     "ScorerRole",
     "ScoringTask",
+    "Section",
     "SeenUpdate",
     "Stage",
     "StageReached",

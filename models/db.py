@@ -155,6 +155,29 @@ def insert_many(
         conn.exec_driver_sql(compiled.string, batch)
 
 
+def copy_many(
+    conn: Connection, model: type[Base], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """`insert_many`, through COPY on PostgreSQL (ten times fewer round trips' worth of
+    time for hundreds of thousands of rows). The values go through each column's bind
+    processing as there, then psycopg's own adaptation (Decimal, aware datetime, text):
+    what is stored is what an insert stores. Other databases: `insert_many`."""
+    if conn.dialect.name != "postgresql":
+        insert_many(conn, model, columns, rows)
+        return
+    table = model.__table__
+    assert isinstance(table, Table)
+    dialect = conn.dialect
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    ]
+    raw: Any = conn.connection.driver_connection
+    names = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([v if p is None else p(v) for p, v in zip(processors, row, strict=True)])
+
+
 def stream(conn: Connection, stmt: Select[Any], batch: int) -> Iterator[Sequence[Any]]:
     """Rows of a SELECT straight from the driver's cursor, `batch` at a time.
 

@@ -181,6 +181,25 @@ class TracePart(Base):
     body: Mapped[Any] = mapped_column(JSON)
 
 
+class MetricValue(Base):
+    """An appraisee's target and actual of a metric indicator for a period (数据采集).
+
+    `source` says where the target came from: "employee" (their own row) or "position"
+    (the row for everyone in their position)."""
+
+    __tablename__ = "metric_values"
+    __table_args__ = (UniqueConstraint("period_id", "employee_id", "indicator_id"),)
+
+    id: Mapped[intpk]
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
+    target: Mapped[Decimal]
+    actual: Mapped[Decimal]
+    source: Mapped[str] = mapped_column(String(16), default="employee")
+    updated_at: Mapped[When]
+
+
 class AuditEvent(Base):
     """Append-only record of a change: who, when, what, before and after.
 

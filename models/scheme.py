@@ -17,6 +17,9 @@ class IndicatorKind(enum.StrEnum):
     RATING = "rating"  # one of named levels, each worth points
     BONUS = "bonus"  # points added on top, capped
     DEDUCTION = "deduction"  # points taken off, capped
+    # Points from business data (数据采集): the appraisee's target and actual for the
+    # period, turned into points by the indicator's rule; nobody scores it.
+    METRIC = "metric"
 
 
 class PayMode(enum.StrEnum):
@@ -62,6 +65,10 @@ class Scheme(Base):
     quotas: Mapped[list[QuotaRule]] = relationship(
         back_populates="scheme", order_by="QuotaRule.position", cascade="all, delete-orphan"
     )
+    # 考核维度: none for a scheme whose roles score every indicator (one implicit section).
+    sections: Mapped[list[Section]] = relationship(
+        back_populates="scheme", order_by="Section.position", cascade="all, delete-orphan"
+    )
 
 
 class Indicator(Base):
@@ -89,8 +96,32 @@ class Indicator(Base):
     # A comment is required when the score is below this, or at the maximum if set.
     comment_below: Mapped[Decimal | None] = mapped_column(default=None)
     comment_at_max: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The section (its code) this indicator belongs to, in a scheme with sections.
+    section: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Metric kind: how target and actual become points (see bot/metrics.py), numbers as
+    # text: {"form": "linear", "direction": "higher", "floor": "60", "cap": "120"} or
+    # {"form": "stepped", "direction": "lower", "steps": [["100", "100"], ["90", "80"]]}.
+    rule: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
     scheme: Mapped[Scheme] = relationship(back_populates="indicators")
+
+
+class Section(Base):
+    """A 考核维度: a group of indicators with its weight in the total and its own scorer
+    roles and role weights ([[role code, weight as text], ...]); none for data alone."""
+
+    __tablename__ = "scheme_sections"
+    __table_args__ = (UniqueConstraint("scheme_id", "code"),)
+
+    id: Mapped[intpk]
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[Code]
+    name: Mapped[Name]
+    weight: Mapped[Decimal]
+    roles: Mapped[list[Any]] = mapped_column(default=list)
+
+    scheme: Mapped[Scheme] = relationship(back_populates="sections")
 
 
 class ScorerRole(Base):

@@ -185,18 +185,48 @@ SCHEME_HELP: dict[str, dict[str, tuple[str, str]]] = {
         "bonus_cap": ("所有加分项合计上限；留空不设上限。", "5"),
         "deduction_cap": ("所有扣分项合计上限；留空不设上限。", "10"),
         "institution": ("留空适用全集团；否则为已导入的机构名称。", ""),
+        "objection_days": ("公布后的公示期（工作日），0–60，留空为 5。", ""),
     },
     "indicators": {
         "code": ("指标代码，方案内唯一。行序即考核人看到的顺序。", "perf"),
         "name": ("指标名称。", "工作业绩"),
-        "kind": ("评分、评级、加分或扣分。", "评分"),
-        "weight": ("评分与评级指标必填，合计须恰好为 100；加分、扣分项留空。", "40"),
+        "kind": ("评分、评级、加分、扣分，或数据（取自业务数据，无人评分）。", "评分"),
+        "weight": (
+            "评分、评级与数据指标必填，合计须恰好为 100（分维度时每个维度内合计 100）；"
+            "加分、扣分项留空。",
+            "40",
+        ),
         "min_score": ("评分指标的最低分，默认 0。", "0"),
         "max_score": ("评分指标的满分（默认 100）；加分、扣分项的单项上限（必填）。", "100"),
         "levels": ("评级指标必填：档次:分值，逗号分隔，如 优:100, 良:85。", ""),
         "criteria": ("给考核人看的评分说明。", "本月目标任务完成情况"),
         "comment_below": ("打分低于此值时须填写评语。", "60"),
         "comment_at_max": ("打满分时是否须填写评语：是/否。", "否"),
+        "per_incident": (
+            "加分、扣分项按次计时每次的分值，如 3（每次扣 3 分），合计不超过上限。",
+            "",
+        ),
+        "rule": (
+            "数据指标必填：线性 60-120（完成率低于 60% 得 0，按比例计至 120% 封顶），"
+            "或 阶梯 100:100, 90:80, 80:60（完成率达 100% 得满分，达 90% 得 80% …）。",
+            "",
+        ),
+        "direction": (
+            "数据指标：正向（越高越好，默认）或反向（越低越好，如投诉、差错率；"
+            "完成率 = 2 − 实际/目标）。",
+            "",
+        ),
+        "section": ("分维度时必填：所属考核维度的编码；不分维度留空。", ""),
+    },
+    "sections": {
+        "code": ("考核维度编码；可不要此表，则所有考核人评所有指标。", "perf"),
+        "name": ("维度名称。", "业绩指标"),
+        "weight": ("维度权重，各维度合计须恰好为 100。", "50"),
+        "scorers": (
+            "本维度的评分人及权重，如 直接上级:60, 机构负责人:40（合计 100）；"
+            "数据维度留空（无人评分）。",
+            "",
+        ),
     },
     "roles": {
         "code": ("manager/直接上级、head/机构负责人、self/本人。", "直接上级"),
@@ -246,6 +276,10 @@ SCHEME_SHEETS = {
 SCHEME_NOTES = [
     "一个文件一个方案，四张表：方案、指标、考核人、等级（表名、表头中英文均可）；"
     "可另加“强制分布”表，每行一条等级比例规则，在计算结果和公示时检查。",
+    "可另加“考核维度”表（如 业绩指标 50、360评价 30、行为规范 20），每个维度有自己的权重和"
+    "评分人；评分人只评自己维度的指标，缺评的评分人在本维度内重新分配权重。",
+    "数据指标的目标值和实际值用 `jixiao import metrics 周期 文件` 导入（工号、指标、目标值、"
+    "实际值），或由业务系统推送到 POST /api/metrics；数据指标不产生评分任务。",
     "导入是“全部或全不”：任何一处有误，一处也不写入，并逐条列出错误。",
     "评分与评级指标权重合计、考核人权重合计都须恰好为 100；可写 70、70% 或设为百分比格式的 0.7。",
     "其他含数据的表不会被读取，导入结果会列出其名称。",
@@ -307,6 +341,7 @@ SCHEME_EXAMPLE: dict[str, list[tuple[Any, ...]]] = {
         ("D", "基本合格", 60, 0.8),
         ("E", "不合格", 0, 0.6),
     ],
+    "考核维度": [],
     # The example period meets both: A is at most 2 of 一分公司's 7 (30% of 7 = 2.1, down
     # to 2), 1 of 二分公司's 3 and of 集团本部's 2 (never below 1); D and E are 2 of 12 (5% of 12
     # = 0.6, up to 1).
@@ -384,6 +419,122 @@ def org_csv() -> None:
     # What Excel in China writes when saving as CSV: GB18030 (GBK), CRLF, no BOM.
     path.write_bytes(buf.getvalue().encode("gb18030"))
     print("wrote", path.relative_to(OUT.parent.parent))
+
+
+# A layered scheme: 业绩 from business data (50), 360 评价 by the manager and the head
+# (30), 行为规范 by the manager alone (20); its metrics file below.
+LAYERED_EXAMPLE: dict[str, list[tuple[Any, ...]]] = {
+    "方案": [("LAYER", "分层绩效考核方案（示例）", "系数", 2, 0.01, "四舍五入", 5, 10, "")],
+    "指标": [
+        (
+            "deposit",
+            "存款增量",
+            "数据",
+            60,
+            "",
+            "",
+            "",
+            "月末存款较上月末增量",
+            "",
+            "",
+            "",
+            "线性 60-120",
+            "正向",
+            "perf",
+        ),
+        (
+            "complaints",
+            "客户投诉",
+            "数据",
+            40,
+            "",
+            "",
+            "",
+            "有效投诉件数",
+            "",
+            "",
+            "",
+            "阶梯 100:100, 90:80, 80:60",
+            "反向",
+            "perf",
+        ),
+        (
+            "peer",
+            "360评价",
+            "评分",
+            100,
+            0,
+            100,
+            "",
+            "协作、沟通、服务",
+            60,
+            "否",
+            "",
+            "",
+            "",
+            "s360",
+        ),
+        (
+            "conduct",
+            "行为规范",
+            "评分",
+            100,
+            0,
+            100,
+            "",
+            "制度执行与纪律",
+            60,
+            "否",
+            "",
+            "",
+            "",
+            "conduct",
+        ),
+        ("bonus", "加分项", "加分", "", "", 5, "", "突出贡献", "", "否"),
+    ],
+    "考核维度": [
+        ("perf", "业绩指标", 50, ""),
+        ("s360", "360评价", 30, "直接上级:60, 机构负责人:40"),
+        ("conduct", "行为规范", 20, "直接上级:100"),
+    ],
+    "考核人": [("直接上级", "直接上级", 70), ("机构负责人", "机构负责人", 30)],
+    "等级": SCHEME_EXAMPLE["等级"],
+}
+METRICS_EXAMPLE = [
+    ("", "", "柜员", "存款增量", 500000, ""),
+    ("", "", "柜员", "客户投诉", 2, ""),
+    ("20003", "陈静", "", "存款增量", 800000, 880000),
+    ("20003", "陈静", "", "客户投诉", 2, 3),
+    ("20004", "杨帆", "", "存款增量", "", 430000),
+    ("20004", "杨帆", "", "客户投诉", "", 1),
+]
+
+
+def layered_example() -> None:
+    wb = Workbook()
+    first = wb.active
+    assert first is not None
+    wb.remove(first)
+    for title, columns in SCHEME_SHEETS.items():
+        ws = wb.create_sheet(title)
+        _header(ws, columns, mark=False)
+        _rows(ws, LAYERED_EXAMPLE.get(title, []))
+    _notes(wb, SCHEME_SHEETS, SCHEME_NOTES)
+    _save(wb, "scheme_layered_example.xlsx")
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "指标数据"
+    ws.append(["工号", "姓名", "岗位", "指标", "目标值", "实际值"])
+    _rows(ws, METRICS_EXAMPLE)
+    notes = wb.create_sheet("说明")
+    for line in (
+        "一行一人一指标：工号、指标（编码或名称）、目标值、实际值；可加姓名核对。",
+        "只填岗位、不填工号的行给出该岗位所有人的目标值；本人行目标值留空即用岗位目标值。",
+        "目标值须大于 0。导入是“全部或全不”，并替换该周期已导入的全部数据。",
+    ):
+        notes.append([line])
+    _save(wb, "metrics_example.xlsx")
 
 
 def scheme(example: bool) -> None:
@@ -631,6 +782,7 @@ def main() -> None:
     org_csv()
     scheme(example=False)
     scheme(example=True)
+    layered_example()
     scores_example()
     payroll_example()
     legacy_example()

@@ -19,6 +19,7 @@ from bot.chat.myscore import (
     fig,
     find,
     item_line,
+    metric_line,
     no_result_note,
     num,
     shown_places,
@@ -262,23 +263,13 @@ def indicators(t: dict[str, Any]) -> list[str]:
         lines[0] = _("Each indicator's contribution (scorer roles weigh {weights}):").format(
             weights=_(", ").join(f"{r['name']} {render.score(r['weight'])}" for r in roles)
         )
-    for row in t["indicators"]:
-        marks, notes = combination(t, row)
-        lines.append(
-            _(
-                "• {name} (weight {weight}): {marks} → {weight} × {norm} ÷ 100 = {points} "
-                "points, {lost} points lost"
-            ).format(
-                name=row["name"],
-                marks=marks,
-                weight=render.score(row["weight"]),
-                norm=fig(row["norm"]),
-                points=num(row["points"], at),
-                lost=num(row["lost"], at),
-            )
-        )
-        lines.extend("   " + note for note in notes)
-        lines.extend(comments(t, row))
+    if "sections" in t:
+        lines[0] = _("Each section and its indicators:")
+        for section in t["sections"]:
+            lines.extend(_section(t, section, at))
+    else:
+        for row in t["indicators"]:
+            lines.extend(_indicator(t, row, at))
     for key, title, sign in (
         ("bonus", _("Bonuses: +{sum}"), "+"),
         ("deduction", _("Deductions: −{sum}"), "−"),
@@ -300,11 +291,83 @@ def indicators(t: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _indicator(t: dict[str, Any], row: dict[str, Any], at: int) -> list[str]:
+    """One indicator's lines: a metric's figures and rule, or the marks and the sum."""
+    if row.get("kind") == "metric":
+        return [metric_line(row, at)]
+    marks, notes = combination(t, row)
+    lines = [
+        _(
+            "• {name} (weight {weight}): {marks} → {weight} × {norm} ÷ 100 = {points} "
+            "points, {lost} points lost"
+        ).format(
+            name=row["name"],
+            marks=marks,
+            weight=render.score(row["weight"]),
+            norm=fig(row["norm"]),
+            points=num(row["points"], at),
+            lost=num(row["lost"], at),
+        )
+    ]
+    lines.extend("   " + note for note in notes)
+    lines.extend(comments(t, row))
+    return lines
+
+
+def _section(t: dict[str, Any], section: dict[str, Any], at: int) -> list[str]:
+    """A section (考核维度): its score and points in the total, whether a missing role was
+    re-weighted within it, then its indicators (weights are shares of the section)."""
+    lines = [
+        _(
+            "{name} (section weight {weight}): score {score} → {weight} × {score} ÷ 100 = "
+            "{points} points"
+        ).format(
+            name=section["name"],
+            weight=render.score(section["weight"]),
+            score=fig(section["score"]),
+            points=num(section["points"], at),
+        )
+    ]
+    roles = section["roles"]
+    if roles:
+        lines.append(
+            "   "
+            + _("Scored by {weights}.").format(
+                weights=_(", ").join(f"{r['name']} {render.score(r['weight'])}" for r in roles)
+            )
+        )
+    else:
+        lines.append("   " + _("From business data: nobody scores it."))
+    if section.get("reweighted"):
+        missing = [r for r in roles if not r["present"] and Decimal(r["weight"]) > 0]
+        present = [r for r in roles if r["present"] and Decimal(r["weight"]) > 0]
+        used = sum((Decimal(r["weight"]) for r in present), ZERO)
+        counted = _(", ").join(
+            _("{role} counts {share}").format(
+                role=r["name"], share=fig(Decimal(r["weight"]) * 100 / used) + "%"
+            )
+            for r in present
+        )
+        lines.append(
+            "   "
+            + _("Re-weighted within this section only: {missing} did not score; {counted}.").format(
+                missing=_(", ").join(r["name"] for r in missing), counted=counted
+            )
+        )
+    # The marks are combined by this section's roles and weights.
+    inner = dict(t, roles=roles, rule="reweight_present_roles_in_section")
+    for row in t["indicators"]:
+        if row.get("section") == section["code"]:
+            lines.extend("  " + line for line in _indicator(inner, row, at))
+    return lines
+
+
 def total(t: dict[str, Any]) -> list[str]:
     """The sum line by line, and the total's rounding: what it was, the rule, the move."""
     at = shown_places(t)
     shown = int(t.get("score_places", 2))
-    points = [row["points"] for row in t["indicators"]]
+    # With sections, the weighted score is the sum of the sections' points.
+    points = [row["points"] for row in t.get("sections") or t["indicators"]]
     lines = [
         _("Weighted score: {terms} = {weighted}").format(
             terms=" + ".join(num(p, at) for p in points) or "0",
@@ -358,7 +421,13 @@ def total(t: dict[str, Any]) -> list[str]:
 
 def _points(t: dict[str, Any]) -> dict[str, tuple[str, Decimal]]:
     """Points per indicator code, with bonuses and deductions as two more lines."""
-    out = {row["code"]: (row["name"], Decimal(row["points"])) for row in t["indicators"]}
+    # With sections an indicator's points are within its section: its part of the total
+    # is that times the section's weight.
+    share = {sec["code"]: Decimal(sec["weight"]) / 100 for sec in t.get("sections", [])}
+    out = {
+        row["code"]: (row["name"], Decimal(row["points"]) * share.get(row.get("section"), 1))
+        for row in t["indicators"]
+    }
     out["+bonus"] = (_("bonuses"), Decimal(t["bonus_applied"]))
     out["-deduction"] = (_("deductions"), -Decimal(t["deduction_applied"]))
     return out

@@ -38,6 +38,7 @@ from bot.chat.values import (
 )
 from bot.i18n import _
 from bot.pay import Incomplete, Mark, RoleSpec, SchemeSpec, compute
+from bot.sections import indicators_for
 from models import Indicator, IndicatorKind, Result, ScoreEntry, ScoringTask, TaskState
 
 WEIGHTED = (IndicatorKind.SCORE, IndicatorKind.RATING)
@@ -45,7 +46,8 @@ OPTIONAL = (IndicatorKind.BONUS, IndicatorKind.DEDUCTION)
 
 
 def _inds(task: ScoringTask) -> list[Indicator]:
-    return list(task.period.scheme.indicators)
+    # Only what this task's role scores: no metric indicator, only its sections'.
+    return indicators_for(task.period.scheme, task.role_code)
 
 
 def _entries(task: ScoringTask) -> dict[int, ScoreEntry]:
@@ -560,6 +562,13 @@ def _preview(task: ScoringTask) -> str:
             "toward the result, so no total or grade is shown."
         ).format(role=scorer_role.name)
     spec = SchemeSpec.of(task.period.scheme)
+    if spec.sections or any(not i.scored for i in spec.indicators):
+        # This scorer's marks are only part of the total: business data or other
+        # sections' scorers make up the rest.
+        return _(
+            "The total also counts indicators scored from business data or by others: "
+            "it is shown once results are computed."
+        )
     spec = dataclasses.replace(spec, roles=(RoleSpec(task.role_code, "", Decimal(1)),))
     marks = [Mark(task.role_code, e.indicator_id, e.value, e.comment) for e in task.entries]
     try:

@@ -5,12 +5,13 @@ Everything shown comes from the stored trace, so it never drifts when a scheme c
 
 from __future__ import annotations
 
+import decimal
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 
-from bot import gaps
+from bot import gaps, i18n, metrics
 from bot.adjustments import adjustment_lines
 from bot.chart import history_lines
 from bot.chat import appeal, render
@@ -34,6 +35,7 @@ def shown_places(t: dict[str, Any]) -> int:
     figure carries more (44.9975 + 44.9975 = 89.995 is not 45.00 + 45.00)."""
     places = int(t.get("score_places", 2))
     figures = [row["points"] for row in t["indicators"]]
+    figures += [section["points"] for section in t.get("sections", [])]
     figures += [t["weighted"], t["bonus_applied"], t["deduction_applied"], t["total_raw"]]
     return max([places, *(min(render.places_of(f), MAX_PLACES) for f in figures)])
 
@@ -185,6 +187,34 @@ def not_yet(ctx: Ctx) -> Reply:
     return Reply(text, [[ctx.button(_("Menu"), "menu")]], ctx.tapped)
 
 
+def figure(value: Decimal | str) -> str:
+    """A target or an actual as people say it: 500万 in Chinese, 5,000,000 in English."""
+    d = Decimal(value)
+    if i18n.current().startswith("zh") and abs(d) >= 10000:
+        wan = d.scaleb(-4)
+        if render.places_of(wan) <= 2:
+            return render.score(wan) + "万"
+    return i18n.number(d, places=min(render.places_of(d), MAX_PLACES))
+
+
+def metric_line(row: dict[str, Any], places: int) -> str:
+    """A metric indicator: 存款增量: 目标 500万, 实际 430万, 完成率 86.0% → 按 60%–120% 线性 →
+    43.00 分 (权重 50)."""
+    rate = Decimal(row["rate"]).quantize(Decimal("0.1"), rounding=decimal.ROUND_HALF_UP)
+    return _(
+        "• {name}: target {target}, actual {actual}, completion {rate}% → {rule} → "
+        "{points} points (weight {weight})"
+    ).format(
+        name=row["name"],
+        target=figure(row["target"]),
+        actual=figure(row["actual"]),
+        rate=format(rate, "f"),
+        rule=metrics.describe(row["rule"]),
+        points=num(row["points"], places),
+        weight=render.score(row["weight"]),
+    )
+
+
 def role_names(trace: dict[str, Any]) -> dict[str, str]:
     return {r["code"]: r["name"] for r in trace.get("roles", [])}
 
@@ -227,6 +257,9 @@ def show(ctx: Ctx, result_id: int | None = None) -> Reply:
         lines.append(_("This result was calibrated: “Why is my pay this amount” says how and why."))
     lines.append(_("By indicator:"))
     for row in t["indicators"]:
+        if row.get("kind") == "metric":
+            lines.append(metric_line(row, at))
+            continue
         lines.append(
             _("• {name} (weight {weight}): {marks} → {points} points").format(
                 name=row["name"],

@@ -23,6 +23,7 @@ from bot.chat.values import (
     visible,
 )
 from bot.i18n import _
+from bot.sections import indicators_for
 from models import TaskState
 
 
@@ -50,7 +51,7 @@ def open_sheet(ctx: Ctx, task_id: int) -> Sheet:
     task = own(ctx, task_id)
     entries = {e.indicator_id: e for e in task.entries}
     fields = []
-    for ind in task.period.scheme.indicators:
+    for ind in indicators_for(task.period.scheme, task.role_code):
         hint = [_("Allowed: {range}").format(range=allowed(ind))]
         if ind.criteria:
             hint.append(ind.criteria)
@@ -86,7 +87,7 @@ def save_sheet(
     task = own(ctx, task_id)
     problems: dict[int, str] = {}
     checked = []
-    for ind in task.period.scheme.indicators:
+    for ind in indicators_for(task.period.scheme, task.role_code):
         text, comment = answers.get(ind.id, ("", ""))
         if not text.strip():
             if ind.kind in WEIGHTED and submit:
@@ -109,7 +110,7 @@ def save_sheet(
         if changed := write_answer(ctx, task, ind, value, comment):
             changes.append((ind, changed))
     # The chat form, if opened later, shows the summary rather than re-asking.
-    task.cursor = len(task.period.scheme.indicators)
+    task.cursor = len(indicators_for(task.period.scheme, task.role_code))
     ctx.session.flush()
     if task.state == TaskState.SUBMITTED:
         # An edit of a submitted scoring: say what changed and the new total, not just

@@ -163,6 +163,8 @@ def own(ctx: Ctx, task_id: int) -> ScoringTask:
             .joinedload(Period.scheme)
             .selectinload(Scheme.indicators),
             joinedload(ScoringTask.period).joinedload(Period.scheme).selectinload(Scheme.roles),
+            # Which indicators the task's role scores (bot.sections).
+            joinedload(ScoringTask.period).joinedload(Period.scheme).selectinload(Scheme.sections),
             selectinload(ScoringTask.entries),
             joinedload(ScoringTask.appraisee),
         ],

@@ -345,3 +345,50 @@ def audit(
         )
     )
     typer.echo(_("Ratio verify / read: {ratio:.2f}.").format(ratio=report.ratio))
+
+
+@bench_app.command(
+    "metrics",
+    help=_(
+        "Build N employees and a scheme of 3 metric indicators in a fresh database, write "
+        "their values (N × 3 rows) and time `import metrics` beside reading the file alone."
+    ),
+)
+def metrics(
+    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    xlsx: bool = typer.Option(False, "--xlsx", help=_("An .xlsx file instead of a .csv.")),
+    database_url: str = typer.Option(
+        None,
+        "--database-url",
+        help=_("Scratch database to build in; default: a temporary SQLite file."),
+    ),
+) -> None:
+    from bot import bench_metrics
+
+    typer.echo(
+        _("Building {employees} employees and their metric values…").format(employees=employees)
+    )
+    report = bench_metrics.run(employees, database_url, xlsx=xlsx)
+    typer.echo(
+        _("Set-up on {database} in {seconds:.1f} s.").format(
+            database=report.database, seconds=report.setup_seconds
+        )
+    )
+    typer.echo(
+        _("Reading the {kind} file alone ({rows} rows): {seconds:.2f} s.").format(
+            kind=report.file_kind, rows=report.rows, seconds=report.read_seconds
+        )
+    )
+    typer.echo(
+        _(
+            "Import (read, check, write, commit) into an empty period: {seconds:.2f} s "
+            "({ratio:.2f} × reading alone); again over its own values: {again:.2f} s; "
+            "{stored} values stored."
+        ).format(
+            seconds=report.import_seconds,
+            ratio=report.ratio,
+            again=report.reimport_seconds,
+            stored=report.stored,
+        )
+    )
+    typer.echo(_("Peak memory: {mb:.0f} MB.").format(mb=report.peak_mb))

@@ -32,6 +32,7 @@ with i18n.using("en"):
         export,
         imports,
         legacy,
+        metrics,
         periods,
         quotas,
         rollout,
@@ -46,6 +47,7 @@ with i18n.using("en"):
 MODULES = (
     imports,
     scores,  # import scores, template scores
+    metrics,  # import metrics
     periods,
     appeals,  # appeals list / decide, adjust
     quotas,  # quotas, calibrate

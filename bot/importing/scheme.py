@@ -10,13 +10,22 @@ Sheets (Chinese or English name; headers likewise; * = required):
   指标名称* name · 类型* kind (评分 score, 评级 rating, 加分 bonus, 扣分 deduction) · 权重
   weight · 最低分 min_score · 最高分 max_score · 评级档次 levels ("优:100, 良:85") ·
   评分标准 criteria · 低于此分须说明 comment_below · 满分须说明 comment_at_max · 每次分值
-  per_incident.
+  per_incident · 计分规则 rule (metric kind: 线性 60-120 or 阶梯 100:100, 90:80) · 方向
+  direction (metric kind: 正向/越高越好 higher (default), 反向/越低越好 lower) · 考核维度
+  section (the section's code, in a scheme with sections).
+  A metric (数据, 指标数据) indicator is scored from business data: its target and actual
+  (`jixiao import metrics`) give a completion rate, its rule the points (bot/metrics.py).
   A rating's scale comes from its levels (0 up to the best level's points); a bonus or
   deduction item's 最高分 is its cap. With 每次分值 (3: "−3 per incident"), the item is
   counted by incidents: scorers enter how many times, the total counts times × points,
   at most the cap.
 * 考核人 / roles: 考核人* code (manager/直接上级, head/机构负责人, self/本人) · 名称 name
   (default: as written in 考核人) · 权重* weight.
+* 考核维度 / sections (optional): 维度编码* code · 维度名称* name · 权重* weight (the
+  sections add up to 100) · 考核人 scorers ("manager:60, head:40"; blank for a section
+  of metric indicators). With sections, every weighted indicator names its section and
+  the weights within each section add up to 100; each section's roles are re-weighted
+  within it; the 考核人 sheet's weights still combine bonus and deduction items.
 * 等级 / grades: 等级* grade · 等级名称* label · 最低分* min_score · 系数* coefficient.
 * 强制分布 / quotas (optional), one grade quota rule a row: 等级* grades ("A" or "A,B") ·
   方向* bound (至多 at most, 至少 at least) · 比例 ratio (20%; a number is a percentage) or
@@ -31,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import itertools
 import re
 from collections.abc import Callable
@@ -42,7 +52,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot import audit, metrics
 from bot.i18n import _
 from bot.importing import cells
 from bot.importing.cells import BadCell
@@ -76,6 +86,7 @@ from models import (
     QuotaScope,
     Scheme,
     ScorerRole,
+    Section,
 )
 from models.scheme import KNOWN_ROLE_CODES
 
@@ -107,6 +118,15 @@ INDICATORS = (
     Column("comment_below", ("低于此分须说明", "comment_below")),
     Column("comment_at_max", ("满分须说明", "comment_at_max")),
     Column("per_incident", ("每次分值", "每次扣分", "每次加分", "per_incident")),
+    Column("rule", ("计分规则", "规则", "rule")),
+    Column("direction", ("方向", "指标方向", "direction")),
+    Column("section", ("考核维度", "维度", "section")),
+)
+SECTIONS = (
+    Column("code", ("维度编码", "编码", "code"), True),
+    Column("name", ("维度名称", "名称", "name"), True),
+    Column("weight", ("权重", "weight"), True),
+    Column("scorers", ("考核人", "评分人", "scorers", "roles")),
 )
 ROLES = (
     Column("code", ("考核人", "角色编码", "编码", "code", "role"), True),
@@ -132,11 +152,12 @@ SHEETS: dict[str, tuple[tuple[str, ...], tuple[Column, ...]]] = {
     "scheme": (("方案", "scheme"), SCHEME),
     "indicators": (("指标", "indicators", "indicator"), INDICATORS),
     "roles": (("考核人", "roles", "scorers", "scorer_roles"), ROLES),
+    "sections": (("考核维度", "维度", "sections"), SECTIONS),
     "grades": (("等级", "grades", "grade_bands", "bands"), GRADES),
     "quotas": (("强制分布", "等级配额", "quotas", "quota_rules"), QUOTAS),
 }
 # Sheets a workbook may leave out (schemes written before quotas existed).
-OPTIONAL = frozenset({"quotas"})
+OPTIONAL = frozenset({"quotas", "sections"})
 BOUND_WORDS = {
     "至多": QuotaBound.AT_MOST,
     "最多": QuotaBound.AT_MOST,
@@ -191,6 +212,11 @@ KIND_WORDS = {
     "扣分": IndicatorKind.DEDUCTION,
     "扣分项": IndicatorKind.DEDUCTION,
     "deduction": IndicatorKind.DEDUCTION,
+    "数据": IndicatorKind.METRIC,
+    "指标数据": IndicatorKind.METRIC,
+    "数据指标": IndicatorKind.METRIC,
+    "业务数据": IndicatorKind.METRIC,
+    "metric": IndicatorKind.METRIC,
 }
 PAY_MODE_WORDS = {
     "系数": PayMode.COEFFICIENT,
@@ -249,6 +275,16 @@ class IndicatorDraft:
     comment_below: Decimal | None
     comment_at_max: bool
     per_incident: Decimal | None = None
+    rule: dict[str, Any] | None = None
+    section: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SectionDraft:
+    code: str
+    name: str
+    weight: Decimal
+    roles: tuple[tuple[str, Decimal], ...]
 
 
 # A checked role or band is exactly what the pay engine holds of one.
@@ -274,6 +310,7 @@ class SchemeDraft:
     roles: tuple[RoleDraft, ...]
     bands: tuple[BandDraft, ...]  # highest min_score first
     quotas: tuple[Rule, ...] = ()
+    sections: tuple[SectionDraft, ...] = ()
 
     @classmethod
     def of(cls, scheme: Scheme) -> SchemeDraft:
@@ -301,6 +338,8 @@ class SchemeDraft:
                     comment_below=i.comment_below,
                     comment_at_max=i.comment_at_max,
                     per_incident=i.per_incident,
+                    rule=i.rule,
+                    section=i.section,
                 )
                 for i in sorted(scheme.indicators, key=lambda i: i.position)
             ),
@@ -313,6 +352,10 @@ class SchemeDraft:
                 for g in sorted(scheme.grades, key=lambda g: g.min_score, reverse=True)
             ),
             quotas=tuple(Rule.of(q) for q in sorted(scheme.quotas, key=lambda q: q.position)),
+            sections=tuple(
+                SectionDraft(s.code, s.name, s.weight, tuple((c, Decimal(w)) for c, w in s.roles))
+                for s in sorted(scheme.sections, key=lambda s: s.position)
+            ),
         )
 
 
@@ -472,21 +515,38 @@ def check(
     """Every rule a scheme must meet, each broken one noted; the draft if all hold."""
     head = _scheme_row(session, group, tables["scheme"], problems)
     indicators = _indicators(tables["indicators"], problems)
+    layered = "sections" in tables and bool(tables["sections"].rows)
+    if indicators is not None and not layered:
+        # Checked here, so the indicators sheet's problems come before the roles sheet's.
+        _weights_add_up(tables["indicators"], indicators, (), problems)
     roles = _roles(tables["roles"], problems)
     bands = _bands(tables["grades"], problems)
     quotas: tuple[Rule, ...] | None = ()
     if "quotas" in tables and bands is not None:
         quotas = _quotas(tables["quotas"], bands, problems)
+    sections: tuple[SectionDraft, ...] | None = ()
+    if layered:
+        sections = _sections(tables["sections"], roles or (), problems)
+        if indicators is not None and sections is not None:
+            _weights_add_up(tables["indicators"], indicators, sections, problems)
     if (
         head is None
         or indicators is None
         or roles is None
         or bands is None
         or quotas is None
+        or sections is None
         or problems
     ):
         return None
-    return SchemeDraft(**head, indicators=indicators, roles=roles, bands=bands, quotas=quotas)
+    return SchemeDraft(
+        **head,
+        indicators=indicators,
+        roles=roles,
+        bands=bands,
+        quotas=quotas,
+        sections=sections,
+    )
 
 
 def _scheme_row(
@@ -588,6 +648,21 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
         comment_below = r.get("comment_below", cells.decimal)
         comment_at_max = bool(r.get("comment_at_max", cells.flag))
         per_incident = r.get("per_incident", cells.decimal)
+        direction = r.get(
+            "direction",
+            _word(metrics.DIRECTION_WORDS, _("is not a direction: use 正向 or 反向")),
+        )
+        rule = None
+        if kind == IndicatorKind.METRIC:
+            if r.blank("rule"):
+                r.bad(
+                    "rule", _("a metric indicator needs a rule: 线性 60-120 or 阶梯 100:100, 90:80")
+                )
+            else:
+                rule = r.get("rule", functools.partial(_rule, direction=direction))
+        elif kind is not None and not (r.blank("rule") and r.blank("direction")):
+            r.bad("rule", _("is only for metric (数据) indicators: leave it empty"))
+        section = r.get("section", cells.code, max_len=CODE_MAX)
         if code is not None:
             if code in first_row:
                 r.bad(
@@ -597,9 +672,9 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
                 first_row[code] = row.number
         if kind in _WEIGHTED:
             if weight is None:
-                r.bad("weight", _("is required for a score or rating indicator"))
+                r.bad("weight", _("is required for a score, rating or metric indicator"))
             elif weight == 0:
-                r.bad("weight", _("must be more than 0 for a score or rating indicator"))
+                r.bad("weight", _("must be more than 0 for a score, rating or metric indicator"))
         elif kind is not None and weight:
             r.bad("weight", _("must be empty or 0 for a bonus or deduction item"))
         if kind == IndicatorKind.SCORE:
@@ -607,6 +682,8 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
             high = HUNDRED if r.blank("max_score") else high
             if low is not None and high is not None and low >= high:
                 r.bad("max_score", _("must be more than the lowest score {low}").format(low=low))
+        elif kind == IndicatorKind.METRIC:
+            low, high = Decimal(0), HUNDRED
         elif kind == IndicatorKind.RATING:
             if r.blank("levels"):
                 r.bad("levels", _("a rating indicator needs levels, such as 优:100, 良:85"))
@@ -640,6 +717,8 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
                 comment_below=comment_below,
                 comment_at_max=comment_at_max,
                 per_incident=per_incident,
+                rule=rule,
+                section=section,
             )
         )
     if not table.rows:
@@ -647,12 +726,134 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
         return None
     if not ok:
         return None
-    total = sum((i.weight for i in found if i.kind in _WEIGHTED), Decimal(0))
+    return tuple(found)
+
+
+def _rule(value: object, direction: str | None) -> dict[str, Any]:
+    try:
+        return metrics.parse(cells.text(value), direction or metrics.HIGHER)
+    except metrics.BadRule as exc:
+        raise BadCell(str(exc)) from None
+
+
+def _weights_add_up(
+    table: Table,
+    indicators: tuple[IndicatorDraft, ...],
+    sections: tuple[SectionDraft, ...],
+    problems: Problems,
+) -> None:
+    """Without sections the weighted indicators add up to 100; with them, each section's
+    do, every weighted indicator names a known section and a section nobody scores holds
+    metric indicators only."""
+    if not sections:
+        for n, ind in enumerate(indicators):
+            if ind.section is not None:
+                problems.add(
+                    _("names a section, but the workbook has no 考核维度 (sections) sheet"),
+                    sheet=table.name,
+                    row=table.rows[n].number,
+                    column=table.header("section"),
+                    value=ind.section,
+                )
+        total = sum((i.weight for i in indicators if i.kind in _WEIGHTED), Decimal(0))
+        if total != HUNDRED:
+            said = (
+                _("the weights of score, rating and metric indicators add up to {total}, not 100")
+                if any(i.kind == IndicatorKind.METRIC for i in indicators)
+                else _("the weights of score and rating indicators add up to {total}, not 100")
+            )
+            problems.add(
+                said.format(total=total) + _fraction_hint(total),
+                sheet=table.name,
+                column=table.header("weight"),
+            )
+        return
+    known = {s.code: s for s in sections}
+    for n, ind in enumerate(indicators):
+        where: dict[str, Any] = {
+            "sheet": table.name,
+            "row": table.rows[n].number,
+            "column": table.header("section"),
+            "value": ind.section or "",
+        }
+        if ind.kind not in _WEIGHTED:
+            if ind.section is not None:
+                problems.add(_("bonus and deduction items belong to no section"), **where)
+        elif ind.section is None:
+            problems.add(_("is required: the section this indicator belongs to"), **where)
+        elif ind.section not in known:
+            problems.add(
+                _("no such section (the sheet 考核维度 has {codes})").format(
+                    codes=_(", ").join(known)
+                ),
+                **where,
+            )
+        elif not known[ind.section].roles and ind.kind != IndicatorKind.METRIC:
+            problems.add(
+                _("section {code} has no scorer, so it can hold metric indicators only").format(
+                    code=ind.section
+                ),
+                **where,
+            )
+    for section in sections:
+        total = sum(
+            (i.weight for i in indicators if i.kind in _WEIGHTED and i.section == section.code),
+            Decimal(0),
+        )
+        if total != HUNDRED:
+            problems.add(
+                _(
+                    "the weights of the indicators of section {code} add up to {total}, not 100"
+                ).format(code=section.code, total=total),
+                sheet=table.name,
+                column=table.header("weight"),
+            )
+
+
+def _sections(
+    table: Table, roles: tuple[RoleDraft, ...], problems: Problems
+) -> tuple[SectionDraft, ...] | None:
+    found: list[SectionDraft] = []
+    first_row: dict[str, int] = {}
+    known = {r.code for r in roles}
+    ok = True
+    for row in table.rows:
+        r = RowReader(table, row, problems, sheet=table.name)
+        code = r.get("code", cells.code, required=True, max_len=CODE_MAX)
+        name = r.get("name", cells.words, required=True, max_len=NAME_MAX)
+        weight = r.get("weight", _weight, required=True)
+        scorers = r.get("scorers", _scorers) or ()
+        if code is not None:
+            if code in first_row:
+                r.bad(
+                    "code", _("the same code is already in row {row}").format(row=first_row[code])
+                )
+            else:
+                first_row[code] = row.number
+        if weight is not None and weight == 0:
+            r.bad("weight", _("must be more than 0"))
+        unknown = [c for c, _w in scorers if c not in known]
+        if unknown and roles:
+            r.bad(
+                "scorers",
+                _("not in the 考核人 (roles) sheet: {roles}").format(roles=_(", ").join(unknown)),
+            )
+        share = sum((w for _c, w in scorers), Decimal(0))
+        if scorers and share != HUNDRED:
+            r.bad(
+                "scorers",
+                _("the scorers' weights add up to {total}, not 100").format(total=share),
+            )
+        if not r.ok:
+            ok = False
+            continue
+        found.append(SectionDraft(code, name, weight, scorers))
+    if not ok:
+        return None
+    total = sum((s.weight for s in found), Decimal(0))
     if total != HUNDRED:
         problems.add(
-            _("the weights of score and rating indicators add up to {total}, not 100").format(
-                total=total
-            )
+            _("the weights of the sections add up to {total}, not 100").format(total=total)
             + _fraction_hint(total),
             sheet=table.name,
             column=table.header("weight"),
@@ -661,7 +862,33 @@ def _indicators(table: Table, problems: Problems) -> tuple[IndicatorDraft, ...] 
     return tuple(found)
 
 
-_WEIGHTED = (IndicatorKind.SCORE, IndicatorKind.RATING)
+def _scorers(value: object) -> tuple[tuple[str, Decimal], ...]:
+    """ "manager:60, head:40" (or 直接上级:100): each role and its weight in the section."""
+    found: list[tuple[str, Decimal]] = []
+    for item in _LEVEL_SEPARATORS.split(cells.text(value)):
+        item = item.strip()
+        if not item:
+            continue
+        match = _LEVEL_PAIR.match(item)
+        word = simplified(cells.folded(match.group(1) if match else item)).casefold()
+        code = ROLE_WORDS.get(word.replace(" ", ""))
+        if match is None or code is None:
+            raise BadCell(
+                _(
+                    "write the scorers as role:weight, such as manager:60, head:40 (roles: {codes})"
+                ).format(codes=", ".join(("manager/直接上级", "head/机构负责人", "self/本人")))
+            )
+        try:
+            weight = cells.decimal(match.group(2), percent=True)
+        except BadCell:
+            raise BadCell(_("the weight of {role} is not a number").format(role=code)) from None
+        if any(code == seen for seen, _w in found):
+            raise BadCell(_("{role} appears twice").format(role=code))
+        found.append((code, weight))
+    return tuple(found)
+
+
+_WEIGHTED = (IndicatorKind.SCORE, IndicatorKind.RATING, IndicatorKind.METRIC)
 
 
 def _fraction_hint(total: Decimal) -> str:
@@ -885,8 +1112,20 @@ def store(
             comment_below=i.comment_below,
             comment_at_max=i.comment_at_max,
             per_incident=i.per_incident,
+            rule=i.rule,
+            section=i.section,
         )
         for pos, i in enumerate(draft.indicators, start=1)
+    ]
+    scheme.sections = [
+        Section(
+            position=pos,
+            code=sec.code,
+            name=sec.name,
+            weight=sec.weight,
+            roles=[[code, str(weight)] for code, weight in sec.roles],
+        )
+        for pos, sec in enumerate(draft.sections, start=1)
     ]
     scheme.roles = [
         ScorerRole(position=pos, code=r.code, name=r.name, weight=r.weight)
@@ -936,6 +1175,7 @@ def store(
             "roles": report.roles,
             "grades": report.grades,
             "quotas": report.quotas,
+            "sections": len(draft.sections),
         },
         note=source,
     )

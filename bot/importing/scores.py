@@ -54,6 +54,7 @@ from bot.importing.report import Problems
 from bot.importing.scheme import ROLE_WORDS
 from bot.importing.table import Column, Row, RowReader, Table, canonical, read_table
 from bot.periods import state_name
+from bot.sections import indicators_for
 from models import (
     Employee,
     Indicator,
@@ -98,6 +99,11 @@ def value_key(ind: Indicator) -> str:
     return f"value:{ind.code}"
 
 
+def scored(scheme: Scheme) -> list[Indicator]:
+    """The indicators people score (metric ones come from `jixiao import metrics`)."""
+    return [i for i in scheme.indicators if i.kind != IndicatorKind.METRIC]
+
+
 def comment_key(ind: Indicator) -> str:
     return f"comment:{ind.code}"
 
@@ -110,7 +116,7 @@ def columns(scheme: Scheme) -> tuple[Column, ...]:
     """The sheet's columns for `scheme`: each indicator by name or code, its comment,
     then the identity columns (last, so they win should an indicator share a name)."""
     found: list[Column] = []
-    for ind in scheme.indicators:
+    for ind in scored(scheme):
         found.append(Column(value_key(ind), (ind.name, ind.code), True))
         found.append(
             Column(
@@ -281,7 +287,11 @@ def _load_period(session: Session, period: Period) -> Scheme:
     scheme = session.scalar(
         select(Scheme)
         .where(Scheme.id == period.scheme_id)
-        .options(selectinload(Scheme.indicators), selectinload(Scheme.roles))
+        .options(
+            selectinload(Scheme.indicators),
+            selectinload(Scheme.roles),
+            selectinload(Scheme.sections),
+        )
     )
     assert scheme is not None
     return scheme
@@ -332,10 +342,11 @@ class _Checker:
         self.session, self.sheet, self.problems = session, sheet, problems
         self.table = sheet.table
         self.scheme = sheet.scheme
-        self.inds = [_Ind.of(i) for i in self.scheme.indicators]
+        self.inds = [_Ind.of(i) for i in scored(self.scheme)]
         self.keys = [k for i in self.inds for k in (i.vkey, i.ckey)]
         self.role_of = _roles(self.scheme)
         self.role_names = {r.code: r.name for r in self.scheme.roles}
+        self._scores_of: dict[str, set[int]] = {}
         period = sheet.period
         self.people: dict[str, _Person] = {}
         self.by_id: dict[int, _Person] = {}
@@ -423,7 +434,7 @@ class _Checker:
         task = None
         if appraisee and scorer and role:
             task = self._task(r, appraisee, scorer, role)
-        answers = self._answers(r)
+        answers = self._answers(r, role)
         if not r.ok or task is None:
             return None
         return _Scored(row.number, task, answers)
@@ -450,11 +461,21 @@ class _Checker:
             return None
         return task
 
-    def _answers(self, r: RowReader) -> dict[int, tuple[Decimal, str]]:
+    def _answers(self, r: RowReader, role: str | None = None) -> dict[int, tuple[Decimal, str]]:
         answers: dict[int, tuple[Decimal, str]] = {}
         cells_ = r.row.cells
         for spec in self.inds:
             ind, vkey, ckey = spec.ind, spec.vkey, spec.ckey
+            if role is not None and self.scheme.sections and spec.id not in self.scores_of(role):
+                # With sections, a role scores its own sections' indicators only.
+                if not r.blank(vkey):
+                    r.bad(
+                        vkey,
+                        _("{role} does not score this indicator: leave it empty").format(
+                            role=self.role_names[role]
+                        ),
+                    )
+                continue
             comment = ""
             if not r.blank(ckey):
                 try:
@@ -490,6 +511,12 @@ class _Checker:
                 continue
             answers[spec.id] = (value, comment)
         return answers
+
+    def scores_of(self, role: str) -> set[int]:
+        found = self._scores_of.get(role)
+        if found is None:
+            found = self._scores_of[role] = {i.id for i in indicators_for(self.scheme, role)}
+        return found
 
     def scoreless(self, row: Row) -> bool:
         """No score and no comment in any indicator column."""
@@ -767,7 +794,7 @@ def write_template(session: Session, period: Period, path: Path) -> int:
     ws = wb.active
     assert ws is not None
     ws.title = SHEET
-    inds = list(scheme.indicators)
+    inds = scored(scheme)
     headers = ["工号*", "姓名", "考核人工号*", "考核人", "角色*"]
     for ind in inds:
         headers += [f"{ind.name}*" if ind.kind in WEIGHTED else ind.name, comment_header(ind)]
