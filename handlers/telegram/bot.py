@@ -24,20 +24,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import BotCommand, InputFile, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot import i18n, outbox
+from bot import delivery, i18n, outbox
 from bot.chat.dispatch import handle_once
 from bot.chat.menu import COMMANDS
 from bot.chat.types import Incoming, Kind, Reply
 from bot.i18n import _
 from bot.workdays import utc_now
 from handlers.telegram.transport import LIMIT, keyboard, retry_seconds, shorten, split
-from models import ChatIdentity
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"
@@ -272,12 +270,7 @@ def mark_unreachable(
     if user is None:
         return
     with sessions() as s, s.begin():
-        for ident in s.scalars(
-            select(ChatIdentity).where(
-                ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == str(user.id)
-            )
-        ):
-            ident.unreachable = unreachable
+        delivery.mark_unreachable(s, PLATFORM, str(user.id), unreachable)
 
 
 def member_changed(sessions: sessionmaker[Session], update: Update) -> None:
