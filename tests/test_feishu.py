@@ -311,3 +311,35 @@ def test_the_heads_digest_is_one_card_with_its_chart(Session, api):
     for sent in api.cards():
         assert [e["tag"] for e in sent["elements"]].count("img") == 1
         assert "0/" in text_of(sent)  # nobody has submitted yet
+
+
+def test_in_a_group_only_a_mention_is_answered_there_without_buttons_or_figures(user, api):
+    user.say("ZH4NG8KP")
+    before = len(api.messages)
+    body, headers = signed(message_event("g1", "ou_9", "/myscore", chat_type="group"))
+    assert user.client.post("/feishu/events", content=body, headers=headers).status_code == 200
+    assert len(api.messages) == before  # not addressed to the bot
+    mention = [{"key": "@_user_1", "name": "Jixiao", "id": {"open_id": "ou_bot"}}]
+    body, headers = signed(
+        message_event("g2", "ou_9", "@_user_1 /myscore", chat_type="group", mentions=mention)
+    )
+    assert user.client.post("/feishu/events", content=body, headers=headers).status_code == 200
+    sent = api.messages[before:]
+    assert [m["receive_id_type"] for m in sent] == ["chat_id"]
+    answer = json.loads(sent[0]["content"])
+    assert buttons_of(answer) == []
+    assert "¥" not in text_of(answer)
+
+
+def test_the_long_connection_command_needs_the_apps_credentials(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from bot.cli.main import build
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for key in ("FEISHU_APP_ID", "FEISHU_APP_SECRET"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    result = CliRunner().invoke(build(), ["--lang", "en", "feishu-socket"])
+    assert result.exit_code == 2
+    assert "FEISHU_APP_ID" in result.output
