@@ -1,6 +1,6 @@
 """A local stand-in for Feishu's open API, for tests: the tenant access token, message
 create (records each card), message patch, image upload (multipart) and user lookup (a
-profile email). It can answer 429 with x-ogw-ratelimit-reset and code 99991400, and a
+profile email), each refused without the tenant access token. It can answer 429 with x-ogw-ratelimit-reset and code 99991400, and a
 chosen Feishu error code for chosen receivers."""
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ class FakeFeishuAPI:
                     body = json.loads(raw.decode() or "{}")
                 url = urlparse(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                status, headers, payload = fake.answer(self.command, url.path, query, body)
+                auth = self.headers.get("Authorization", "")
+                status, headers, payload = fake.answer(self.command, url.path, query, body, auth)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 for name, value in headers.items():
@@ -90,7 +91,12 @@ class FakeFeishuAPI:
             self._server = None
 
     def answer(
-        self, method: str, path: str, query: dict[str, str], body: dict[str, Any]
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: dict[str, Any],
+        auth: str = "Bearer t-fake",
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         with self._lock:
             if path.endswith(("/tenant_access_token/internal", "/app_access_token/internal")):
@@ -106,6 +112,9 @@ class FakeFeishuAPI:
                         "expire": 7200,
                     },
                 )
+            if auth != "Bearer t-fake":
+                # Every other call needs the tenant access token handed out above.
+                return 401, {}, {"code": 99991663, "msg": "Invalid access token"}
             if self.rate_limit_next > 0:
                 self.rate_limit_next -= 1
                 limited = {"code": 99991400, "msg": "request trigger frequency limit"}
