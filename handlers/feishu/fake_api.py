@@ -1,7 +1,8 @@
 """A local stand-in for Feishu's open API, for tests: the tenant access token, message
 create (records each card), message patch, image upload (multipart) and user lookup (a
-profile email), each refused without the tenant access token. It can answer 429 with x-ogw-ratelimit-reset and code 99991400, and a
-chosen Feishu error code for chosen receivers."""
+profile email), each refused without the tenant access token. It can answer 429 with
+x-ogw-ratelimit-reset and code 99991400, and a chosen Feishu error code for chosen
+receivers."""
 
 from __future__ import annotations
 
