@@ -7,10 +7,9 @@ card-action callback.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-from bot.chat.types import Button, Reply
+from bot.chat.types import Reply
 
 TEXT_LIMIT = 2000  # characters per text element; a card is at most 30 KB in all
 KEY = "jx"  # the button value's key holding the payload
@@ -67,9 +66,4 @@ def buttons_of(data: dict[str, Any]) -> list[tuple[str, str]]:
 
 def from_outbox(content: dict[str, Any]) -> Reply:
     """An outbox message as the Reply it stands for."""
-    image = content.get("image")
-    return Reply(
-        str(content.get("text", "")),
-        [[Button(b["label"], b["payload"]) for b in row] for row in content.get("buttons", [])],
-        image=base64.b64decode(image) if image else None,
-    )
+    return Reply.from_content(content)

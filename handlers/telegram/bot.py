@@ -16,7 +16,6 @@ sender delivers it as soon as Telegram allows. A user who blocks the bot (a 403,
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
 import logging
 from collections import deque
@@ -32,7 +31,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from bot import delivery, i18n, outbox
 from bot.chat.dispatch import handle_once
 from bot.chat.menu import COMMANDS
-from bot.chat.types import Incoming, Kind, Reply
+from bot.chat.types import Button, Incoming, Kind, Reply
 from bot.i18n import _
 from bot.workdays import utc_now
 from handlers.telegram.transport import LIMIT, keyboard, retry_seconds, shorten, split
@@ -199,16 +198,18 @@ def queue_rest(
         for n, send in enumerate(rest):
             if send.file is not None:
                 with i18n.using(language):
-                    content: dict[str, Any] = {
-                        "text": _(
+                    reply = Reply(
+                        _(
                             "Telegram is busy: the file {name} could not be sent. "
                             "Please ask for it again in a minute."
                         ).format(name=send.file_name)
-                    }
+                    )
             elif send.image is not None:
-                content = {"text": "", "image": base64.b64encode(send.image).decode()}
+                reply = Reply("", image=send.image)
             else:
-                content = {"text": send.text, "buttons": send.buttons}
+                buttons = [[Button(b["label"], b["payload"]) for b in row] for row in send.buttons]
+                reply = Reply(send.text, buttons)
+            content = reply.to_content()
             outbox.enqueue(
                 s,
                 now,

@@ -13,6 +13,7 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.chat.types import Reply
 from bot.delivery import SENT, Delivery
 
 # A Telegram message is at most 4,096 units long and a photo's caption 1,024, counted in
@@ -87,19 +88,19 @@ class TelegramTransport:
         self.bot = bot
 
     def parts(self, content: dict[str, Any]) -> list[dict[str, Any]]:
-        text = str(content.get("text", ""))
-        buttons = content.get("buttons", [])
-        image = content.get("image")
+        """A push is a Reply (bot.chat.types): its text in Telegram-sized messages with
+        the buttons on the last, then its picture."""
+        reply = Reply.from_content(content)
+        buttons = [[{"label": b.label, "payload": b.payload} for b in row] for row in reply.buttons]
         out: list[dict[str, Any]] = []
-        if text or not image:
-            out = [{"text": part} for part in split(text)]
+        if reply.text or not reply.image:
+            out = [{"text": part} for part in split(reply.text)]
             out[-1]["buttons"] = buttons
-        if image:
-            caption = content.get("caption")
+        if reply.image:
             out.append(
                 {
-                    "image": image,
-                    "caption": split(caption, CAPTION_LIMIT)[0] if caption else None,
+                    "image": base64.b64encode(reply.image).decode(),
+                    "caption": None,
                     "buttons": [] if out else buttons,
                 }
             )
