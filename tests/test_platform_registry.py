@@ -92,3 +92,34 @@ def test_a_pasted_telegram_link_still_carries_its_code():
 
     assert code_in("https://t.me/JixiaoBot?start=K7Q2M9XD3F8A") == "K7Q2M9XD3F8A"
     assert linked_code("90 90 90") is None
+
+
+def test_feishu_is_on_only_with_its_credentials_and_serves_only_what_it_can_verify(
+    Session, monkeypatch, tmp_path
+):
+    from starlette.testclient import TestClient
+
+    from bot.platforms import enabled
+    from bot.settings import Settings
+    from handlers.server import create_server
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for key in ("APP_ID", "APP_SECRET", "VERIFICATION_TOKEN", "ENCRYPT_KEY"):
+        monkeypatch.delenv(f"FEISHU_{key}", raising=False)
+    settings = Settings(_env_file=None)
+    assert [p.name for p in enabled(settings)] == []
+    monkeypatch.setenv("FEISHU_APP_ID", "cli_x")
+    monkeypatch.setenv("FEISHU_APP_SECRET", "app-secret-x")
+    assert [p.name for p in enabled(settings)] == ["feishu"]
+    # The sender and the long connection could run; callbacks could not be verified.
+    paths = [getattr(r, "path", "") for r in create_server(settings, Session).routes]
+    assert "/feishu/events" not in paths
+    monkeypatch.setenv("FEISHU_VERIFICATION_TOKEN", "token-x")
+    monkeypatch.setenv("FEISHU_ENCRYPT_KEY", "key-x")
+    server = create_server(settings, Session)
+    assert "/feishu/events" in [getattr(r, "path", "") for r in server.routes]
+    with TestClient(server) as client:
+        assert client.post("/feishu/events", content=b"{}").status_code == 401
+    from bot.logs import secrets_of
+
+    assert {"app-secret-x", "token-x"} <= set(secrets_of(settings))
