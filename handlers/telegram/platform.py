@@ -142,7 +142,7 @@ class Telegram:
         return drain()
 
     def render(self, reply: Reply) -> Any:
-        from handlers.telegram.bot import sends
+        from handlers.telegram.transport import sends
 
         return sends([reply], editable=True)
 
