@@ -22,7 +22,7 @@ class Kind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    platform: str  # "web", "telegram", "slack"
+    platform: str  # "web", or a registered platform's name (bot.platforms)
     user_id: str  # the platform's id of the person speaking
     chat_id: str  # where to answer
     kind: Kind = Kind.TEXT
