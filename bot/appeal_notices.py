@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.appeals import role_name
+from bot.chat.types import Button, Reply
 from bot.i18n import _, money
 from bot.reminders import MORNING, push
 from bot.workdays import is_quiet, is_workday, local_now, workdays_between
@@ -61,7 +61,7 @@ def deciders(session: Session, appellant: Employee) -> dict[int, Employee]:
 def appeal_filed(session: Session, now: dt.datetime, appeal: Appeal) -> int:
     who = appeal.employee
 
-    def render(e: Employee) -> tuple[str, Any]:
+    def render(e: Employee) -> Reply:
         text = _(
             "{name} ({number}) appeals their result for {label}: “{reason}”. "
             "Please decide by {due}."
@@ -72,7 +72,7 @@ def appeal_filed(session: Session, now: dt.datetime, appeal: Appeal) -> int:
             reason=shorten(appeal.reason),
             due=local_now(appeal.due_at, who.institution.timezone).date(),
         )
-        return text, [[{"label": _("Decide"), "payload": f"ap:{appeal.id}"}]]
+        return Reply(text, [[Button(_("Decide"), f"ap:{appeal.id}")]])
 
     return push(session, now, deciders(session, who), f"appeal:{appeal.id}", render)
 
@@ -82,12 +82,12 @@ def tasks_reopened(session: Session, now: dt.datetime, tasks: list[ScoringTask])
     for task in tasks:
         scorer = session.get_one(Employee, task.scorer_id)
 
-        def render(e: Employee, task: ScoringTask = task) -> tuple[str, Any]:
+        def render(e: Employee, task: ScoringTask = task) -> Reply:
             text = _(
                 "After an appeal, the scoring of {name} for {label} is reopened for you: "
                 "please review it and submit again."
             ).format(name=task.appraisee.name, label=task.period.label)
-            return text, [[{"label": _("Re-score"), "payload": f"task:{task.id}"}]]
+            return Reply(text, [[Button(_("Re-score"), f"task:{task.id}")]])
 
         queued += push(
             session, now, {scorer.id: scorer}, f"reopened:{task.appeal_id}:{task.id}", render
@@ -98,7 +98,7 @@ def tasks_reopened(session: Session, now: dt.datetime, tasks: list[ScoringTask])
 def decided(session: Session, now: dt.datetime, appeal: Appeal, result_id: int) -> int:
     """Tell the employee the decision: the answer, or the revision's before and after."""
 
-    def render(e: Employee) -> tuple[str, Any]:
+    def render(e: Employee) -> Reply:
         label = appeal.period.label
         if appeal.state == AppealState.UPHELD:
             text = _(
@@ -112,7 +112,7 @@ def decided(session: Session, now: dt.datetime, appeal: Appeal, result_id: int) 
             ).format(label=label, role=role_name(appeal.decided_as))
         else:
             text = revised_text(appeal)
-        return text, [[{"label": _("Why this pay?"), "payload": f"why:{result_id}"}]]
+        return Reply(text, [[Button(_("Why this pay?"), f"why:{result_id}")]])
 
     return push(
         session,
@@ -181,18 +181,17 @@ def queue_appeal_reminders(session: Session, group_id: int, now: dt.datetime) ->
                 )
             )
 
-        def render(e: Employee, appeal: Appeal = appeal, gap: int = gap) -> tuple[str, Any]:
+        def render(e: Employee, appeal: Appeal = appeal, gap: int = gap) -> Reply:
             who = appeal.employee
             if gap >= 0:
                 text = _("The appeal of {name} ({number}) for {label} is due {due}.")
             else:
                 text = _("The appeal of {name} ({number}) for {label} was due {due}: overdue.")
-            return text.format(
-                name=who.name,
-                number=who.number,
-                label=appeal.period.label,
-                due=local_now(appeal.due_at, who.institution.timezone).date(),
-            ), [[{"label": _("Decide"), "payload": f"ap:{appeal.id}"}]]
+            due = local_now(appeal.due_at, who.institution.timezone).date()
+            return Reply(
+                text.format(name=who.name, number=who.number, label=appeal.period.label, due=due),
+                [[Button(_("Decide"), f"ap:{appeal.id}")]],
+            )
 
         queued += push(session, now, people, f"appeal-due:{appeal.id}:{today}", render)
     return queued

@@ -16,14 +16,12 @@ import functools
 import hashlib
 import hmac
 import os
-import re
 import secrets
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, insert, select, update
@@ -31,7 +29,8 @@ from sqlalchemy.orm import Session
 
 from bot.audit import record
 from bot.errors import Refused
-from bot.i18n import N_, _
+from bot.i18n import _
+from bot.platforms import BindLink, registered
 from bot.settings import Settings, get_settings
 from models import BindCode, Employee, Institution
 
@@ -40,8 +39,14 @@ LENGTH = 12
 GROUP = 4  # characters between dashes, for reading a code aloud or typing it
 LEGACY_LENGTH = 8  # codes issued before keyed hashing; accepted until they expire
 EXAMPLE = "K7Q2-M9XD-3F8A"
-# A pasted Telegram deep link (https://t.me/<bot>?start=CODE) carries the code.
-_LINK = re.compile(r"(?:https?://)?(?:t\.me|telegram\.me)/\w+/?\?start=([A-Za-z0-9_-]+)", re.I)
+
+
+def _in_link(text: str) -> str | None:
+    """The code a pasted deep link carries, by any platform's own link shape."""
+    for platform in registered():
+        if platform.code_link is not None and (found := platform.code_link.search(text)):
+            return found.group(1)
+    return None
 
 
 def new_code() -> str:
@@ -58,8 +63,8 @@ def normalise(code: str) -> str:
 def code_in(text: str) -> str | None:
     """The code in what an unbound user sent: a bare code (grouped or not, any case) or a
     pasted deep link; None when the text is not shaped like a code at all."""
-    found = _LINK.search(text)
-    candidate = normalise(found.group(1) if found else text)
+    found = _in_link(text)
+    candidate = normalise(found if found is not None else text)
     if len(candidate) in (LENGTH, LEGACY_LENGTH) and set(candidate) <= set(ALPHABET):
         return candidate
     return None
@@ -68,14 +73,14 @@ def code_in(text: str) -> str | None:
 def linked_code(text: str) -> str | None:
     """The code in a pasted deep link, and only there: for a chat already bound, where a
     bare "90 90 90 90 90 90" must stay a line of scores, not become a code."""
-    found = _LINK.search(text)
-    return normalise(found.group(1)) if found else None
+    found = _in_link(text)
+    return normalise(found) if found is not None else None
 
 
 def argument_code(arg: str) -> str:
     """The code in `/start ARG`: a deep link's code if it is one, else ARG itself."""
-    found = _LINK.search(arg)
-    return normalise(found.group(1) if found else arg)
+    found = _in_link(arg)
+    return normalise(found if found is not None else arg)
 
 
 @functools.cache
@@ -128,47 +133,10 @@ def stored_forms(code: str) -> list[str]:
     return forms
 
 
-def deep_link(code: str, bot_username: str | None = None) -> str:
-    username = bot_username or get_settings().telegram_bot_username
-    return f"https://t.me/{username}?start={normalise(code)}"
-
-
-def slack_link(app_id: str) -> str:
-    """Opens the app's direct messages in the user's Slack, where they send their code."""
-    return "https://slack.com/app_redirect?" + urlencode({"app": app_id})
-
-
-@dataclass(frozen=True, slots=True)
-class Platform:
-    """A chat platform the sheet gives a link for, and how its people bind there."""
-
-    header: str  # msgid of the link column
-    how: str  # msgid of the instruction
-    link: Callable[[str], str]
-
-
-def platforms(settings: Settings) -> list[Platform]:
-    """Only configured platforms: a link to a bot that does not answer is a dead end."""
-    found = []
-    if settings.telegram_bot_token and settings.telegram_bot_username:
-        username = settings.telegram_bot_username
-        found.append(
-            Platform(
-                N_("Telegram link"),
-                N_("Telegram: tap your link; it opens the bot and binds you in one step."),
-                lambda code: deep_link(code, username),
-            )
-        )
-    if settings.slack_app_id:
-        app_id = settings.slack_app_id
-        found.append(
-            Platform(
-                N_("Slack link"),
-                N_("Slack: open the link and send your bind code to the app as a message."),
-                lambda _code: slack_link(app_id),
-            )
-        )
-    return found
+def platforms(settings: Settings) -> list[BindLink]:
+    """A link per configured platform: a link to a bot that does not answer is a dead
+    end. Each platform says what its link is (bot.platforms)."""
+    return [link for p in registered() if (link := p.bind_link(settings)) is not None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +239,7 @@ def issue_for_institution(
 
 
 def write_xlsx(
-    path: Path, institution: str, issued: list[Issued], links: list[Platform], tz: str
+    path: Path, institution: str, issued: list[Issued], links: list[BindLink], tz: str
 ) -> None:
     """The sheet HR hands out: readable by its owner only (0600) from the moment it exists,
     because it holds the only copy of the codes."""

@@ -58,13 +58,17 @@ class Transport(Protocol):
 
 @dataclass
 class Limits:
-    """Telegram's published limits, with a little margin so clock skew between us and the
-    server never turns into a 429."""
+    """A platform's published limits, with a little margin so clock skew between us and
+    the server never turns into a 429. The defaults are Telegram's; each platform states
+    its own (bot.platforms)."""
 
     per_second: float = 29.0
     per_chat_interval: float = 1.05
     catch_up: float = 0.015
     group_per_minute: int = 19
+    # An overall cap per minute besides the one per second (Feishu: 1,000 a minute and
+    # 50 a second for sending messages); 0: none.
+    per_minute: int = 0
     max_attempts: int = 8
     backoff: tuple[float, ...] = (2, 5, 15, 60, 300)
 
@@ -81,9 +85,15 @@ class RateLimiter:
     _next_chat: dict[str, float] = field(default_factory=dict)
     _group_sends: dict[str, deque[float]] = field(default_factory=dict)
     _recent: deque[float] = field(default_factory=deque)  # this sender's last second
+    _minute: deque[float] = field(default_factory=deque)  # this sender's last minute
 
     def overall_wait(self, now: float) -> float:
         wait = self._next_any - now
+        if self.limits.per_minute:
+            while self._minute and self._minute[0] <= now - 60.0:
+                self._minute.popleft()
+            if len(self._minute) >= max(1, self.limits.per_minute // self.share):
+                wait = max(wait, self._minute[0] + 60.0 - now)
         # Never more than our share in any one second, however late sends bunch up:
         # side by side, each sender's evenly spaced stream drifts against the others'.
         while self._recent and self._recent[0] <= now - 1.0:
@@ -111,6 +121,8 @@ class RateLimiter:
         self._next_any = max(self._next_any, at - self.limits.catch_up) + interval
         self._next_chat[chat_id] = at + self.limits.per_chat_interval
         self._recent.append(at)
+        if self.limits.per_minute:
+            self._minute.append(at)
         if is_group:
             sends = self._group_sends.setdefault(chat_id, deque())
             sends.append(at)
@@ -367,11 +379,14 @@ class Sender:
         return dropped
 
 
-def mark_unreachable(session: Session, platform: str, chat_id: str) -> None:
-    """The person blocked the bot (or left): pushes stop queueing to that chat until they
-    bind or talk to the bot again; `jixiao undelivered` lists them."""
+def mark_unreachable(
+    session: Session, platform: str, chat_id: str, unreachable: bool = True
+) -> None:
+    """The person blocked the bot (or left), on any platform: pushes stop queueing to that
+    chat until they bind or talk to the bot again; `jixiao undelivered` lists them. With
+    `unreachable=False`, the platform says they are back."""
     session.execute(
         update(ChatIdentity)
         .where(ChatIdentity.platform == platform, ChatIdentity.external_id == chat_id)
-        .values(unreachable=True)
+        .values(unreachable=unreachable)
     )

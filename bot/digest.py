@@ -6,7 +6,6 @@ a dedupe key per institution and day, so a job that runs twice sends once.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot import i18n, outbox, rollout, scorers
 from bot.chart import completion_bars
+from bot.chat.types import Button, Reply
 from bot.i18n import _, ngettext
 from bot.progress import (
     Completion,
@@ -43,7 +43,7 @@ def pct(rate: Decimal) -> str:
 @dataclass
 class Digest:
     text: str
-    buttons: list[list[dict[str, str]]]
+    buttons: list[list[Button]]
     chart: bytes | None = None  # PNG: completion by department
 
 
@@ -155,9 +155,7 @@ def build(
     lines.extend(waiting)
     lines.extend(spread)
     buttons = (
-        [[{"label": _("Remind all overdue"), "payload": f"{REMIND_PAYLOAD}:{institution.id}"}]]
-        if overdue
-        else []
+        [[Button(_("Remind all overdue"), f"{REMIND_PAYLOAD}:{institution.id}")]] if overdue else []
     )
     if waiting:
         buttons.append(_decide_button(count))
@@ -195,8 +193,8 @@ def appeal_lines(session: Session, institution: Institution, tz: Any) -> tuple[i
     return len(rows), lines
 
 
-def _decide_button(n: int) -> list[dict[str, str]]:
-    return [{"label": _("Appeals to decide: {n}").format(n=n), "payload": "aps"}]
+def _decide_button(n: int) -> list[Button]:
+    return [Button(_("Appeals to decide: {n}").format(n=n), "aps")]
 
 
 def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int:
@@ -240,9 +238,7 @@ def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int
         if digest is None:
             continue
         buttons = signed(session, identity, now, digest.buttons)
-        content: dict[str, Any] = {"text": digest.text, "buttons": buttons}
-        if digest.chart:
-            content["image"] = base64.b64encode(digest.chart).decode()
+        content = Reply(digest.text, buttons, image=digest.chart or None).to_content()
         queued += outbox.enqueue(
             session,
             now,
@@ -302,12 +298,9 @@ def remind_overdue(
                 now,
                 platform=identity.platform,
                 chat_id=identity.external_id,
-                content={
-                    "text": text,
-                    "buttons": signed(
-                        session, identity, now, [[{"label": label, "payload": "list"}]]
-                    ),
-                },
+                content=Reply(
+                    text, signed(session, identity, now, [[Button(label, "list")]])
+                ).to_content(),
                 dedupe_key=f"nudge:{o.scorer_id}:{identity.platform}:{local.date()}",
                 employee_id=o.scorer_id,
             )

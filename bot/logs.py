@@ -29,19 +29,13 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Every secret value the settings hold: tokens, signing secret, webhook secret,
+    """Every secret value the settings hold: each platform's (tokens, signing secrets),
     the bind-code key (configured or in its file) and the database password."""
-    found = [
-        settings.telegram_bot_token,
-        settings.telegram_webhook_secret,
-        settings.slack_bot_token,
-        settings.slack_signing_secret,
-        settings.slack_app_token,
-        settings.bind_code_secret,
-        settings.metrics_api_token,
-    ]
-    # The bot token's secret half too: some messages quote it without the bot id.
-    found.append(settings.telegram_bot_token.partition(":")[2])
+    from bot import platforms
+
+    found = [settings.bind_code_secret, settings.metrics_api_token]
+    for platform in platforms.registered():
+        found += platform.secrets(settings)
     key_file = Path(settings.bind_code_secret_file)
     if not settings.bind_code_secret and key_file.is_file():
         found.append(key_file.read_text(encoding="ascii", errors="replace").strip())

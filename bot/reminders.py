@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bot import i18n, outbox
 from bot.chat.context import secret_for, secrets_for, sign
+from bot.chat.types import Button, Reply
 from bot.i18n import _, money, ngettext
 from bot.workdays import is_quiet, is_workday, local_now, workdays_between
 from models import (
@@ -54,27 +55,28 @@ def _push(
     now: dt.datetime,
     people: dict[int, Employee],
     key: str,
-    render: Any,
+    render: Callable[[Employee], Reply],
 ) -> int:
-    """Queue `render(employee)` (text, buttons) to every live identity of each person."""
+    """Queue `render(employee)` to every live identity of each person, its buttons signed
+    for each chat."""
     rendered = []
     for emp_id, idents in reachable_identities(session, set(people)).items():
         employee = people[emp_id]
         with i18n.using(employee.language or i18n.DEFAULT_LANGUAGE):
-            text, buttons = render(employee)
-        rendered.append((emp_id, idents, text, buttons))
+            reply = render(employee)
+        rendered.append((emp_id, idents, reply))
     keys = secrets_for(
         session,
         (
             (i.platform, i.external_id)
-            for _, idents, _, buttons in rendered
-            if buttons
+            for _, idents, reply in rendered
+            if reply.buttons
             for i in idents
         ),
         now,
     )
     queued = 0
-    for emp_id, idents, text, buttons in rendered:
+    for emp_id, idents, reply in rendered:
         for ident in idents:
             key_of_chat = keys.get((ident.platform, ident.external_id), "")
             queued += outbox.enqueue(
@@ -82,7 +84,7 @@ def _push(
                 now,
                 platform=ident.platform,
                 chat_id=ident.external_id,
-                content={"text": text, "buttons": sign_buttons(key_of_chat, buttons)},
+                content=signed_reply(key_of_chat, reply).to_content(),
                 dedupe_key=f"{key}:{emp_id}:{ident.platform}",
                 employee_id=emp_id,
             )
@@ -94,20 +96,20 @@ def push(
     now: dt.datetime,
     people: dict[int, Employee],
     key: str,
-    render: Any,
+    render: Callable[[Employee], Reply],
 ) -> int:
-    """Queue `render(employee)` → (text, buttons) to each person's reachable chats, once
-    per `key` and person; buttons are signed for each chat."""
+    """Queue `render(employee)` to each person's reachable chats, once per `key` and
+    person; buttons are signed for each chat."""
     return _push(session, now, people, key, render)
 
 
-def _button(label: str, body: str) -> list[list[dict[str, str]]]:
-    return [[{"label": label, "payload": body}]]
+def _button(label: str, body: str) -> list[list[Button]]:
+    return [[Button(label, body)]]
 
 
 def signed(
-    session: Session, ident: ChatIdentity, now: dt.datetime, buttons: list[list[dict[str, str]]]
-) -> list[list[dict[str, str]]]:
+    session: Session, ident: ChatIdentity, now: dt.datetime, buttons: list[list[Button]]
+) -> list[list[Button]]:
     """Buttons as the recipient's chat will accept them: each body signed with that chat's
     key, exactly like the buttons of a reply."""
     if not buttons:
@@ -115,12 +117,23 @@ def signed(
     return sign_buttons(secret_for(session, ident.platform, ident.external_id, now), buttons)
 
 
-def sign_buttons(secret: str, buttons: list[list[dict[str, str]]]) -> list[list[dict[str, str]]]:
+def sign_buttons(secret: str, buttons: list[list[Button]]) -> list[list[Button]]:
     """Each button's body signed with a chat's key."""
-    return [
-        [{"label": b["label"], "payload": sign(secret, b["payload"])} for b in row]
-        for row in buttons
-    ]
+    return [[Button(b.label, sign(secret, b.payload)) for b in row] for row in buttons]
+
+
+def signed_reply(secret: str, reply: Reply) -> Reply:
+    """`reply` with its buttons signed for one chat."""
+    if not reply.buttons:
+        return reply
+    return Reply(
+        reply.text,
+        sign_buttons(secret, reply.buttons),
+        image=reply.image,
+        image_name=reply.image_name,
+        file=reply.file,
+        file_name=reply.file_name,
+    )
 
 
 def queue_period_opened(session: Session, period: Period, now: dt.datetime) -> int:
@@ -135,13 +148,13 @@ def queue_period_opened(session: Session, period: Period, now: dt.datetime) -> i
     }
     people = {e.id: e for e in session.scalars(select(Employee).where(Employee.id.in_(counts)))}
 
-    def render(e: Employee) -> tuple[str, Any]:
+    def render(e: Employee) -> Reply:
         text = ngettext(
             "Appraisal {label} is open: {n} person to score by {deadline}.",
             "Appraisal {label} is open: {n} people to score by {deadline}.",
             counts[e.id],
         ).format(label=period.label, n=counts[e.id], deadline=period.deadline.date())
-        return text, _button(_("Start scoring"), "list")
+        return Reply(text, _button(_("Start scoring"), "list"))
 
     return _push(session, now, people, f"opened:{period.id}", render)
 
@@ -185,7 +198,7 @@ def queue_deadline_reminders(session: Session, group_id: int, now: dt.datetime) 
             continue
         person = session.get_one(Employee, scorer_id)
 
-        def render(e: Employee, gap: int = gap, left: int = left, due: dt.date = due) -> Any:
+        def render(e: Employee, gap: int = gap, left: int = left, due: dt.date = due) -> Reply:
             if gap == 1:
                 text = ngettext(
                     "Tomorrow ({due}) is the scoring deadline: {n} person still to score.",
@@ -204,7 +217,7 @@ def queue_deadline_reminders(session: Session, group_id: int, now: dt.datetime) 
                     "Scoring was due {due}: {n} people still wait for your scores.",
                     left,
                 )
-            return text.format(due=due, n=left), _button(_("Start scoring"), "list")
+            return Reply(text.format(due=due, n=left), _button(_("Start scoring"), "list"))
 
         queued += _push(session, now, {scorer_id: person}, f"remind:{today}", render)
         if gap <= -ESCALATE_AFTER and head_id and head_id != scorer_id:
@@ -220,10 +233,10 @@ def queue_deadline_reminders(session: Session, group_id: int, now: dt.datetime) 
 
         def render_head(
             e: Employee, late: list[tuple[int, int]] = late, names: dict[int, str] = names
-        ) -> Any:
+        ) -> Reply:
             lines = [_("Scorers two or more workdays overdue:")]
             lines += [_("  {name}: {left} left").format(name=names[s], left=n) for s, n in late]
-            return "\n".join(lines), []
+            return Reply("\n".join(lines))
 
         today = local_now(now, "Asia/Shanghai").date()
         queued += _push(session, now, {head_id: head}, f"escalate:{today}", render_head)
@@ -239,7 +252,7 @@ def queue_results_published(session: Session, period: Period, now: dt.datetime) 
     people = {e.id: e for e in session.scalars(select(Employee).where(Employee.id.in_(results)))}
     closes = period.window_closes_at
 
-    def render(e: Employee) -> tuple[str, Any]:
+    def render(e: Employee) -> Reply:
         r = results[e.id]
         text = _(
             "Your appraisal for {label} is published: {total} points, grade {grade}, "
@@ -251,6 +264,6 @@ def queue_results_published(session: Session, period: Period, now: dt.datetime) 
                 "You may confirm it or appeal until {when}; if you do neither, it counts as "
                 "confirmed when that window closes."
             ).format(when=local.strftime("%Y-%m-%d %H:%M"))
-        return text, _button(_("Why this pay?"), f"why:{r.id}")
+        return Reply(text, _button(_("Why this pay?"), f"why:{r.id}"))
 
     return _push(session, now, people, f"published:{period.id}", render)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bot import i18n, outbox, quotas, rollout
 from bot.chart import completion_bars
+from bot.chat.types import Reply
 from bot.digest import pct
 from bot.i18n import _, ngettext
 from bot.progress import Completion, group_progress
@@ -164,9 +164,7 @@ def queue_weekly_report(session: Session, group_id: int, now: dt.datetime) -> in
     queued = 0
     for leader, identity, key in due:
         text, chart = reports[leader.language or i18n.DEFAULT_LANGUAGE]
-        content: dict[str, object] = {"text": text, "buttons": []}
-        if chart:
-            content["image"] = base64.b64encode(chart).decode()
+        content = Reply(text, image=chart or None).to_content()
         queued += outbox.enqueue(
             session,
             now,
@@ -214,7 +212,7 @@ def announce(
             now,
             platform=identity.platform,
             chat_id=identity.external_id,
-            content={"text": text, "buttons": []},
+            content=Reply(text).to_content(),
             dedupe_key=f"announce:{digest}:{identity.platform}:{employee.id}",
             employee_id=employee.id,
         )

@@ -1,18 +1,16 @@
-"""The one web entry point: the Telegram webhook, the chat page, /healthz, /metrics and
+"""The one web entry point: each platform's routes, the chat page, /healthz, /metrics and
 /api/metrics (business data pushed in).
 
 Which platforms are on follows from which credentials are set; with none, only the local
-chat page runs. This module is the only place that knows every platform.
+chat page runs. Platforms come from the registry (bot.platforms): none is named here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hmac
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -29,21 +27,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
+from bot import platforms
 from bot.chat import binding
-from bot.delivery import Limits
 from bot.health import SENT_WINDOW, operations
 from bot.settings import Settings, get_settings
 from bot.workdays import utc_now
 from handlers.metrics_api import metrics_route
-from handlers.slack.transport import SLACK_LIMITS
 
 log = logging.getLogger(__name__)
 
-# Each platform's overall limit, as its sender keeps it (bot.delivery.Limits).
-SEND_LIMITS = {"telegram": Limits().per_second, "slack": SLACK_LIMITS.per_second}
+
+def send_limits() -> dict[str, float]:
+    """Each platform's overall limit per second, as its sender keeps it."""
+    return {p.name: p.limits.per_second for p in platforms.registered()}
 
 
 class Metrics:
@@ -74,6 +73,12 @@ class Metrics:
         alarm.set_function(
             lambda: float(self._bind_failures(sessions) >= get_settings().bind_failures_per_minute)
         )
+
+    def update(self, platform: str) -> None:
+        self.updates.labels(platform).inc()
+
+    def error(self, platform: str) -> None:
+        self.errors.labels(platform).inc()
 
     @staticmethod
     def _bind_failures(sessions: sessionmaker[Session]) -> int:
@@ -129,7 +134,7 @@ class OperationsCollector(Collector):
             "The platform's overall sending limit the senders share",
             labels=["platform"],
         )
-        for platform, per_second in SEND_LIMITS.items():
+        for platform, per_second in send_limits().items():
             alive.add_metric([platform], float(found.senders.get(platform, 0)))
             sent = found.sent_last_minute.get(platform, 0)
             rate.add_metric([platform], sent / SENT_WINDOW.total_seconds())
@@ -139,111 +144,15 @@ class OperationsCollector(Collector):
         yield limit
 
 
-async def _announce_commands(application: Any) -> None:
-    """Telegram's command menu (/menu, /progress, /status …) is set at every start, so a
-    webhook deployment shows it as polling does. A failure here is logged, not fatal: the
-    bot answers without a menu."""
-    from telegram.error import TelegramError
-
-    from handlers.telegram.bot import set_commands
-
-    try:
-        await set_commands(application)
-    except TelegramError:
-        log.warning("could not set Telegram's command menu", exc_info=True)
-
-
-def telegram_webhook(
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    metrics: Metrics,
-    base_url: str | None,
-    clock: Callable[[], dt.datetime] | None,
-) -> tuple[Route, Any]:
-    """The webhook route and the application whose lifespan the server must run."""
-    from telegram import Update
-
-    from handlers.telegram.bot import build_application
-
-    application = build_application(
-        settings.telegram_bot_token, sessions, base_url=base_url, clock=clock
-    )
-    secret = settings.telegram_webhook_secret
-
-    async def webhook(request: Request) -> Response:
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not secret or not hmac.compare_digest(given, secret):
-            return PlainTextResponse("forbidden", status_code=403)
-        try:
-            update = Update.de_json(await request.json(), application.bot)
-            await application.process_update(update)
-            metrics.updates.labels("telegram").inc()
-        except Exception:
-            # Swallow and answer 200 OK, otherwise Telegram redelivers the same update
-            # again and again; the error is logged and counted.
-            log.exception("telegram update failed")
-            metrics.errors.labels("telegram").inc()
-        return PlainTextResponse("ok")
-
-    return Route("/telegram/webhook", webhook, methods=["POST"]), application
-
-
-def slack_events(
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    metrics: Metrics,
-    base_url: str | None,
-    clock: Callable[[], dt.datetime] | None,
-) -> Route:
-    """Slack's events, slash command and interactivity, all at one signed endpoint."""
-    from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
-
-    from handlers.slack.app import build_app
-
-    bolt = build_app(
-        settings.slack_bot_token,
-        settings.slack_signing_secret,
-        sessions,
-        base_url=base_url,
-        clock=clock,
-        bind_by_email=settings.slack_bind_by_email,
-    )
-
-    async def events(request: Request) -> Response:
-        # Slack's library reads the timestamp as a number before it checks the
-        # signature: anything else would fail inside it (a 500) instead of a refusal.
-        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-        if not (timestamp.isascii() and timestamp.isdigit()):
-            return PlainTextResponse("invalid request", status_code=401)
-        try:
-            # Bolt's App is synchronous and its listeners may wait on the database: run
-            # it in a worker thread, never on the event loop that serves every request.
-            body = await request.body()
-            answer = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
-            response = to_starlette_response(answer)
-        except Exception:
-            log.exception("slack request failed")
-            metrics.errors.labels("slack").inc()
-            return PlainTextResponse("error", status_code=500)
-        # Refused (401) and unhandled (404) requests are no updates; a 500 is an error.
-        if response.status_code >= 500:
-            metrics.errors.labels("slack").inc()
-        elif response.status_code < 400:
-            metrics.updates.labels("slack").inc()
-        return response
-
-    return Route("/slack/events", events, methods=["POST"])
-
-
 def create_server(
     settings: Settings,
     sessions: sessionmaker[Session],
     *,
     personas: bool = False,
-    telegram_base_url: str | None = None,
-    slack_base_url: str | None = None,
     clock: Callable[[], dt.datetime] | None = None,
+    **base_urls: str | None,
 ) -> Starlette:
+    """`<platform>_base_url=` points that platform's client at a local API (tests, fakes)."""
     from handlers.web import create_app
 
     metrics = Metrics(sessions)
@@ -261,32 +170,30 @@ def create_server(
         data = await run_in_threadpool(generate_latest, metrics.registry)
         return Response(data, media_type=CONTENT_TYPE_LATEST)
 
-    routes: list[Route | Mount] = [
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/metrics", scrape),
         metrics_route(settings, sessions),
     ]
-    applications = []
-    if settings.telegram_bot_token:
-        base = telegram_base_url or settings.telegram_api_url or None
-        route, application = telegram_webhook(settings, sessions, metrics, base, clock)
-        routes.append(route)
-        applications.append(application)
-    if settings.slack_bot_token and settings.slack_signing_secret:
-        base = slack_base_url or settings.slack_api_url or None
-        routes.append(slack_events(settings, sessions, metrics, base, clock))
+    served = [
+        p.serve(settings, sessions, metrics, base_urls.get(f"{p.name}_base_url"), clock)
+        for p in platforms.enabled(settings)
+    ]
+    for part in served:
+        routes.extend(part.routes)
     routes.append(Mount("/", create_app(sessions, personas=personas)))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        for app in applications:
-            await app.initialize()
-            await _announce_commands(app)
+        for part in served:
+            for start in part.startup:
+                await start()
         try:
             yield
         finally:
-            for app in applications:
-                await app.shutdown()
+            for part in served:
+                for stop in part.shutdown:
+                    await stop()
 
     server = Starlette(routes=routes, lifespan=lifespan)
     server.state.metrics = metrics

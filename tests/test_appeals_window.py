@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot import adjustments, appeals
 from bot.appeal_notices import queue_appeal_reminders
+from bot.chat.types import Button
 from bot.cli.appeals import _progress
 from bot.digest import build
 from bot.errors import Refused
@@ -83,9 +84,7 @@ def test_the_heads_digest_lists_open_appeals_with_a_button(session, w):
     assert digest is not None
     assert "待决定的申诉：1 项" in digest.text
     assert "张三（003），2026-10，2026-12-10 前决定" in digest.text
-    assert {"label": "待决定的申诉：1", "payload": "aps"} in [
-        b for row in digest.buttons for b in row
-    ]
+    assert Button("待决定的申诉：1", "aps") in [b for row in digest.buttons for b in row]
     other = build(session, w.other_inst, NOW, group_progress(session, w.group.id, NOW))
     assert other is None or "张三" not in other.text
 

@@ -50,7 +50,7 @@ def test_the_proxy_spreads_webhooks_over_the_serve_ports():
     assert ports == ["8001", "8002", "8003"]
     unit = (DEPLOY / "jixiao-serve@.service").read_text()
     assert "jixiao-serve@8001 jixiao-serve@8002 jixiao-serve@8003" in unit
-    for path in ("/telegram/webhook", "/slack/events"):
+    for path in ("/telegram/webhook", "/slack/events", "/feishu/events"):
         assert re.search(rf"location = {path}\s+\{{ proxy_pass http://jixiao_serve; \}}", conf)
 
 

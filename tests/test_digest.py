@@ -55,7 +55,7 @@ def test_the_digest_names_overdue_scorers_and_offers_one_tap_reminders(session):
     assert "The deadline passed 3 days ago." in digest.text
     assert f"{head.name}: 4 left" in digest.text
     assert "Rank 1 of 2" in digest.text
-    assert digest.buttons[0][0]["payload"] == f"nudge:{inst.id}"
+    assert digest.buttons[0][0].payload == f"nudge:{inst.id}"
     with i18n.using("zh_CN"):
         chinese = build(session, inst, now, group_progress(session, group.id, now))
     assert chinese is not None

@@ -1,5 +1,5 @@
-"""One scripted scenario on the local chat page, Telegram and Slack, each through its
-real client library and a local fake of the platform: the transcripts must match."""
+"""One scripted scenario on the local chat page, Telegram, Slack and Feishu, each through
+its real client library and a local fake of the platform: the transcripts must match."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import pytest
 from starlette.testclient import TestClient
 
 from bot.settings import Settings
+from handlers.feishu.fake_api import FakeFeishuAPI
 from handlers.server import create_server
 from handlers.slack.fake_api import FakeSlackAPI
 from handlers.telegram.bot import build_application
 from handlers.telegram.fake_api import FakeBotAPI
 from handlers.web import create_app
 from tests.chat_helpers import NOW, build_world, issue_code
+from tests.feishu_helpers import FeishuUser
 from tests.test_slack import SECRET, _signed
 from tests.test_telegram_chat import Telegram
 
@@ -197,7 +199,7 @@ def worlds(tmp_path):
     from models.db import make_engine, sessions, upgrade
 
     made = []
-    for name in ("web", "telegram", "slack"):
+    for name in ("web", "telegram", "slack", "feishu"):
         engine = make_engine(f"sqlite:///{tmp_path / name}.db")
         upgrade(engine)
         Session = sessions(engine)
@@ -211,18 +213,24 @@ def worlds(tmp_path):
         engine.dispose()
 
 
-def test_the_same_scenario_reads_the_same_on_every_platform(worlds):
-    web_s, tg_s, slack_s = worlds
+def test_the_same_scenario_reads_the_same_on_every_platform(worlds, monkeypatch):
+    web_s, tg_s, slack_s, feishu_s = worlds
     tg, slack = Tg(tg_s), Slack(slack_s)
+    feishu_api = FakeFeishuAPI().start()
+    feishu = FeishuUser(feishu_s, feishu_api, monkeypatch)
     try:
         on_web = scenario(Web(web_s))
         on_telegram = scenario(tg)
         on_slack = scenario(slack)
+        on_feishu = scenario(feishu)
     finally:
         tg.api.stop()
         slack.close()
+        feishu.close()
+        feishu_api.stop()
     assert "欢迎" in on_web[0]
     assert any("¥" in step for step in on_web)
     assert "Language set to English." in on_web[-1]
     assert on_telegram == on_web
     assert on_slack == on_web
+    assert on_feishu == on_web

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from bot.platforms import registered
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,11 +33,27 @@ def test_env_example_lists_every_setting_with_secrets_empty():
         for line in lines
         if "=" in line and not line.startswith("#")
     }
-    assert set(listed) == set(Settings.model_fields)
+    platform_keys = {k.lower() for p in registered() for k in p.settings_keys}
+    assert set(listed) == set(Settings.model_fields) | platform_keys
     for secret in (
         "telegram_bot_token",
         "telegram_webhook_secret",
         "slack_bot_token",
         "slack_signing_secret",
+        "feishu_app_secret",
+        "feishu_verification_token",
+        "feishu_encrypt_key",
     ):
         assert listed[secret] == ""
+
+
+def test_env_example_is_generated_from_the_registered_platforms():
+    import subprocess
+    import sys
+
+    check = [sys.executable, str(ROOT / "scripts" / "env_example.py"), "--check"]
+    assert subprocess.run(check, check=False).returncode == 0
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    # One section per platform, in the registry's order.
+    starts = [text.index(p.settings_keys[0] + "=") for p in registered()]
+    assert starts == sorted(starts)

@@ -413,7 +413,7 @@ def _alert_hr(session: Session, now: dt.datetime, failures: int) -> None:
                 now,
                 platform=ident.platform,
                 chat_id=ident.external_id,
-                content={"text": text},
+                content=Reply(text).to_content(),
                 dedupe_key=f"bind-flood:{now.isoformat()}:{emp_id}:{ident.platform}",
                 employee_id=emp_id,
             )

@@ -81,7 +81,7 @@ def progress(ctx: Ctx) -> Reply:
         parts.append(f"{digest.text}\n{up}" if up else digest.text)
         if _may_nudge(ctx, inst):
             label = _("Remind all overdue") if len(mine) == 1 else f"{_('Remind')} · {inst.name}"
-            rows += [[ctx.button(label, b["payload"]) for b in row] for row in digest.buttons]
+            rows += [[ctx.button(label, b.payload) for b in row] for row in digest.buttons]
         if digest.chart:
             charts.append(digest.chart)
     broken = calibrate.broken(ctx, mine)

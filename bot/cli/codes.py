@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from bot import codes, export
+from bot import codes, export, platforms
 from bot import periods as lifecycle
 from bot.cli.common import GROUP, now, transaction
 from bot.i18n import _
@@ -58,16 +58,19 @@ def issue(
             "hand it over securely."
         )
     )
-    if settings.slack_bot_token and not settings.slack_app_id:
-        typer.echo(
-            _("Slack is configured but SLACK_APP_ID is not, so the sheet has no Slack link.")
-        )
-    elif not links:
+    unlinked = [p for p in platforms.enabled(settings) if p.bind_link(settings) is None]
+    for p in unlinked:
         typer.echo(
             _(
-                "No chat platform is configured (TELEGRAM_BOT_TOKEN, SLACK_APP_ID), so the sheet "
-                "has codes but no links."
-            )
+                "{platform} is configured but {setting} is not, so the sheet has no "
+                "{platform} link."
+            ).format(platform=_(p.title), setting=p.link_setting)
+        )
+    if not links and not unlinked:
+        typer.echo(
+            _(
+                "No chat platform is configured ({settings}), so the sheet has codes but no links."
+            ).format(settings=", ".join(p.settings_keys[0] for p in platforms.registered()))
         )
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
+from collections.abc import Callable
 
 import typer
 from sqlalchemy import Engine
 
 from bot.cli import common
 from bot.i18n import _
+from bot.platforms import DevCommand
 from bot.settings import get_settings
 from models.db import sessions
 
@@ -49,45 +51,21 @@ def register(app: typer.Typer) -> None:
         "serve",
         help=_("Serve the chat page on this computer, on the configured database."),
     )(serve)
-    app.command(
-        "poll",
-        help=_("Talk to Telegram by long polling, for development without a public URL."),
-    )(poll)
-    app.command(
-        "slack-socket",
-        help=_("Talk to Slack in Socket Mode, for development without a public URL."),
-    )(slack_socket)
+    # Each platform's development command (long polling, Socket Mode, a long connection).
+    from bot import platforms
+
+    for platform in platforms.registered():
+        if (command := platform.dev_command()) is not None:
+            app.command(command.name, help=_(command.help))(_dev(command))
 
 
-def poll(log_level: str | None = LOG_LEVEL) -> None:
-    start_logging(log_level)
-    settings = get_settings()
-    if not settings.telegram_bot_token:
-        raise common.Failure(_("Set TELEGRAM_BOT_TOKEN first (see .env.example)."))
-    from handlers.telegram.bot import poll as run_polling
+def _dev(command: DevCommand) -> Callable[..., None]:
+    def run(log_level: str | None = LOG_LEVEL) -> None:
+        start_logging(log_level)
+        command.run(get_settings(), sessions(common.engine()))
 
-    typer.echo(_("Polling Telegram for updates (Ctrl+C stops it)."))
-    run_polling(
-        settings.telegram_bot_token,
-        sessions(common.engine()),
-        base_url=settings.telegram_api_url or None,
-    )
-
-
-def slack_socket(log_level: str | None = LOG_LEVEL) -> None:
-    start_logging(log_level)
-    settings = get_settings()
-    if not (settings.slack_bot_token and settings.slack_app_token):
-        raise common.Failure(_("Set SLACK_BOT_TOKEN and SLACK_APP_TOKEN first (see .env.example)."))
-    from handlers.slack.app import socket_mode
-
-    typer.echo(_("Connecting to Slack in Socket Mode (Ctrl+C stops it)."))
-    socket_mode(
-        settings.slack_bot_token,
-        settings.slack_app_token,
-        sessions(common.engine()),
-        base_url=settings.slack_api_url or None,
-    ).start()
+    run.__doc__ = command.help
+    return run
 
 
 def demo(

@@ -12,7 +12,6 @@ from sqlalchemy import Engine
 
 from bot.cli import common
 from bot.cli.serve import LOG_LEVEL, start_logging
-from bot.delivery import Limits
 from bot.i18n import _
 from bot.outbox import recover
 from bot.scheduler import run_scheduler
@@ -48,43 +47,10 @@ def worker(log_level: str | None = LOG_LEVEL) -> None:
 
 
 def _senders(settings: Settings, engine: Engine) -> list[Coroutine[Any, Any, None]]:
-    """One sender per platform whose credentials are set. Besides `serve`, the only place
-    that knows the platforms by name."""
-    jobs: list[Coroutine[Any, Any, None]] = []
-    # The Telegram sender is also its own process (`python -m handlers.telegram.worker`),
-    # so it takes the database's URL.
-    database_url = engine.url.render_as_string(hide_password=False)
-    if settings.telegram_bot_token:
-        from handlers.telegram.worker import run
+    """One sender per registered platform whose credentials are set (bot.platforms)."""
+    from bot import platforms
 
-        jobs.append(
-            run(
-                database_url,
-                settings.telegram_bot_token,
-                settings.telegram_api_url or None,
-                Limits(),
-                until_empty=False,
-            )
-        )
-    if settings.slack_bot_token:
-        from slack_sdk import WebClient
-
-        from bot.delivery import Sender
-        from handlers.slack.transport import SLACK_LIMITS, SlackTransport
-
-        transport = SlackTransport(
-            WebClient(
-                token=settings.slack_bot_token,
-                base_url=settings.slack_api_url or WebClient.BASE_URL,
-            )
-        )
-        sender = Sender(sessions(engine), transport, "slack", limits=SLACK_LIMITS)
-
-        async def slack() -> None:
-            await sender.drain(stop_when_empty=False)
-
-        jobs.append(slack())
-    return jobs
+    return [p.sender(settings, sessions(engine)) for p in platforms.enabled(settings)]
 
 
 async def _run_all(jobs: list[Coroutine[Any, Any, None]]) -> None:

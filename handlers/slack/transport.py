@@ -4,13 +4,12 @@ bot.delivery's). Slack allows about one message a second per channel."""
 from __future__ import annotations
 
 import asyncio
-import base64
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.chat.types import Button, Reply
+from bot.chat.types import Reply
 from bot.delivery import SENT, Delivery, Limits
 from handlers.slack.app import TEXT_LIMIT, blocks, direct_message
 
@@ -45,11 +44,11 @@ class SlackTransport:
         self._dms: dict[str, str] = {}
 
     def parts(self, content: dict[str, Any]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = [
-            {"text": str(content.get("text", "")), "buttons": content.get("buttons", [])}
-        ]
-        if image := content.get("image"):
-            out.append({"image": image})
+        """A push is a Reply (bot.chat.types): its text and buttons, then its picture."""
+        reply = Reply.from_content(content)
+        out = [Reply(reply.text, reply.buttons).to_content()]
+        if reply.image:
+            out.append(Reply("", image=reply.image, image_name=reply.image_name).to_content())
         return out
 
     async def send(self, chat_id: str, part: dict[str, Any]) -> Delivery:
@@ -62,18 +61,12 @@ class SlackTransport:
     def _send(self, chat_id: str, part: dict[str, Any]) -> Delivery:
         try:
             channel = self._channel(chat_id)
-            if image := part.get("image"):
+            reply = Reply.from_content(part)
+            if reply.image:
                 self.client.files_upload_v2(
-                    channel=channel, content=base64.b64decode(image), filename="chart.png"
+                    channel=channel, content=reply.image, filename=reply.image_name or "chart.png"
                 )
             else:
-                reply = Reply(
-                    str(part.get("text", "")),
-                    [
-                        [Button(b["label"], b["payload"]) for b in row]
-                        for row in part.get("buttons", [])
-                    ],
-                )
                 self.client.chat_postMessage(
                     channel=channel, text=reply.text[:TEXT_LIMIT], blocks=blocks(reply)
                 )

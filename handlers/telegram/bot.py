@@ -16,28 +16,24 @@ sender delivers it as soon as Telegram allows. A user who blocks the bot (a 403,
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import BotCommand, InputFile, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot import i18n, outbox
+from bot import delivery, i18n, outbox
 from bot.chat.dispatch import handle_once
 from bot.chat.menu import COMMANDS
-from bot.chat.types import Incoming, Kind, Reply
+from bot.chat.types import Button, Incoming, Kind, Reply
 from bot.i18n import _
 from bot.workdays import utc_now
-from handlers.telegram.transport import LIMIT, keyboard, retry_seconds, shorten, split
-from models import ChatIdentity
+from handlers.telegram.transport import Send, keyboard, retry_seconds, sends, shorten, split
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"
@@ -79,38 +75,6 @@ def process(
 REPLY_WAIT = 10.0
 # Below this many units, a text Telegram still refuses as too long is shortened instead.
 SMALLEST = 512
-
-
-@dataclass
-class Send:
-    """One request of an answer: a text (new, or edited in place), a photo or a file."""
-
-    text: str = ""
-    buttons: list[list[dict[str, str]]] = field(default_factory=list)
-    edit: bool = False
-    image: bytes | None = None
-    file: bytes | None = None
-    file_name: str = ""
-    limit: int = LIMIT
-
-
-def sends(replies: list[Reply], editable: bool) -> list[Send]:
-    """The requests that render `replies`, in order."""
-    out: list[Send] = []
-    for reply in replies:
-        buttons = [[{"label": b.label, "payload": b.payload} for b in row] for row in reply.buttons]
-        if reply.image:
-            out.append(Send(image=reply.image))
-        if reply.file:
-            out.append(Send(file=reply.file, file_name=reply.file_name or "file"))
-        parts = split(reply.text)
-        if reply.edit and editable and len(parts) == 1:
-            out.append(Send(parts[0], buttons, edit=True))
-            continue
-        out.extend(
-            Send(part, buttons if n == len(parts) - 1 else []) for n, part in enumerate(parts)
-        )
-    return out
 
 
 async def render(
@@ -177,10 +141,10 @@ async def _send(
 ) -> None:
     markup = keyboard(send.buttons)
     if send.image is not None:
-        await context.bot.send_photo(chat_id, photo=send.image)
+        await context.bot.send_photo(chat_id, photo=send.image, reply_markup=markup)
     elif send.file is not None:
         await context.bot.send_document(
-            chat_id, document=InputFile(send.file, filename=send.file_name)
+            chat_id, document=InputFile(send.file, filename=send.file_name), reply_markup=markup
         )
     elif send.edit and pressed is not None:
         await pressed.edit_text(send.text, reply_markup=markup)
@@ -201,16 +165,16 @@ def queue_rest(
         for n, send in enumerate(rest):
             if send.file is not None:
                 with i18n.using(language):
-                    content: dict[str, Any] = {
-                        "text": _(
+                    reply = Reply(
+                        _(
                             "Telegram is busy: the file {name} could not be sent. "
                             "Please ask for it again in a minute."
                         ).format(name=send.file_name)
-                    }
-            elif send.image is not None:
-                content = {"text": "", "image": base64.b64encode(send.image).decode()}
+                    )
             else:
-                content = {"text": send.text, "buttons": send.buttons}
+                buttons = [[Button(b["label"], b["payload"]) for b in row] for row in send.buttons]
+                reply = Reply(send.text, buttons, image=send.image)
+            content = reply.to_content()
             outbox.enqueue(
                 s,
                 now,
@@ -272,12 +236,7 @@ def mark_unreachable(
     if user is None:
         return
     with sessions() as s, s.begin():
-        for ident in s.scalars(
-            select(ChatIdentity).where(
-                ChatIdentity.platform == PLATFORM, ChatIdentity.external_id == str(user.id)
-            )
-        ):
-            ident.unreachable = unreachable
+        delivery.mark_unreachable(s, PLATFORM, str(user.id), unreachable)
 
 
 def member_changed(sessions: sessionmaker[Session], update: Update) -> None:

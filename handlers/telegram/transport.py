@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.chat.types import Reply
 from bot.delivery import SENT, Delivery
 
 # A Telegram message is at most 4,096 units long and a photo's caption 1,024, counted in
@@ -67,6 +69,49 @@ def shorten(text: str, limit: int, note: str) -> str:
     return text[: _cut(text, room)].rstrip() + "\n" + note
 
 
+@dataclass
+class Send:
+    """One request of a reply: a text (new, or edited in place), a photo or a file."""
+
+    text: str = ""
+    buttons: list[list[dict[str, str]]] = field(default_factory=list)
+    edit: bool = False
+    image: bytes | None = None
+    file: bytes | None = None
+    file_name: str = ""
+    limit: int = LIMIT
+
+
+def sends(replies: list[Reply], editable: bool) -> list[Send]:
+    """The one renderer, for answers and pushes alike: the requests that show `replies`,
+    in order. A long text goes as several messages, the last carrying the buttons; a
+    picture or file follows the text, so one that cannot be sent never costs the text
+    and its buttons (without text, it carries the buttons itself)."""
+    out: list[Send] = []
+    for reply in replies:
+        buttons = [[{"label": b.label, "payload": b.payload} for b in row] for row in reply.buttons]
+        attached = reply.image is not None or reply.file is not None
+        parts = split(reply.text) if reply.text or not attached else []
+        if reply.edit and editable and len(parts) == 1:
+            out.append(Send(parts[0], buttons, edit=True))
+        else:
+            out.extend(
+                Send(part, buttons if n == len(parts) - 1 else []) for n, part in enumerate(parts)
+            )
+        if reply.image is not None:
+            out.append(Send(image=reply.image, buttons=[] if parts else buttons))
+        if reply.file is not None:
+            unlabelled = parts or reply.image is not None
+            out.append(
+                Send(
+                    file=reply.file,
+                    file_name=reply.file_name or "file",
+                    buttons=[] if unlabelled else buttons,
+                )
+            )
+    return out
+
+
 def keyboard(buttons: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
@@ -79,40 +124,26 @@ def keyboard(buttons: list[list[dict[str, str]]]) -> InlineKeyboardMarkup | None
 
 
 class TelegramTransport:
-    """Plain text, no parse mode: names and comments can never be read as markup. A long
-    text goes as several messages, the last carrying the buttons; a chart follows the
-    text, so a picture that cannot be sent never costs the text and its buttons."""
+    """Plain text, no parse mode: names and comments can never be read as markup. A push
+    is a Reply, sent as `sends` renders every answer."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
     def parts(self, content: dict[str, Any]) -> list[dict[str, Any]]:
-        text = str(content.get("text", ""))
-        buttons = content.get("buttons", [])
-        image = content.get("image")
-        out: list[dict[str, Any]] = []
-        if text or not image:
-            out = [{"text": part} for part in split(text)]
-            out[-1]["buttons"] = buttons
-        if image:
-            caption = content.get("caption")
-            out.append(
-                {
-                    "image": image,
-                    "caption": split(caption, CAPTION_LIMIT)[0] if caption else None,
-                    "buttons": [] if out else buttons,
-                }
-            )
-        return out
+        return [_part(send) for send in sends([Reply.from_content(content)], editable=False)]
 
     async def send(self, chat_id: str, part: dict[str, Any]) -> Delivery:
         markup = keyboard(part.get("buttons", []))
         try:
             if image := part.get("image"):
                 await self.bot.send_photo(
+                    chat_id, photo=base64.b64decode(image), reply_markup=markup
+                )
+            elif document := part.get("file"):
+                await self.bot.send_document(
                     chat_id,
-                    photo=base64.b64decode(image),
-                    caption=part.get("caption"),
+                    document=InputFile(base64.b64decode(document), filename=part["file_name"]),
                     reply_markup=markup,
                 )
             else:
@@ -132,6 +163,16 @@ class TelegramTransport:
         except NetworkError as exc:
             return Delivery("transient", error=str(exc))
         return SENT
+
+
+def _part(send: Send) -> dict[str, Any]:
+    """A send as the sender holds it between attempts."""
+    if send.image is not None:
+        return {"image": base64.b64encode(send.image).decode(), "buttons": send.buttons}
+    if send.file is not None:
+        data = base64.b64encode(send.file).decode()
+        return {"file": data, "file_name": send.file_name, "buttons": send.buttons}
+    return {"text": send.text, "buttons": send.buttons}
 
 
 def retry_seconds(exc: RetryAfter) -> float:

@@ -178,30 +178,8 @@ def reply_json(reply: Reply) -> dict[str, Any]:
 
 
 def push_json(content: dict[str, Any]) -> dict[str, Any]:
-    """A queued push as a reply: its text and, when well formed, its buttons."""
-    rows = content.get("buttons")
-    buttons = []
-    if isinstance(rows, list):
-        for row in rows:
-            if isinstance(row, list):
-                buttons.append(
-                    [
-                        {"label": str(b["label"]), "payload": str(b["payload"])}
-                        for b in row
-                        if isinstance(b, dict) and "label" in b and "payload" in b
-                    ]
-                )
-    image = content.get("image")
-    return {
-        "text": str(content.get("text", "")),
-        "edit": False,
-        "buttons": [row for row in buttons if row],
-        # Outbox pushes carry pictures (the digest's chart) as base64 PNG.
-        "image": {"name": "chart.png", "src": f"data:image/png;base64,{image}"}
-        if isinstance(image, str) and image
-        else None,
-        "file": None,
-    }
+    """A queued push, rendered as every answer is: it is a Reply too."""
+    return reply_json(Reply.from_content(content))
 
 
 class SecurityHeaders:

@@ -1,0 +1,184 @@
+"""Telegram as a Jixiao platform (bot.platforms): webhook, sender, deep link, `jixiao poll`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import logging
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.chat.types import Reply
+from bot.delivery import Limits
+from bot.i18n import N_
+from bot.platforms import BindLink, Counters, DevCommand, Platform, Served
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ENV_EXAMPLE = """
+# Telegram bot token from @BotFather (secret; leave empty to keep Telegram off).
+TELEGRAM_BOT_TOKEN=
+# The bot's @username without @, used for /start deep links in bind-code sheets
+# (only when TELEGRAM_BOT_TOKEN is set).
+TELEGRAM_BOT_USERNAME=JixiaoBot
+# Secret Telegram echoes in X-Telegram-Bot-Api-Secret-Token on webhook calls (secret).
+TELEGRAM_WEBHOOK_SECRET=
+# Where the Bot API is: empty for Telegram's own; a local telegram-bot-api server
+# otherwise, e.g. http://127.0.0.1:8081/bot
+TELEGRAM_API_URL=
+"""
+
+
+def deep_link(code: str, bot_username: str) -> str:
+    from bot.codes import normalise
+
+    return f"https://t.me/{bot_username}?start={normalise(code)}"
+
+
+class Telegram:
+    name = "telegram"
+    position = 10
+    title = N_("Telegram")
+    link_setting = "TELEGRAM_BOT_USERNAME"
+    # A pasted deep link (https://t.me/<bot>?start=CODE) carries the code.
+    code_link: re.Pattern[str] | None = re.compile(
+        r"(?:https?://)?(?:t\.me|telegram\.me)/\w+/?\?start=([A-Za-z0-9_-]+)", re.I
+    )
+    # Telegram's published limits: 30 messages a second overall, one a second per chat,
+    # 20 a minute per group (bot.delivery.Limits' defaults, with their margin).
+    limits = Limits()
+    settings_keys: tuple[str, ...] = (
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_BOT_USERNAME",
+        "TELEGRAM_WEBHOOK_SECRET",
+        "TELEGRAM_API_URL",
+    )
+    env_example = ENV_EXAMPLE
+
+    def configured(self, settings: Settings) -> bool:
+        return bool(settings.telegram_bot_token)
+
+    def secrets(self, settings: Settings) -> list[str]:
+        token = settings.telegram_bot_token
+        # The token's secret half too: some messages quote it without the bot id.
+        return [token, token.partition(":")[2], settings.telegram_webhook_secret]
+
+    def bind_link(self, settings: Settings) -> BindLink | None:
+        if not (settings.telegram_bot_token and settings.telegram_bot_username):
+            return None
+        username = settings.telegram_bot_username
+        return BindLink(
+            N_("Telegram link"),
+            N_("Telegram: tap your link; it opens the bot and binds you in one step."),
+            lambda code: deep_link(code, username),
+        )
+
+    def serve(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        counters: Counters,
+        base_url: str | None,
+        clock: Callable[[], dt.datetime] | None,
+    ) -> Served:
+        from starlette.requests import Request
+        from starlette.responses import PlainTextResponse, Response
+        from starlette.routing import Route
+        from telegram import Update
+
+        from handlers.telegram.bot import build_application
+
+        application = build_application(
+            settings.telegram_bot_token,
+            sessions,
+            base_url=base_url or settings.telegram_api_url or None,
+            clock=clock,
+        )
+        secret = settings.telegram_webhook_secret
+
+        async def webhook(request: Request) -> Response:
+            given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+            if not secret or not hmac.compare_digest(given, secret):
+                return PlainTextResponse("forbidden", status_code=403)
+            try:
+                update = Update.de_json(await request.json(), application.bot)
+                await application.process_update(update)
+                counters.update(self.name)
+            except Exception:
+                # Swallow and answer 200 OK, otherwise Telegram redelivers the same update
+                # again and again; the error is logged and counted.
+                log.exception("telegram update failed")
+                counters.error(self.name)
+            return PlainTextResponse("ok")
+
+        async def start() -> None:
+            await application.initialize()
+            await _announce_commands(application)
+
+        return Served(
+            routes=[Route("/telegram/webhook", webhook, methods=["POST"])],
+            startup=[start],
+            shutdown=[application.shutdown],
+        )
+
+    def sender(
+        self, settings: Settings, sessions: sessionmaker[Session]
+    ) -> Coroutine[Any, Any, None]:
+        from telegram import Bot
+
+        from bot.delivery import Sender
+        from handlers.telegram.transport import TelegramTransport
+
+        async def drain() -> None:
+            base = settings.telegram_api_url or "https://api.telegram.org/bot"
+            async with Bot(settings.telegram_bot_token, base_url=base) as bot:
+                sender = Sender(sessions, TelegramTransport(bot), self.name, limits=self.limits)
+                await sender.drain(stop_when_empty=False)
+
+        return drain()
+
+    def render(self, reply: Reply) -> Any:
+        from handlers.telegram.transport import sends
+
+        return sends([reply], editable=True)
+
+    def dev_command(self) -> DevCommand:
+        return DevCommand(
+            "poll",
+            N_("Talk to Telegram by long polling, for development without a public URL."),
+            _poll,
+        )
+
+
+async def _announce_commands(application: Any) -> None:
+    """Telegram's command menu (/menu, /progress, /status …) is set at every start, so a
+    webhook deployment shows it as polling does. A failure here is logged, not fatal: the
+    bot answers without a menu."""
+    from telegram.error import TelegramError
+
+    from handlers.telegram.bot import set_commands
+
+    try:
+        await set_commands(application)
+    except TelegramError:
+        log.warning("could not set Telegram's command menu", exc_info=True)
+
+
+def _poll(settings: Settings, sessions: sessionmaker[Session]) -> None:
+    from bot.cli.common import Failure
+    from bot.i18n import _
+    from handlers.telegram.bot import poll
+
+    if not settings.telegram_bot_token:
+        raise Failure(_("Set TELEGRAM_BOT_TOKEN first (see .env.example)."))
+    import typer
+
+    typer.echo(_("Polling Telegram for updates (Ctrl+C stops it)."))
+    poll(settings.telegram_bot_token, sessions, base_url=settings.telegram_api_url or None)
+
+
+PLATFORM: Platform = Telegram()

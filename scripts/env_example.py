@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Writes .env.example: Jixiao's own settings, then one section per registered chat
+platform (bot.platforms), each as the platform documents itself.
+
+    .venv/bin/python scripts/env_example.py          # rewrite .env.example
+    .venv/bin/python scripts/env_example.py --check  # exit 1 if it is out of date
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HEAD = """# Where everything is stored. SQLite file by default; PostgreSQL at group scale:
+# postgresql+psycopg://user:password@host:5432/jixiao
+DATABASE_URL=sqlite:///jixiao.db
+# Language for users who have not chosen one and for the HR command line (zh_CN or en).
+DEFAULT_LANGUAGE=zh_CN
+# Timezone of institutions that do not set their own.
+DEFAULT_TIMEZONE=Asia/Shanghai
+# How long a one-time bind code stays valid, in hours.
+BIND_CODE_TTL_HOURS=72
+# Key for the stored hashes of bind codes (secret; at least 32 random characters, e.g.
+# `python -c "import secrets; print(secrets.token_hex(32))"`). Empty: a random key is
+# created on first use in BIND_CODE_SECRET_FILE (readable by its owner only). Set it
+# explicitly when the CLI and the server run on different machines. Changing or losing
+# it voids the codes not used yet (bound chats stay bound). Never in the database.
+BIND_CODE_SECRET=
+BIND_CODE_SECRET_FILE=bind_code.key
+# Wrong bind codes per minute across every chat before code checks pause for everyone
+# (the spike raises jixiao_bind_guessing_alarm and notifies HR, at most once an hour).
+BIND_FAILURES_PER_MINUTE=30
+# Wrong bind codes per hour from one source (the chat page's IP address).
+BIND_FAILURES_PER_SOURCE=20
+# Log level of serve, worker and poll: DEBUG, INFO, WARNING, ERROR (or --log-level).
+# Secrets from these settings are replaced by *** in every log line at any level.
+LOG_LEVEL=INFO
+"""
+
+TAIL = """# Folder where pay sheets and bind-code sheets are written.
+EXPORT_DIR=exports
+"""
+
+
+def text() -> str:
+    from bot.platforms import env_sections
+
+    return HEAD + "\n".join(env_sections()) + "\n" + TAIL
+
+
+def main() -> int:
+    target = ROOT / ".env.example"
+    wanted = text()
+    if "--check" in sys.argv:
+        return 0 if target.read_text(encoding="utf-8") == wanted else 1
+    target.write_text(wanted, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
