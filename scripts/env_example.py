@@ -40,7 +40,22 @@ BIND_FAILURES_PER_SOURCE=20
 LOG_LEVEL=INFO
 """
 
-TAIL = """# Folder where pay sheets and bind-code sheets are written.
+TAIL = """# Bearer token a business system sends to push metric values (targets and actuals) to
+# POST /api/metrics on `jixiao serve` (secret; at least 32 random characters). Empty:
+# the endpoint refuses every request.
+METRICS_API_TOKEN=
+# How each scorer scores (`jixiao scorers report`, the heads' digest, "评分分布" in chat):
+# flags that inform heads and HR and never block anything.
+# Flag "everyone within N points": a scorer whose totals span at most this many points.
+SCORER_UNIFORM_POINTS=2
+# Flag "mostly maximum marks": more than this percentage of a scorer's marks at the maximum.
+SCORER_MAX_MARKS_PERCENT=80
+# Flag "above peers": a scorer's average this many points or more above the other scorers
+# of the same role in the institution.
+SCORER_ABOVE_PEERS_POINTS=10
+# Scorers of fewer people than this are listed but never flagged (too few to tell).
+SCORER_MIN_PEOPLE=3
+# Folder where pay sheets and bind-code sheets are written.
 EXPORT_DIR=exports
 """
 
