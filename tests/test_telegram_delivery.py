@@ -357,16 +357,22 @@ def test_a_killed_workers_claims_are_taken_over_by_the_other_within_seconds(tmp_
     pending = [OutboxState.QUEUED, OutboxState.CLAIMED, OutboxState.SENDING]
     held = [OutboxState.CLAIMED, OutboxState.SENDING]
     try:
+
+        def owners() -> Counter[str | None]:
+            with Session() as s:
+                return Counter(
+                    s.scalars(select(OutboxMessage.claimed_by).where(OutboxMessage.state.in_(held)))
+                )
+
+        # Partway, with both workers holding claims (on a busy machine one may start
+        # late): only then is there a dead worker's share to take over.
         deadline = time.monotonic() + 120
-        while len(api.sent) < 300 and time.monotonic() < deadline:
+        while (len(api.sent) < 300 or len(owners()) < 2) and time.monotonic() < deadline:
             time.sleep(0.02)
+        assert len(owners()) == 2, "both workers must hold claims before the kill"
         doomed.send_signal(signal.SIGKILL)
         doomed.wait()
-        with Session() as s:
-            owners = Counter(
-                s.scalars(select(OutboxMessage.claimed_by).where(OutboxMessage.state.in_(held)))
-            )
-        assert len(owners) == 2, "the kill must leave the dead worker's claims behind"
+        assert owners(), "the kill must leave the dead worker's claims behind"
         overdue, left = 0.0, 1
         deadline = time.monotonic() + 120
         while left and time.monotonic() < deadline:
