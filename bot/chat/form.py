@@ -13,9 +13,10 @@ import re
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import appeal_notices, appeals, behalf, scorers
 from bot.audit import record
@@ -259,12 +260,18 @@ def _store(
     ctx.session.execute(
         stmt.on_conflict_do_update(index_elements=["task_id", "indicator_id"], set_=changes)
     )
-    ctx.session.expire(task, ["entries"])
-    return ctx.session.scalars(
-        select(ScoreEntry)
-        .where(ScoreEntry.task_id == task.id, ScoreEntry.indicator_id == ind.id)
-        .execution_options(populate_existing=True)
-    ).one()
+    entry = ctx.session.scalars(_STORED, {"p_task": task.id, "p_ind": ind.id}).one()
+    # The task's answers, with this one as stored, without reading them all again.
+    others = [e for e in task.entries if e.indicator_id != ind.id]
+    set_committed_value(task, "entries", [*others, entry])
+    return entry
+
+
+_STORED = (
+    select(ScoreEntry)
+    .where(ScoreEntry.task_id == bindparam("p_task"), ScoreEntry.indicator_id == bindparam("p_ind"))
+    .execution_options(populate_existing=True)
+)
 
 
 def changed_note(task: ScoringTask, changes: list[tuple[Indicator, tuple[str, str]]]) -> str:

@@ -5,15 +5,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, inspect, or_, select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
+from bot import scheme_parts
 from bot.appeals import reopened_open
 from bot.chat import render
 from bot.chat.context import Ctx
 from bot.chat.types import Button, Reply
 from bot.i18n import _
-from models import Employee, Period, PeriodState, Scheme, ScorerRole, ScoringTask, TaskState
+from models import (
+    Employee,
+    Period,
+    PeriodState,
+    ScoreEntry,
+    ScorerRole,
+    ScoringTask,
+    TaskState,
+)
 
 PAGE = 10
 MARK = {TaskState.SUBMITTED: "✅", TaskState.DRAFT: "✏️", TaskState.PENDING: "⬜"}
@@ -152,23 +162,29 @@ def next_task(ctx: Ctx) -> int | None:
     )
 
 
+# What every form step reads: the task with its period, scheme and appraisee in one round
+# trip, then its answers; the scheme's indicators and roles come from memory
+# (bot.scheme_parts). Built once, so their cache keys are computed once per process.
+_OWN = (
+    select(ScoringTask)
+    .where(ScoringTask.id == bindparam("p_task"))
+    .options(
+        joinedload(ScoringTask.period).joinedload(Period.scheme),
+        joinedload(ScoringTask.appraisee),
+    )
+)
+_ENTRIES = select(ScoreEntry).where(ScoreEntry.task_id == bindparam("p_task"))
+
+
 def own(ctx: Ctx, task_id: int) -> ScoringTask:
     """The task, if it is the speaker's and its period is open for scoring."""
-    # One round trip for what every form step reads: period, scheme, indicators, answers.
-    task = ctx.session.get(
-        ScoringTask,
-        task_id,
-        options=[
-            joinedload(ScoringTask.period)
-            .joinedload(Period.scheme)
-            .selectinload(Scheme.indicators),
-            joinedload(ScoringTask.period).joinedload(Period.scheme).selectinload(Scheme.roles),
-            selectinload(ScoringTask.entries),
-            joinedload(ScoringTask.appraisee),
-        ],
-    )
+    task = ctx.session.scalar(_OWN, {"p_task": task_id})
     if task is None or task.scorer_id != ctx.employee.id:
         raise Denied(ctx.refuse("task not the speaker's", "scoring_task", task_id))
+    scheme_parts.attach(ctx.session, task.period.scheme)
+    if "entries" in inspect(task).unloaded:
+        entries = list(ctx.session.scalars(_ENTRIES, {"p_task": task.id}))
+        set_committed_value(task, "entries", entries)
     if task.period.state != PeriodState.SCORING and not reopened_open(ctx.session, task):
         raise Denied(
             ctx.refuse(
