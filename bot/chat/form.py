@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from decimal import Decimal
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, bindparam, select, update
@@ -241,30 +242,46 @@ def _store(
     racing in two requests (a double send, two tabs) would both insert, and the loser's
     unique-key error became an HTTP 500: with an upsert each request stores its answer
     and reads back what is stored, on SQLite and PostgreSQL alike."""
-    insert = pg_insert if ctx.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(ScoreEntry).values(
-        task_id=task.id,
-        indicator_id=ind.id,
-        value=value,
-        comment=comment or "",
-        entered_by=ctx.employee.id,
-        entered_at=ctx.now,
-    )
-    changes = {
-        "value": stmt.excluded.value,
-        "entered_by": stmt.excluded.entered_by,
-        "entered_at": stmt.excluded.entered_at,
-    }
-    if comment is not None:
-        changes["comment"] = stmt.excluded.comment
+    dialect = ctx.session.get_bind().dialect.name
     ctx.session.execute(
-        stmt.on_conflict_do_update(index_elements=["task_id", "indicator_id"], set_=changes)
+        _upsert(dialect, comment is not None),
+        {
+            "p_task": task.id,
+            "p_ind": ind.id,
+            "p_value": value,
+            "p_comment": comment or "",
+            "p_by": ctx.employee.id,
+            "p_at": ctx.now,
+        },
     )
     entry = ctx.session.scalars(_STORED, {"p_task": task.id, "p_ind": ind.id}).one()
     # The task's answers, with this one as stored, without reading them all again.
     others = [e for e in task.entries if e.indicator_id != ind.id]
     set_committed_value(task, "entries", [*others, entry])
     return entry
+
+
+@cache
+def _upsert(dialect: str, with_comment: bool) -> Any:
+    """The upsert of one answer, built once per dialect (its cache key then too)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    col = ScoreEntry.__table__.c
+    stmt = insert(ScoreEntry).values(
+        task_id=bindparam("p_task", type_=col.task_id.type),
+        indicator_id=bindparam("p_ind", type_=col.indicator_id.type),
+        value=bindparam("p_value", type_=col.value.type),
+        comment=bindparam("p_comment", type_=col.comment.type),
+        entered_by=bindparam("p_by", type_=col.entered_by.type),
+        entered_at=bindparam("p_at", type_=col.entered_at.type),
+    )
+    changes = {
+        "value": stmt.excluded.value,
+        "entered_by": stmt.excluded.entered_by,
+        "entered_at": stmt.excluded.entered_at,
+    }
+    if with_comment:
+        changes["comment"] = stmt.excluded.comment
+    return stmt.on_conflict_do_update(index_elements=["task_id", "indicator_id"], set_=changes)
 
 
 _STORED = (
@@ -666,7 +683,9 @@ def confirm(ctx: Ctx, task_id: int) -> Reply:
             .values(state=TaskState.SUBMITTED, submitted_at=ctx.now, updated_at=ctx.now)
         ),
     ).rowcount
-    ctx.session.refresh(task)
+    # Only the columns the update wrote: a whole refresh would cascade to every answer
+    # (and drop the scheme's parts), costing a query each.
+    ctx.session.refresh(task, ["state", "submitted_at", "updated_at"])
     if not done:
         return Reply(
             _("{name} is already submitted.").format(name=task.appraisee.name),
