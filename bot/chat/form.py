@@ -14,9 +14,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import CursorResult, TextualSelect, bindparam, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot import appeal_notices, appeals, behalf, scorers
@@ -41,6 +39,7 @@ from bot.chat.values import (
 from bot.i18n import _
 from bot.pay import Incomplete, Mark, RoleSpec, SchemeSpec, compute
 from models import Indicator, IndicatorKind, Result, ScoreEntry, ScoringTask, TaskState
+from models.db import adopt
 
 WEIGHTED = (IndicatorKind.SCORE, IndicatorKind.RATING)
 OPTIONAL = (IndicatorKind.BONUS, IndicatorKind.DEDUCTION)
@@ -242,53 +241,58 @@ def _store(
     racing in two requests (a double send, two tabs) would both insert, and the loser's
     unique-key error became an HTTP 500: with an upsert each request stores its answer
     and reads back what is stored, on SQLite and PostgreSQL alike."""
-    dialect = ctx.session.get_bind().dialect.name
-    ctx.session.execute(
-        _upsert(dialect, comment is not None),
-        {
-            "p_task": task.id,
-            "p_ind": ind.id,
-            "p_value": value,
-            "p_comment": comment or "",
-            "p_by": ctx.employee.id,
-            "p_at": ctx.now,
-        },
+    # RETURNING hands back the row as stored (inserted or updated) in the same round trip;
+    # run by Core, as the ORM's upsert path costs more than the statement itself.
+    row = (
+        ctx.session.connection()
+        .execute(
+            _upsert(comment is not None),
+            {
+                "p_task": task.id,
+                "p_ind": ind.id,
+                "p_value": value,
+                "p_comment": comment or "",
+                "p_by": ctx.employee.id,
+                "p_at": ctx.now,
+            },
+        )
+        .one()
     )
-    entry = ctx.session.scalars(_STORED, {"p_task": task.id, "p_ind": ind.id}).one()
+    current = list(task.entries)  # read now if this session has not yet
+    entry = adopt(ctx.session, ScoreEntry, row._asdict())
     # The task's answers, with this one as stored, without reading them all again.
-    others = [e for e in task.entries if e.indicator_id != ind.id]
+    others = [e for e in current if e.indicator_id != ind.id]
     set_committed_value(task, "entries", [*others, entry])
     return entry
 
 
 @cache
-def _upsert(dialect: str, with_comment: bool) -> Any:
-    """The upsert of one answer, built once per dialect (its cache key then too)."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+def _upsert(with_comment: bool) -> TextualSelect:
+    """The upsert of one answer. Written out, because SQLAlchemy cannot cache the
+    compiled form of its ON CONFLICT construct and compiled it again on every answer;
+    this text is the same on SQLite and PostgreSQL."""
     col = ScoreEntry.__table__.c
-    stmt = insert(ScoreEntry).values(
-        task_id=bindparam("p_task", type_=col.task_id.type),
-        indicator_id=bindparam("p_ind", type_=col.indicator_id.type),
-        value=bindparam("p_value", type_=col.value.type),
-        comment=bindparam("p_comment", type_=col.comment.type),
-        entered_by=bindparam("p_by", type_=col.entered_by.type),
-        entered_at=bindparam("p_at", type_=col.entered_at.type),
+    changes = ["value", "entered_by", "entered_at", *(["comment"] if with_comment else [])]
+    names = [c.key for c in col]
+    return (
+        text(
+            "INSERT INTO score_entries (task_id, indicator_id, value, comment, entered_by, "
+            "entered_at) VALUES (:p_task, :p_ind, :p_value, :p_comment, :p_by, :p_at) "
+            "ON CONFLICT (task_id, indicator_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in changes)
+            + " RETURNING "
+            + ", ".join(names)
+        )
+        .bindparams(
+            bindparam("p_task", type_=col.task_id.type),
+            bindparam("p_ind", type_=col.indicator_id.type),
+            bindparam("p_value", type_=col.value.type),
+            bindparam("p_comment", type_=col.comment.type),
+            bindparam("p_by", type_=col.entered_by.type),
+            bindparam("p_at", type_=col.entered_at.type),
+        )
+        .columns(*col)
     )
-    changes = {
-        "value": stmt.excluded.value,
-        "entered_by": stmt.excluded.entered_by,
-        "entered_at": stmt.excluded.entered_at,
-    }
-    if with_comment:
-        changes["comment"] = stmt.excluded.comment
-    return stmt.on_conflict_do_update(index_elements=["task_id", "indicator_id"], set_=changes)
-
-
-_STORED = (
-    select(ScoreEntry)
-    .where(ScoreEntry.task_id == bindparam("p_task"), ScoreEntry.indicator_id == bindparam("p_ind"))
-    .execution_options(populate_existing=True)
-)
 
 
 def changed_note(task: ScoringTask, changes: list[tuple[Indicator, tuple[str, str]]]) -> str:
