@@ -154,7 +154,10 @@ class Ctx:
     def update(self, **changes: Any) -> None:
         """Change the stored state; a key set to None is dropped."""
         new = {**self.chat.state, **changes}
-        self.chat.state = {k: v for k, v in new.items() if v is not None}
+        new = {k: v for k, v in new.items() if v is not None}
+        if new == self.chat.state and self.chat.updated_at == self.now:
+            return  # unchanged: the row stays out of the flush
+        self.chat.state = new
         self.chat.updated_at = self.now
 
     @property

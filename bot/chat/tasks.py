@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, inspect, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -50,15 +60,28 @@ def scorable() -> ColumnElement[bool]:
     )
 
 
-def _open_tasks(ctx: Ctx) -> Select[tuple[ScoringTask]]:
-    """The speaker's tasks in periods open for scoring, in list order."""
+def _open_tasks_of(scorer: int | BindParameter[int]) -> Select[tuple[ScoringTask]]:
     return (
         select(ScoringTask)
         .join(Period, Period.id == ScoringTask.period_id)
         .join(Employee, Employee.id == ScoringTask.appraisee_id)
-        .where(ScoringTask.scorer_id == ctx.employee.id, scorable())
+        .where(ScoringTask.scorer_id == scorer, scorable())
         .order_by(Period.deadline, Period.id, Employee.number, ScoringTask.role_code)
     )
+
+
+def _open_tasks(ctx: Ctx) -> Select[tuple[ScoringTask]]:
+    """The speaker's tasks in periods open for scoring, in list order."""
+    return _open_tasks_of(ctx.employee.id)
+
+
+# "Next person" runs after every Confirm: built once, its cache key is computed once.
+_NEXT = (
+    _open_tasks_of(bindparam("p_scorer"))
+    .with_only_columns(ScoringTask.id)
+    .where(ScoringTask.state != TaskState.SUBMITTED)
+    .limit(1)
+)
 
 
 def _open(ctx: Ctx) -> list[ScoringTask]:
@@ -154,12 +177,7 @@ def role_name(task: ScoringTask) -> str:
 
 def next_task(ctx: Ctx) -> int | None:
     """The first task in list order not yet submitted."""
-    return ctx.session.scalar(
-        _open_tasks(ctx)
-        .with_only_columns(ScoringTask.id)
-        .where(ScoringTask.state != TaskState.SUBMITTED)
-        .limit(1)
-    )
+    return ctx.session.scalar(_NEXT, {"p_scorer": ctx.employee.id})
 
 
 # What every form step reads: the task with its period, scheme and appraisee in one round
