@@ -38,7 +38,7 @@ from models import (
     ScoringTask,
     TaskState,
 )
-from models.db import stream
+from models.db import flushed, stream
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -345,7 +345,7 @@ def beside(
     session: Session, period: Period, scorer: Employee, task_id: int, current: Decimal | None
 ) -> Beside:
     spec = SchemeSpec.of(session.get_one(Scheme, period.scheme_id))
-    conn = session.connection()
+    conn = flushed(session)
     rows = conn.execute(
         _institution_marks(conn.dialect.name),
         {"p_period": period.id, "p_institution": scorer.institution_id},

@@ -174,3 +174,12 @@ def adopt(session: Session, model: type[T], stored: dict[str, Any]) -> T:
     for name, value in stored.items():
         set_committed_value(found, name, value)
     return found
+
+
+def flushed(session: Session) -> Connection:
+    """The session's connection for a Core statement, after the autoflush an ORM
+    statement would have done: a Core statement must see (and must not be overtaken by)
+    changes still pending in the session."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()

@@ -81,8 +81,8 @@ def how_to_bind(platform: str = "") -> Reply:
     )
 
 
-# Built once (its cache key is memoized); the employee and their institution come in the
-# same round trip, as every message reads them.
+# Built once (its cache key is memoized); the employee comes in the same round trip, as
+# every message reads them.
 _ACTIVE = (
     select(ChatIdentity)
     .where(
@@ -90,7 +90,7 @@ _ACTIVE = (
         ChatIdentity.external_id == bindparam("p_user"),
         ChatIdentity.revoked_at.is_(None),
     )
-    .options(joinedload(ChatIdentity.employee).joinedload(Employee.institution))
+    .options(joinedload(ChatIdentity.employee))
 )
 
 

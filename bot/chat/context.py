@@ -19,7 +19,7 @@ from bot.audit import record
 from bot.chat.types import Button, Incoming, Kind, Reply
 from bot.i18n import _
 from models import ChatState, Employee
-from models.db import adopt
+from models.db import adopt, flushed
 
 TAG = 8  # hex characters of the tag: short enough for Telegram's 64-byte callback data
 
@@ -73,7 +73,7 @@ def chat_state(
     chat: ChatState | None
     if lock:
         # The write and the read in one round trip (RETURNING), run by Core.
-        row = session.connection().execute(_TOUCH, {**where, "p_now": now}).one_or_none()
+        row = flushed(session).execute(_TOUCH, {**where, "p_now": now}).one_or_none()
         chat = None if row is None else adopt(session, ChatState, row._asdict())
     else:
         chat = session.scalar(_READ, where)

@@ -39,7 +39,7 @@ from bot.chat.values import (
 from bot.i18n import _
 from bot.pay import Incomplete, Mark, RoleSpec, SchemeSpec, compute
 from models import Indicator, IndicatorKind, Result, ScoreEntry, ScoringTask, TaskState
-from models.db import adopt
+from models.db import adopt, flushed
 
 WEIGHTED = (IndicatorKind.SCORE, IndicatorKind.RATING)
 OPTIONAL = (IndicatorKind.BONUS, IndicatorKind.DEDUCTION)
@@ -244,7 +244,7 @@ def _store(
     # RETURNING hands back the row as stored (inserted or updated) in the same round trip;
     # run by Core, as the ORM's upsert path costs more than the statement itself.
     row = (
-        ctx.session.connection()
+        flushed(ctx.session)
         .execute(
             _upsert(comment is not None),
             {
@@ -694,7 +694,7 @@ def confirm(ctx: Ctx, task_id: int) -> Reply:
     # A guarded update, so two taps racing in two requests still submit once; by Core,
     # giving back what it wrote (RETURNING), as the ORM's bulk update path costs more.
     done = (
-        ctx.session.connection()
+        flushed(ctx.session)
         .execute(_SUBMIT, {"p_task": task.id, "p_now": ctx.now, "p_now_": ctx.now})
         .one_or_none()
     )
