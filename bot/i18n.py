@@ -95,6 +95,35 @@ def money(amount: Decimal, language: str | None = None) -> str:
     return format_currency(amount, "CNY", locale=_locale(language or current()))
 
 
+@cache
+def _plain(language: str) -> bool:
+    """Whether the language writes numbers as Python's "," format does: "." for the
+    decimal point, "," between groups of three, "-" before a negative number."""
+    loc = _locale(language)
+    symbols = loc.number_symbols["latn"]
+    pattern = loc.decimal_formats[None]
+    return bool(
+        symbols["decimal"] == "."
+        and symbols["group"] == ","
+        and symbols["minusSign"] == "-"
+        and pattern.grouping == (3, 3)
+    )
+
+
 def number(value: Decimal, language: str | None = None, places: int = 2) -> str:
-    # What format_decimal(value, format=..., locale=...) does, without re-parsing both.
-    return str(_pattern(places).apply(value, _locale(language or current())))
+    """A computed figure at `places`, grouped: 1,234.50. For languages that write numbers
+    the plain way (both of ours) Python formats it, as Babel would, at a fifth of the
+    cost (an explanation shows dozens); tests/test_i18n_numbers.py compares the two."""
+    lang = language or current()
+    if _plain(lang) and value.is_finite():
+        # Babel's own rounding: quantize in the current decimal context.
+        return f"{value.quantize(_QUANTUM[places] if places < 8 else Decimal(10) ** -places):,f}"
+    return babel_number(value, lang, places)
+
+
+def babel_number(value: Decimal, language: str, places: int = 2) -> str:
+    """`number` as Babel formats it, for any language (what the fast path must match)."""
+    return str(_pattern(places).apply(value, _locale(language)))
+
+
+_QUANTUM = [Decimal(10) ** -p for p in range(8)]
