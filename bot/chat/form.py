@@ -39,7 +39,7 @@ from bot.chat.values import (
 from bot.i18n import _
 from bot.pay import Incomplete, Mark, RoleSpec, SchemeSpec, compute
 from models import Indicator, IndicatorKind, Result, ScoreEntry, ScoringTask, TaskState
-from models.db import adopt, flushed
+from models.db import adopt, flushed, write_now
 
 WEIGHTED = (IndicatorKind.SCORE, IndicatorKind.RATING)
 OPTIONAL = (IndicatorKind.BONUS, IndicatorKind.DEDUCTION)
@@ -322,6 +322,7 @@ def _advance(ctx: Ctx, task: ScoringTask, note: str = "") -> Reply:
             len(inds),
         )
     task.cursor = nxt
+    write_now(ctx.session, task)  # with the answer's state and time: one UPDATE
     ctx.update(step=None)
     reply = ask(ctx, task)
     if note:
