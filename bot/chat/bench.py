@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import multiprocessing
+import os
 import secrets
 import tempfile
 import time
@@ -54,11 +55,15 @@ USER = "bench-scorer"
 
 
 def _world(
-    session: Session, people: int, indicators: int, scorers: tuple[str, ...] = (USER,)
+    session: Session,
+    people: int,
+    indicators: int,
+    scorers: tuple[str, ...] = (USER,),
+    name: str = "bench",
 ) -> None:
     """A scorer per chat user in `scorers`, each with `people` appraisees of their own, and
     a scheme of equal-weight indicators."""
-    group = Group(name="bench")
+    group = Group(name=name)
     session.add(group)
     session.flush()
     inst = Institution(group_id=group.id, name="bench")
@@ -132,9 +137,9 @@ def form_steps(
     indicators: int,
     user: str = USER,
     ready: Barrier | None = None,
-) -> tuple[int, float]:
-    """Score everyone of `user` through `handle`; returns (steps, seconds). With `ready`,
-    the timing starts when every process has passed it."""
+) -> tuple[int, float, float]:
+    """Score everyone of `user` through `handle`; returns (steps, seconds, CPU seconds of
+    this process). With `ready`, the timing starts when every process has passed it."""
     make = sessions(engine)
 
     def step(kind: Kind, text: str = "", payload: str = "") -> list[Reply]:
@@ -152,10 +157,11 @@ def form_steps(
     nxt = person(_payload(step(Kind.TEXT, "/score"), "task:"))
     if ready is not None:
         ready.wait()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(people - 1):
         nxt = person(nxt)
-    return (people - 1) * (indicators + 2), time.perf_counter() - started
+    took = time.perf_counter() - started
+    return (people - 1) * (indicators + 2), took, time.process_time() - cpu
 
 
 def _process(url: str, user: str, people: int, indicators: int, ready: Barrier, out: Any) -> None:
@@ -167,9 +173,10 @@ def _process(url: str, user: str, people: int, indicators: int, ready: Barrier, 
         engine.dispose()
 
 
-def together(url: str, users: list[str], people: int, indicators: int) -> float:
+def together(url: str, users: list[str], people: int, indicators: int) -> tuple[float, float]:
     """Steps per second of `len(users)` processes scoring at once (each its own scorer):
-    all the steps over the slowest process's time, timed from a common start."""
+    all the steps over the slowest process's time, timed from a common start; and the
+    client CPU milliseconds a step cost (the processes' CPU time over all their steps)."""
     spawn = multiprocessing.get_context("spawn")
     ready = spawn.Barrier(len(users))
     out = spawn.Queue()
@@ -179,12 +186,13 @@ def together(url: str, users: list[str], people: int, indicators: int) -> float:
     ]
     for w in workers:
         w.start()
-    found: list[tuple[int, float]] = [out.get(timeout=3600) for _ in workers]
+    found: list[tuple[int, float, float]] = [out.get(timeout=3600) for _ in workers]
     for w in workers:
         w.join()
         if w.exitcode != 0:
             raise RuntimeError(f"a bench process failed (exit code {w.exitcode})")
-    return sum(steps for steps, _s in found) / max(seconds for _n, seconds in found)
+    steps = sum(n for n, _s, _c in found)
+    return steps / max(s for _n, s, _c in found), 1000 * sum(c for _n, _s, c in found) / steps
 
 
 def floor(engine: Engine, steps: int) -> float:
@@ -220,7 +228,7 @@ def main() -> None:
         core = _engine(Path(folder), "core.db")
         with sessions(core)() as s, s.begin():
             _world(s, args.people, args.indicators)
-        steps, took = form_steps(core, args.people, args.indicators)
+        steps, took, _cpu = form_steps(core, args.people, args.indicators)
         bare = _engine(Path(folder), "floor.db")
         base = floor(bare, steps)
         core.dispose()
@@ -241,16 +249,22 @@ def _shared(url: str | None, processes: int, people: int, indicators: int) -> No
         tag = secrets.token_hex(4)
         users = [f"bench-{tag}-{k}" for k in range(1 + processes)]
         with sessions(engine)() as s, s.begin():
-            _world(s, people, indicators, tuple(users))
-        one = together(url, users[:1], people, indicators)
-        many = together(url, users[1:], people, indicators)
+            _world(s, people, indicators, tuple(users), f"bench-{tag}")
+        one, one_cpu = together(url, users[:1], people, indicators)
+        many, many_cpu = together(url, users[1:], people, indicators)
         steps = (people - 1) * (indicators + 2)
         floor_rate = steps / floor(engine, steps)
         name = engine.dialect.name
         engine.dispose()
     print(f"database: {name}; {people} people × {indicators} indicators per process")
-    print(f"1 process: {one:,.0f} steps/s ({one / floor_rate:.1%} of the floor)")
-    print(f"{processes} processes together: {many:,.0f} steps/s = {many / one:.2f}× one process")
+    print(
+        f"1 process: {one:,.0f} steps/s ({one / floor_rate:.1%} of the floor), "
+        f"{one_cpu:.2f} ms client CPU a step"
+    )
+    print(
+        f"{processes} processes together: {many:,.0f} steps/s = {many / one:.2f}× one process, "
+        f"{many_cpu:.2f} ms client CPU a step; this machine has {os.cpu_count()} CPUs"
+    )
     print(f"floor (bare insert+commit, one process): {floor_rate:,.0f} writes/s")
 
 
