@@ -8,7 +8,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.audit import record
@@ -129,14 +129,7 @@ def into(session: Session, period: Period) -> dict[int, list[tuple[Adjustment, s
     """The adjustments paid with `period`, by employee, each with its origin's label."""
     found: dict[int, list[tuple[Adjustment, str]]] = defaultdict(list)
     for adj, origin_label in session.execute(
-        select(Adjustment, Period.label)
-        .join(Period, Period.id == Adjustment.origin_id)
-        .where(
-            Adjustment.into_label == period.label,
-            Period.group_id == period.group_id,
-            Period.scope == period.scope,
-        )
-        .order_by(Adjustment.id)
+        _INTO, {"p_label": period.label, "p_group": period.group_id, "p_scope": period.scope}
     ).tuples():
         found[adj.employee_id].append((adj, origin_label))
     return found
@@ -144,6 +137,26 @@ def into(session: Session, period: Period) -> dict[int, list[tuple[Adjustment, s
 
 def signed(amount: Decimal) -> str:
     return ("+" if amount > 0 else "−") + money(abs(amount))
+
+
+_CORRECTING = (
+    select(Adjustment)
+    .where(
+        Adjustment.origin_id == bindparam("p_origin"),
+        Adjustment.employee_id == bindparam("p_emp"),
+    )
+    .order_by(Adjustment.id)
+)
+_INTO = (
+    select(Adjustment, Period.label)
+    .join(Period, Period.id == Adjustment.origin_id)
+    .where(
+        Adjustment.into_label == bindparam("p_label"),
+        Period.group_id == bindparam("p_group"),
+        Period.scope == bindparam("p_scope"),
+    )
+    .order_by(Adjustment.id)
+)
 
 
 def adjustment_lines(session: Session, result: Result) -> list[str]:
@@ -157,11 +170,7 @@ def adjustment_lines(session: Session, result: Result) -> list[str]:
                 amount=signed(adj.amount), label=origin, reason=adj.reason
             )
         )
-    for adj in session.scalars(
-        select(Adjustment)
-        .where(Adjustment.origin_id == period.id, Adjustment.employee_id == result.employee_id)
-        .order_by(Adjustment.id)
-    ):
+    for adj in session.scalars(_CORRECTING, {"p_origin": period.id, "p_emp": result.employee_id}):
         lines.append(
             _("Corrected after final by {amount}, paid with {label}: {reason}").format(
                 amount=signed(adj.amount), label=adj.into_label, reason=adj.reason

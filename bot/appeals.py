@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,24 +70,25 @@ def open_appeal(session: Session, period_id: int, employee_id: int) -> Appeal | 
     )
 
 
+# Read under every result and explanation shown: built once (cache keys memoized).
+_LATEST = (
+    select(Appeal)
+    .where(Appeal.period_id == bindparam("p_period"), Appeal.employee_id == bindparam("p_emp"))
+    .order_by(Appeal.id.desc())
+    .limit(1)
+)
+_CONFIRMED = select(Confirmation.id).where(
+    Confirmation.period_id == bindparam("p_period"),
+    Confirmation.employee_id == bindparam("p_emp"),
+)
+
+
 def latest_appeal(session: Session, period_id: int, employee_id: int) -> Appeal | None:
-    return session.scalar(
-        select(Appeal)
-        .where(Appeal.period_id == period_id, Appeal.employee_id == employee_id)
-        .order_by(Appeal.id.desc())
-        .limit(1)
-    )
+    return session.scalar(_LATEST, {"p_period": period_id, "p_emp": employee_id})
 
 
 def confirmed(session: Session, period_id: int, employee_id: int) -> bool:
-    return (
-        session.scalar(
-            select(Confirmation.id).where(
-                Confirmation.period_id == period_id, Confirmation.employee_id == employee_id
-            )
-        )
-        is not None
-    )
+    return session.scalar(_CONFIRMED, {"p_period": period_id, "p_emp": employee_id}) is not None
 
 
 def _own_result(session: Session, now: dt.datetime, employee: Employee, period: Period) -> Result:

@@ -18,8 +18,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from bot.i18n import N_, _
@@ -36,7 +38,7 @@ from models import (
     ScoringTask,
     TaskState,
 )
-from models.db import stream
+from models.db import flushed, stream
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -151,21 +153,15 @@ class _Task:
         self.tops = 0
 
 
-def _tasks(
-    session: Session, spec: SchemeSpec, period: Period, scorer_ids: Sequence[int] | None
-) -> Iterable[_Task]:
-    """Submitted tasks with their marks summed. The database joins each task's marks
-    into one string (as `bot.results.task_rows` does), so Python reads a row per task,
-    not per mark; a mark's part (weight × normal form, at the top or not) is worked out
-    once per indicator and value as entered."""
-    weighted = {str(i.id): (i, _top(i)) for i in spec.indicators if i.weighted and i.weight > 0}
-    parts: dict[tuple[str, str], tuple[Decimal, Decimal, bool]] = {}
-    conn = session.connection()
+def _marks_query(dialect: str) -> Select[tuple[int, int, str, int, str]]:
+    """Submitted tasks of a period, a row each: id, scorer, role, appraisee and the
+    task's marks joined into one string (as `bot.results.task_rows` does), so Python
+    reads a row per task, not per mark."""
     space: ColumnElement[str] = literal_column("' '")
-    joined = (func.group_concat if conn.dialect.name == "sqlite" else func.string_agg)(
+    joined = (func.group_concat if dialect == "sqlite" else func.string_agg)(
         ScoreEntry.indicator_id.concat(space).concat(ScoreEntry.value), space
     )
-    query = (
+    return (
         select(
             ScoringTask.id,
             ScoringTask.scorer_id,
@@ -174,13 +170,41 @@ def _tasks(
             joined,
         )
         .join(ScoreEntry, ScoreEntry.task_id == ScoringTask.id)
-        .where(ScoringTask.period_id == period.id, ScoringTask.state == TaskState.SUBMITTED)
+        .where(ScoringTask.state == TaskState.SUBMITTED)
         .group_by(ScoringTask.id)
         .order_by(ScoringTask.id)
     )
+
+
+@cache
+def _institution_marks(dialect: str) -> Select[tuple[int, int, str, int, str]]:
+    """`_marks_query` for the scorers of one institution, with bound values: built once
+    per dialect, so a form's summary (where it is read) reuses its compiled form."""
+    return _marks_query(dialect).where(
+        ScoringTask.period_id == bindparam("p_period"),
+        ScoringTask.scorer_id.in_(
+            select(Employee.id).where(Employee.institution_id == bindparam("p_institution"))
+        ),
+    )
+
+
+def _tasks(
+    session: Session, spec: SchemeSpec, period: Period, scorer_ids: Sequence[int] | None
+) -> Iterable[_Task]:
+    """Submitted tasks with their marks summed, streamed for a whole period."""
+    conn = session.connection()
+    query = _marks_query(conn.dialect.name).where(ScoringTask.period_id == period.id)
     if scorer_ids is not None:
         query = query.where(ScoringTask.scorer_id.in_(list(scorer_ids)))
-    for task_id, scorer, role, appraisee, marks in stream(conn, query, 5000):
+    return _summed(spec, stream(conn, query, 5000))
+
+
+def _summed(spec: SchemeSpec, rows: Iterable[Sequence[Any]]) -> Iterable[_Task]:
+    """Each task's marks summed; a mark's part (weight × normal form, at the top or not)
+    is worked out once per indicator and value as entered."""
+    weighted = {str(i.id): (i, _top(i)) for i in spec.indicators if i.weighted and i.weight > 0}
+    parts: dict[tuple[str, str], tuple[Decimal, Decimal, bool]] = {}
+    for task_id, scorer, role, appraisee, marks in rows:
         task = _Task(task_id, (scorer, role), appraisee)
         words = marks.split(" ")
         for ind_id, value in zip(words[::2], words[1::2], strict=True):
@@ -321,12 +345,14 @@ def beside(
     session: Session, period: Period, scorer: Employee, task_id: int, current: Decimal | None
 ) -> Beside:
     spec = SchemeSpec.of(session.get_one(Scheme, period.scheme_id))
-    colleagues = list(
-        session.scalars(select(Employee.id).where(Employee.institution_id == scorer.institution_id))
+    conn = flushed(session)
+    rows = conn.execute(
+        _institution_marks(conn.dialect.name),
+        {"p_period": period.id, "p_institution": scorer.institution_id},
     )
     mine: list[Decimal] = [] if current is None else [current]
     others: list[Decimal] = []
-    for task in _tasks(session, spec, period, colleagues):
+    for task in _summed(spec, rows.tuples()):
         if task.id == task_id:
             continue
         total = _CTX.divide(task.weighted, task.weights)

@@ -22,8 +22,8 @@ from __future__ import annotations
 import datetime as dt
 
 from prometheus_client import Counter
-from sqlalchemy import CursorResult, delete, exists, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CursorResult, bindparam, delete, exists, func, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from bot import i18n, outbox
 from bot.audit import record
@@ -81,15 +81,22 @@ def how_to_bind(platform: str = "") -> Reply:
     )
 
 
+# Built once (its cache key is memoized); the employee comes in the same round trip, as
+# every message reads them.
+_ACTIVE = (
+    select(ChatIdentity)
+    .where(
+        ChatIdentity.platform == bindparam("p_platform"),
+        ChatIdentity.external_id == bindparam("p_user"),
+        ChatIdentity.revoked_at.is_(None),
+    )
+    .options(joinedload(ChatIdentity.employee))
+)
+
+
 def active_identity(session: Session, platform: str, user: str) -> ChatIdentity | None:
     """The chat's binding to an employee, unless revoked."""
-    return session.scalar(
-        select(ChatIdentity).where(
-            ChatIdentity.platform == platform,
-            ChatIdentity.external_id == user,
-            ChatIdentity.revoked_at.is_(None),
-        )
-    )
+    return session.scalar(_ACTIVE, {"p_platform": platform, "p_user": user})
 
 
 def identity_of(ctx: Ctx) -> ChatIdentity | None:

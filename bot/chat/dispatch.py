@@ -43,6 +43,7 @@ from bot.chat.types import Incoming, Kind, Reply
 from bot.digest import nudge_answer, remind_overdue
 from bot.i18n import _
 from models import SeenUpdate
+from models.db import write_now
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
 TEXT_MAX = 1000  # outside a form; comments have their own limit
@@ -100,11 +101,15 @@ def converse(
     if identity is not None and identity.employee.active:
         ctx.me = identity.employee
     with i18n.using(language.of(ctx)):
+        replies: T | list[Reply]
         try:
-            return step(ctx)
+            replies = step(ctx)
         except tasks.Denied as exc:
             ctx.update(form=None, review=None, step=None)
-            return [exc.reply]
+            replies = [exc.reply]
+    # Where the conversation now stands, by one cached UPDATE rather than the flush.
+    write_now(session, chat)
+    return replies
 
 
 def _privately() -> Reply:

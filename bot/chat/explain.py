@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.adjustments import adjustment_lines
 from bot.chat import appeal, render
@@ -37,17 +37,24 @@ def _previous(ctx: Ctx, result: Result) -> Result | None:
     """The employee's published result of the period before, of the same kind."""
     period = result.period
     return ctx.session.scalar(
-        select(Result)
-        .join(Period, Period.id == Result.period_id)
-        .where(
-            Result.employee_id == result.employee_id,
-            Period.state.in_(VISIBLE),
-            Period.kind == period.kind,
-            Period.starts_on < period.starts_on,
-        )
-        .order_by(Period.starts_on.desc())
-        .limit(1)
+        _PREVIOUS,
+        {"p_emp": result.employee_id, "p_kind": period.kind, "p_before": period.starts_on},
     )
+
+
+# Built once: its cache key is computed once per process.
+_PREVIOUS = (
+    select(Result)
+    .join(Period, Period.id == Result.period_id)
+    .where(
+        Result.employee_id == bindparam("p_emp"),
+        Period.state.in_(VISIBLE),
+        Period.kind == bindparam("p_kind"),
+        Period.starts_on < bindparam("p_before"),
+    )
+    .order_by(Period.starts_on.desc())
+    .limit(1)
+)
 
 
 def formula(t: dict[str, Any]) -> list[str]:

@@ -9,7 +9,7 @@ import decimal
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 from bot import gaps, i18n, metrics
 from bot.adjustments import adjustment_lines
@@ -78,6 +78,16 @@ def item_line(item: dict[str, Any], sign: str) -> str:
     return f"• {item['name']}: {sign}{render.score(applied)}"
 
 
+# Built once: its cache key is computed once per process.
+_LATEST = (
+    select(Result)
+    .join(Period, Period.id == Result.period_id)
+    .where(Result.employee_id == bindparam("p_emp"), Period.state.in_(VISIBLE))
+    .order_by(Period.starts_on.desc(), Period.id.desc())
+    .limit(1)
+)
+
+
 def find(ctx: Ctx, result_id: int | None) -> Result | Reply:
     """The speaker's result (the latest published one when no id is given), or the reply
     instead: a refusal for anyone else's or an unpublished one, or when to expect one."""
@@ -88,13 +98,7 @@ def find(ctx: Ctx, result_id: int | None) -> Result | Reply:
         if result.period.state not in VISIBLE:
             return ctx.refuse("result not published", "result", result_id)
         return result
-    latest = ctx.session.scalar(
-        select(Result)
-        .join(Period, Period.id == Result.period_id)
-        .where(Result.employee_id == ctx.employee.id, Period.state.in_(VISIBLE))
-        .order_by(Period.starts_on.desc(), Period.id.desc())
-        .limit(1)
-    )
+    latest = ctx.session.scalar(_LATEST, {"p_emp": ctx.employee.id})
     if latest is None:
         reply = not_yet(ctx)
         if note := no_result_note(ctx, None):

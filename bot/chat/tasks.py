@@ -5,15 +5,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    inspect,
+    or_,
+    select,
+)
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
+from bot import scheme_parts
 from bot.appeals import reopened_open
 from bot.chat import render
 from bot.chat.context import Ctx
 from bot.chat.types import Button, Reply
 from bot.i18n import _
-from models import Employee, Period, PeriodState, Scheme, ScorerRole, ScoringTask, TaskState
+from models import (
+    Employee,
+    Period,
+    PeriodState,
+    ScoreEntry,
+    ScorerRole,
+    ScoringTask,
+    TaskState,
+)
 
 PAGE = 10
 MARK = {TaskState.SUBMITTED: "✅", TaskState.DRAFT: "✏️", TaskState.PENDING: "⬜"}
@@ -40,15 +60,28 @@ def scorable() -> ColumnElement[bool]:
     )
 
 
-def _open_tasks(ctx: Ctx) -> Select[tuple[ScoringTask]]:
-    """The speaker's tasks in periods open for scoring, in list order."""
+def _open_tasks_of(scorer: int | BindParameter[int]) -> Select[tuple[ScoringTask]]:
     return (
         select(ScoringTask)
         .join(Period, Period.id == ScoringTask.period_id)
         .join(Employee, Employee.id == ScoringTask.appraisee_id)
-        .where(ScoringTask.scorer_id == ctx.employee.id, scorable())
+        .where(ScoringTask.scorer_id == scorer, scorable())
         .order_by(Period.deadline, Period.id, Employee.number, ScoringTask.role_code)
     )
+
+
+def _open_tasks(ctx: Ctx) -> Select[tuple[ScoringTask]]:
+    """The speaker's tasks in periods open for scoring, in list order."""
+    return _open_tasks_of(ctx.employee.id)
+
+
+# "Next person" runs after every Confirm: built once, its cache key is computed once.
+_NEXT = (
+    _open_tasks_of(bindparam("p_scorer"))
+    .with_only_columns(ScoringTask.id)
+    .where(ScoringTask.state != TaskState.SUBMITTED)
+    .limit(1)
+)
 
 
 def _open(ctx: Ctx) -> list[ScoringTask]:
@@ -144,33 +177,32 @@ def role_name(task: ScoringTask) -> str:
 
 def next_task(ctx: Ctx) -> int | None:
     """The first task in list order not yet submitted."""
-    return ctx.session.scalar(
-        _open_tasks(ctx)
-        .with_only_columns(ScoringTask.id)
-        .where(ScoringTask.state != TaskState.SUBMITTED)
-        .limit(1)
+    return ctx.session.scalar(_NEXT, {"p_scorer": ctx.employee.id})
+
+
+# What every form step reads: the task with its period, scheme and appraisee in one round
+# trip, then its answers; the scheme's indicators and roles come from memory
+# (bot.scheme_parts). Built once, so their cache keys are computed once per process.
+_OWN = (
+    select(ScoringTask)
+    .where(ScoringTask.id == bindparam("p_task"))
+    .options(
+        joinedload(ScoringTask.period).joinedload(Period.scheme),
+        joinedload(ScoringTask.appraisee),
     )
+)
+_ENTRIES = select(ScoreEntry).where(ScoreEntry.task_id == bindparam("p_task"))
 
 
 def own(ctx: Ctx, task_id: int) -> ScoringTask:
     """The task, if it is the speaker's and its period is open for scoring."""
-    # One round trip for what every form step reads: period, scheme, indicators, answers.
-    task = ctx.session.get(
-        ScoringTask,
-        task_id,
-        options=[
-            joinedload(ScoringTask.period)
-            .joinedload(Period.scheme)
-            .selectinload(Scheme.indicators),
-            joinedload(ScoringTask.period).joinedload(Period.scheme).selectinload(Scheme.roles),
-            # Which indicators the task's role scores (bot.sections).
-            joinedload(ScoringTask.period).joinedload(Period.scheme).selectinload(Scheme.sections),
-            selectinload(ScoringTask.entries),
-            joinedload(ScoringTask.appraisee),
-        ],
-    )
+    task = ctx.session.scalar(_OWN, {"p_task": task_id})
     if task is None or task.scorer_id != ctx.employee.id:
         raise Denied(ctx.refuse("task not the speaker's", "scoring_task", task_id))
+    scheme_parts.attach(ctx.session, task.period.scheme)
+    if "entries" in inspect(task).unloaded:
+        entries = list(ctx.session.scalars(_ENTRIES, {"p_task": task.id}))
+        set_committed_value(task, "entries", entries)
     if task.period.state != PeriodState.SCORING and not reopened_open(ctx.session, task):
         raise Denied(
             ctx.refuse(
