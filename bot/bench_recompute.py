@@ -9,23 +9,17 @@ sampled employee, one of their marks is changed (as a re-scoring would) and
 
 from __future__ import annotations
 
-import datetime as dt
-import random
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import bench
-from bot.results import compute_period, recompute_one
+from bot.bench_published import AT, percentile, published, sample, scratch
+from bot.results import recompute_one
 from bot.traces import expand
-from models import Period, PeriodState, Result, ScoreEntry, ScoringTask
-from models.db import make_engine, upgrade
+from models import Period, Result, ScoreEntry, ScoringTask
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,37 +31,18 @@ class RecomputeReport:
     recompute_ms: list[float]
     read_ms: list[float]
 
-    @staticmethod
-    def p(values: list[float], q: float) -> float:
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+    p = staticmethod(percentile)
 
 
 def run(
     employees: int, samples: int = 200, database_url: str | None = None, seed: int = 1
 ) -> RecomputeReport:
-    tmp = None
-    if database_url is None:
-        tmp = Path(tempfile.mkdtemp(prefix="jixiao-bench-"))
-        database_url = f"sqlite:///{tmp / 'bench.db'}"
-    try:
-        engine = make_engine(database_url)
-        upgrade(engine)
+    with scratch(database_url) as engine:
         started = time.perf_counter()
-        period_id, _entries = bench.build(engine, employees, 10, 2, seed)
-        at = dt.datetime(2026, 12, 1, 2, tzinfo=dt.UTC)
-        with Session(engine) as session, session.begin():
-            period = session.get_one(Period, period_id)
-            compute_period(session, at, period, actor="bench")
-            period.state = PeriodState.PUBLISHED
-            period.published_at = at
+        period_id = published(engine, employees, seed)
+        at = AT
         setup = time.perf_counter() - started
-        with Session(engine) as session:
-            people = list(
-                session.scalars(select(Result.employee_id).where(Result.period_id == period_id))
-            )
-        rng = random.Random(seed)
-        chosen = rng.sample(people, min(samples, len(people)))
+        chosen = sample(engine, period_id, samples, seed)
         recompute_ms, read_ms = [], []
         for employee_id in chosen:
             with Session(engine) as session, session.begin():
@@ -100,8 +75,4 @@ def run(
                 expand(session, result.trace)
             read_ms.append((time.perf_counter() - t0) * 1000)
         name = engine.dialect.name
-        engine.dispose()
         return RecomputeReport(employees, name, len(chosen), setup, recompute_ms, read_ms)
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)

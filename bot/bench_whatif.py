@@ -11,25 +11,17 @@ latest result with its breakdown), on the same database in the same run.
 
 from __future__ import annotations
 
-import datetime as dt
-import random
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import bench
-from bot.bench_recompute import RecomputeReport
+from bot.bench_published import AT, bind_chats, percentile, published, sample, scratch
 from bot.chat.dispatch import handle
 from bot.chat.types import Incoming
-from bot.results import compute_period
 from bot.traces import expand
-from models import ChatIdentity, Period, PeriodState, Result
-from models.db import make_engine, upgrade
+from models import Result
 
 QUESTION = "如果指标3是90分，我的绩效工资是多少"
 HYPOTHETICAL = "试算"
@@ -45,37 +37,18 @@ class WhatIfReport:
     read_ms: list[float]
     myscore_ms: list[float]
 
-    p = staticmethod(RecomputeReport.p)
+    p = staticmethod(percentile)
 
 
 def run(
     employees: int, samples: int = 500, database_url: str | None = None, seed: int = 1
 ) -> WhatIfReport:
-    tmp = None
-    if database_url is None:
-        tmp = Path(tempfile.mkdtemp(prefix="jixiao-bench-"))
-        database_url = f"sqlite:///{tmp / 'bench.db'}"
-    try:
-        engine = make_engine(database_url)
-        upgrade(engine)
+    with scratch(database_url) as engine:
         started = time.perf_counter()
-        period_id, _entries = bench.build(engine, employees, 10, 2, seed)
-        at = dt.datetime(2026, 12, 1, 2, tzinfo=dt.UTC)
-        with Session(engine) as session, session.begin():
-            period = session.get_one(Period, period_id)
-            compute_period(session, at, period, actor="bench")
-            period.state = PeriodState.PUBLISHED
-            period.published_at = at
-        with Session(engine) as session:
-            people = list(
-                session.scalars(select(Result.employee_id).where(Result.period_id == period_id))
-            )
-        chosen = random.Random(seed).sample(people, min(samples, len(people)))
-        with Session(engine) as session, session.begin():
-            session.add_all(
-                ChatIdentity(platform="web", external_id=f"bench-{e}", employee_id=e, bound_at=at)
-                for e in chosen
-            )
+        period_id = published(engine, employees, seed)
+        chosen = sample(engine, period_id, samples, seed)
+        bind_chats(engine, chosen)
+        at = AT
         setup = time.perf_counter() - started
         answer_ms: list[float] = []
         read_ms: list[float] = []
@@ -104,8 +77,4 @@ def run(
                 handle(session, Incoming("web", user, user, text="/myscore"), at)
             myscore_ms.append((time.perf_counter() - t0) * 1000)
         name = engine.dialect.name
-        engine.dispose()
         return WhatIfReport(employees, name, len(chosen), setup, answer_ms, read_ms, myscore_ms)
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)

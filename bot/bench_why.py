@@ -10,26 +10,17 @@ first contact), then each asks "/why" once, timed, in random order.
 
 from __future__ import annotations
 
-import datetime as dt
-import random
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import bench
+from bot.bench_published import AT, bind_chats, percentile, published, sample, scratch
 from bot.chat.dispatch import handle
 from bot.chat.types import Incoming
-from bot.results import compute_period
 from bot.traces import expand
-from models import ChatIdentity, Period, PeriodState, Result
-from models.db import make_engine, upgrade
-
-AT = dt.datetime(2026, 12, 1, 2, tzinfo=dt.UTC)
+from models import Result
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,40 +32,18 @@ class WhyReport:
     why_ms: list[float]
     read_ms: list[float]
 
-    @staticmethod
-    def p(values: list[float], q: float) -> float:
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+    p = staticmethod(percentile)
 
 
 def run(
     employees: int, samples: int = 500, database_url: str | None = None, seed: int = 1
 ) -> WhyReport:
-    tmp = None
-    if database_url is None:
-        tmp = Path(tempfile.mkdtemp(prefix="jixiao-bench-"))
-        database_url = f"sqlite:///{tmp / 'bench.db'}"
-    try:
-        engine = make_engine(database_url)
-        upgrade(engine)
+    with scratch(database_url) as engine:
         started = time.perf_counter()
-        period_id, _entries = bench.build(engine, employees, 10, 2, seed)
+        period_id = published(engine, employees, seed)
+        chosen = sample(engine, period_id, samples, seed)
+        bind_chats(engine, chosen)
         Sessions = sessionmaker(engine, expire_on_commit=False)
-        with Sessions() as session, session.begin():
-            period = session.get_one(Period, period_id)
-            compute_period(session, AT, period, actor="bench")
-            period.state = PeriodState.PUBLISHED
-            period.published_at = AT
-        with Sessions() as session:
-            people = list(
-                session.scalars(select(Result.employee_id).where(Result.period_id == period_id))
-            )
-        chosen = random.Random(seed).sample(people, min(samples, len(people)))
-        with Sessions() as session, session.begin():
-            session.add_all(
-                ChatIdentity(platform="web", external_id=f"bench-{e}", employee_id=e, bound_at=AT)
-                for e in chosen
-            )
         for e in chosen:  # each chat has spoken once: its conversation row exists
             _ask(Sessions, e, "/menu")
         setup = time.perf_counter() - started
@@ -92,12 +61,7 @@ def run(
                 assert result is not None
                 expand(session, result.trace)
             read_ms.append((time.perf_counter() - t0) * 1000)
-        name = engine.dialect.name
-        engine.dispose()
-        return WhyReport(employees, name, len(chosen), setup, why_ms, read_ms)
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        return WhyReport(employees, engine.dialect.name, len(chosen), setup, why_ms, read_ms)
 
 
 def _ask(Sessions: sessionmaker[Session], employee_id: int, text: str) -> str:
