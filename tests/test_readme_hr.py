@@ -180,6 +180,7 @@ def play_readme(database_url: str, tmp_path: Path) -> None:
     _all_chinese(done.stdout)
     assert "已归档" in done.stdout
     check_pay_sheet(tmp_path / "exports")
+    play_acceptance_block(database_url, tmp_path, same_terminal)
     issue, *after = chat.strip().splitlines()
     run(same_terminal + issue, database_url, tmp_path)
     bind_head_of_first_branch(database_url, tmp_path / "exports")
@@ -188,6 +189,39 @@ def play_readme(database_url: str, tmp_path: Path) -> None:
     assert "20001" not in done.stdout
     assert "10002" in done.stdout
     assert "30001" in done.stdout
+
+
+def play_acceptance_block(database_url: str, tmp_path: Path, terminal: str) -> None:
+    """The README's "Acceptance, rollout and the parallel run" block, line by line as
+    written, after the period is final: every line succeeds except the acceptance check
+    of the example payroll file, which fails as the README says (exit 1, naming 20005)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Acceptance, rollout and the parallel run", 1)[1]
+    (block,) = re.findall(r"```sh\n(.*?)```", section.split("\n## ", 1)[0], re.S)
+    lines = [line for line in block.strip().splitlines() if line.strip()]
+    assert len(lines) >= 6
+    # The repository's folder as HR has it, with `exports/` being the test's own (the
+    # block names files there by the default EXPORT_DIR's relative path).
+    here = tmp_path / "checkout"
+    here.mkdir()
+    for name in ("docs", ".venv"):
+        (here / name).symlink_to(ROOT / name)
+    (here / "exports").symlink_to(tmp_path / "exports")
+    for line in lines:
+        done = subprocess.run(
+            ["bash", "-c", terminal + line],
+            cwd=here,
+            env=_environment(database_url, tmp_path, AFTER_WINDOW),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        expected = 1 if line.startswith("jixiao acceptance check") else 0
+        assert done.returncode == expected, (line, done.stdout, done.stderr)
+        if expected:
+            assert "20005" in done.stdout
+            assert "赵敏" in done.stdout
+    assert (tmp_path / "exports" / "legacy_2026-12.xlsx").exists()
 
 
 def _all_chinese(stdout: str) -> None:
