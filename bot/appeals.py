@@ -22,7 +22,7 @@ from bot.errors import Refused
 from bot.i18n import _
 from bot.periods import add_workdays, end_of_day
 from bot.results import recompute_one
-from bot.workdays import local_now
+from bot.workdays import default_tz, local_now
 from models import (
     OPEN_STATES,
     Appeal,
@@ -44,7 +44,6 @@ from models import (
 
 DECISION_DAYS = 5  # workdays the head and HR have to decide an appeal
 REASON_MAX = 10_000
-TZ = "Asia/Shanghai"
 
 
 def is_open(period: Period, now: dt.datetime) -> bool:
@@ -178,8 +177,9 @@ def indicator_codes(session: Session, period: Period, codes: list[str]) -> list[
     return [c for c in known if c in codes]
 
 
-def decision_due(now: dt.datetime, tz: str = TZ) -> dt.datetime:
-    return end_of_day(add_workdays(local_now(now, tz).date(), DECISION_DAYS), tz)
+def decision_due(now: dt.datetime, tz: str | None = None) -> dt.datetime:
+    zone = tz or default_tz()
+    return end_of_day(add_workdays(local_now(now, zone).date(), DECISION_DAYS), zone)
 
 
 def check_may_appeal(

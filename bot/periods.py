@@ -23,7 +23,7 @@ from bot.gaps import Gap, named, unscorable, without_result
 from bot.i18n import _
 from bot.metric_values import missing_values
 from bot.sections import scoring_roles
-from bot.workdays import is_workday, local_now
+from bot.workdays import default_tz, is_workday, local_now
 from models import (
     OPEN_STATES,
     Appeal,
@@ -115,7 +115,7 @@ def window_days(session: Session, period: Period) -> int:
 
 
 def period_tz(period: Period) -> str:
-    return period.institution.timezone if period.institution else "Asia/Shanghai"
+    return period.institution.timezone if period.institution else default_tz()
 
 
 def window_close(session: Session, period: Period, published: dt.datetime) -> dt.datetime:
@@ -286,7 +286,7 @@ def open_period(
     wrong year or month); it is refused unless `force`."""
     span = parse_label(label)
     period = scoped_period(session, group, label, institution)
-    tz = institution.timezone if institution else "Asia/Shanghai"
+    tz = institution.timezone if institution else default_tz()
     due = end_of_day(deadline or span.ends_on + dt.timedelta(days=7), tz)
     if deadline is not None and not force:
         check_deadline(label, span, deadline, due, now)

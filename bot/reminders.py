@@ -18,7 +18,7 @@ from bot import i18n, outbox
 from bot.chat.context import secret_for, secrets_for, sign
 from bot.chat.types import Button, Reply
 from bot.i18n import _, money, ngettext
-from bot.workdays import is_quiet, is_workday, local_now, workdays_between
+from bot.workdays import default_tz, is_quiet, is_workday, local_now, workdays_between
 from models import (
     ChatIdentity,
     Employee,
@@ -238,7 +238,7 @@ def queue_deadline_reminders(session: Session, group_id: int, now: dt.datetime) 
             lines += [_("  {name}: {left} left").format(name=names[s], left=n) for s, n in late]
             return Reply("\n".join(lines))
 
-        today = local_now(now, "Asia/Shanghai").date()
+        today = local_now(now, default_tz()).date()
         queued += _push(session, now, {head_id: head}, f"escalate:{today}", render_head)
     return queued
 

@@ -32,6 +32,7 @@ from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
 from bot.importing.table import Column, RowReader, canonical, read_table
+from bot.workdays import default_tz
 from models import (
     Institution,
     Period,
@@ -59,7 +60,6 @@ WORDS: dict[Stage, tuple[str, ...]] = {
     Stage.LIVE: ("正式运行", "上线", "live", "go_live"),
 }
 _BY_WORD = {canonical(w): s for s, ws in WORDS.items() for w in (*ws, s.value, NAMES[s])}
-TZ = "Asia/Shanghai"
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
@@ -143,7 +143,7 @@ class Line:
 def zone() -> dt.tzinfo:
     from zoneinfo import ZoneInfo
 
-    return ZoneInfo(TZ)
+    return ZoneInfo(default_tz())
 
 
 def _schedule(line: Line, today: dt.date) -> int | None:

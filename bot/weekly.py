@@ -17,7 +17,7 @@ from bot.chat.types import Reply
 from bot.digest import pct
 from bot.i18n import _, ngettext
 from bot.progress import Completion, group_progress
-from bot.workdays import is_quiet, local_now
+from bot.workdays import default_tz, is_quiet, local_now
 from models import (
     ChatIdentity,
     Employee,
@@ -128,7 +128,7 @@ def render(
 
 def queue_weekly_report(session: Session, group_id: int, now: dt.datetime) -> int:
     """Each leadership member gets the report once on Monday from 09:00 (Shanghai)."""
-    local = local_now(now, "Asia/Shanghai")
+    local = local_now(now, default_tz())
     if local.weekday() != 0 or local.hour < REPORT_HOUR or is_quiet(local):
         return 0
     leaders = session.execute(

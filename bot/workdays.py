@@ -31,6 +31,14 @@ def is_quiet(local: dt.datetime, start: dt.time = QUIET_START, end: dt.time = QU
     return t >= start or t < end if start > end else start <= t < end
 
 
+def default_tz() -> str:
+    """The zone of whatever has none of its own (the group's reports, an institution not
+    yet told its zone): DEFAULT_TIMEZONE."""
+    from bot.settings import get_settings
+
+    return get_settings().default_timezone
+
+
 def utc_now() -> dt.datetime:
     """The clock everything runs on unless a test or a bench gives its own."""
     return dt.datetime.now(dt.UTC)

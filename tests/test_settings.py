@@ -57,3 +57,34 @@ def test_env_example_is_generated_from_the_registered_platforms():
     # One section per platform, in the registry's order.
     starts = [text.index(p.settings_keys[0] + "=") for p in registered()]
     assert starts == sorted(starts)
+
+
+def test_default_timezone_is_the_zone_of_what_has_none(session, monkeypatch, tmp_path):
+    """DEFAULT_TIMEZONE is honoured: an imported institution gets it, and the group's
+    own reports (no institution) read the clock in it."""
+    import datetime as dt
+
+    from bot.settings import get_settings
+    from bot.workdays import default_tz, local_now
+
+    monkeypatch.setenv("DEFAULT_TIMEZONE", "Asia/Urumqi")
+    get_settings.cache_clear()
+    try:
+        assert default_tz() == "Asia/Urumqi"
+        noon = dt.datetime(2026, 12, 1, 4, tzinfo=dt.UTC)
+        assert local_now(noon, default_tz()).hour == 10  # UTC+6
+        from bot.importing import import_org
+        from models import Institution
+
+        csv = tmp_path / "org.csv"
+        csv.write_text(
+            "集团,工号,姓名,机构,部门,岗位,直接上级工号,绩效工资基数\n"
+            "示例集团,1,王一,乌鲁木齐分行,综合部,行长,,8000\n",
+            encoding="utf-8",
+        )
+        import_org(session, noon, csv)
+        session.flush()
+        (inst,) = session.query(Institution).all()
+        assert inst.timezone == "Asia/Urumqi"
+    finally:
+        get_settings.cache_clear()

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.audit import record
 from bot.chat.types import Button, Incoming, Kind, Reply
 from bot.i18n import _
+from bot.workdays import default_tz
 from models import ChatState, Employee
 from models.db import adopt, flushed
 
@@ -166,7 +167,7 @@ class Ctx:
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.me.institution.timezone if self.me else "Asia/Shanghai")
+        return ZoneInfo(self.me.institution.timezone if self.me else default_tz())
 
     def button(self, label: str, body: str) -> Button:
         return Button(label, sign(self.chat.secret, body))

@@ -16,9 +16,9 @@ from bot.cli.output import emit
 from bot.i18n import _
 from bot.importing.table import row_count
 from bot.settings import get_settings
+from bot.workdays import default_tz
 
 # Checks are listed in the group's time (China Standard Time), as HR reads a calendar.
-TZ = "Asia/Shanghai"
 acceptance_app = typer.Typer(help=_("Acceptance: check what payroll paid against the results."))
 
 # The exit status when some institution fails the check.
@@ -80,7 +80,7 @@ def history(label: str = PERIOD, group: str = GROUP) -> None:
         )
         lines.append(
             _("{at} · {who} · {file} · {verdict} · {institutions}").format(
-                at=c["at"].astimezone(ZoneInfo(TZ)).strftime("%Y-%m-%d %H:%M"),
+                at=c["at"].astimezone(ZoneInfo(default_tz())).strftime("%Y-%m-%d %H:%M"),
                 who=c["who"],
                 file=c["file"],
                 verdict=acceptance.verdict_word(c["passed"]),

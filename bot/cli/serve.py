@@ -11,6 +11,7 @@ import errno
 import ipaddress
 import socket
 from collections.abc import Callable
+from importlib.metadata import entry_points
 
 import typer
 from sqlalchemy import Engine
@@ -138,9 +139,10 @@ def run(
     """Serve until Ctrl+C: the chat page, plus each platform whose credentials are set."""
     import uvicorn
 
-    from handlers.server import create_server
-
     check_port_free(port, host)
+    # The web server lives in handlers/, above bot/: found by its registered name.
+    (point,) = entry_points(group="jixiao.web", name="server")
+    create_server = point.load()
     app = create_server(get_settings(), sessions(engine), personas=personas)
     url = f"http://{HOST if host in ('0.0.0.0', '::') else host}:{port}/"
     typer.echo(_("Open the chat page at {url} (Ctrl+C stops it).").format(url=url))

@@ -46,6 +46,7 @@ from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
 from bot.importing.table import Column, Progress, Row, RowReader, Table, read_table, simplified
+from bot.workdays import default_tz
 from models import Department, Employee, Group, Institution, Role, RoleGrant
 
 COLUMNS = (
@@ -609,7 +610,12 @@ def _write(
     for inst_name in dict.fromkeys(p.institution for p in people):
         inst = stored.institutions.get(inst_name)
         if inst is None:
-            inst = Institution(group_id=grp.id, name=inst_name, pilot=pilot.get(inst_name, False))
+            inst = Institution(
+                group_id=grp.id,
+                name=inst_name,
+                pilot=pilot.get(inst_name, False),
+                timezone=default_tz(),  # DEFAULT_TIMEZONE: the sheet has no zone column
+            )
             session.add(inst)
             stored.institutions[inst_name] = inst
             report.institutions_created += 1

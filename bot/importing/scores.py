@@ -55,6 +55,7 @@ from bot.importing.scheme import ROLE_WORDS
 from bot.importing.table import Column, Row, RowReader, Table, canonical, read_table
 from bot.periods import state_name
 from bot.sections import indicators_for
+from bot.workdays import default_tz
 from models import (
     Employee,
     Indicator,
@@ -582,7 +583,7 @@ def check_scores(
 
 
 def _tz(period: Period) -> ZoneInfo:
-    return ZoneInfo(period.institution.timezone if period.institution else "Asia/Shanghai")
+    return ZoneInfo(period.institution.timezone if period.institution else default_tz())
 
 
 def _stored_answers(
