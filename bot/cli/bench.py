@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from bot import bench, bench_audit, bench_recompute, bench_scorers, bench_whatif, bench_why
+from bot.bench_published import percentile
 from bot.cli.common import refusals
 from bot.i18n import _
 
@@ -85,23 +88,11 @@ def recompute(
     ),
 ) -> None:
     report = bench_recompute.run(employees, samples, database_url)
-    typer.echo(
-        _(
-            "Set-up: {employees} employees built and computed on {database} in {seconds:.1f} s."
-        ).format(employees=report.employees, database=report.database, seconds=report.setup_seconds)
-    )
-    for title, values in (
+    _latencies(
+        report,
         (_("Recompute one result (committed)"), report.recompute_ms),
         (_("Read that one result with its trace"), report.read_ms),
-    ):
-        typer.echo(
-            _("{title}: p50 {p50:.1f} ms, p99 {p99:.1f} ms over {n} employees.").format(
-                title=title,
-                p50=report.p(values, 0.5),
-                p99=report.p(values, 0.99),
-                n=report.samples,
-            )
-        )
+    )
 
 
 @bench_app.command(
@@ -124,20 +115,26 @@ def why(
     ),
 ) -> None:
     report = bench_why.run(employees, samples, database_url)
+    _latencies(
+        report,
+        (_('"Why is my pay this amount", through the conversation'), report.why_ms),
+        (_("Read that one result with its trace"), report.read_ms),
+    )
+
+
+def _latencies(report: Any, *timed: tuple[str, list[float]]) -> None:
+    """The set-up line, then p50 and p99 of each timed answer beside its floor."""
     typer.echo(
         _(
             "Set-up: {employees} employees built and computed on {database} in {seconds:.1f} s."
         ).format(employees=report.employees, database=report.database, seconds=report.setup_seconds)
     )
-    for title, values in (
-        (_('"Why is my pay this amount", through the conversation'), report.why_ms),
-        (_("Read that one result with its trace"), report.read_ms),
-    ):
+    for title, values in timed:
         typer.echo(
             _("{title}: p50 {p50:.1f} ms, p99 {p99:.1f} ms over {n} employees.").format(
                 title=title,
-                p50=report.p(values, 0.5),
-                p99=report.p(values, 0.99),
+                p50=percentile(values, 0.5),
+                p99=percentile(values, 0.99),
                 n=report.samples,
             )
         )
@@ -252,24 +249,12 @@ def whatif(
     ),
 ) -> None:
     report = bench_whatif.run(employees, samples, database_url)
-    typer.echo(
-        _(
-            "Set-up: {employees} employees built and computed on {database} in {seconds:.1f} s."
-        ).format(employees=report.employees, database=report.database, seconds=report.setup_seconds)
-    )
-    for title, values in (
+    _latencies(
+        report,
         (_("What-if answer in chat (committed)"), report.answer_ms),
         (_("Read that one result with its trace"), report.read_ms),
         (_("“My score” answer in chat (committed)"), report.myscore_ms),
-    ):
-        typer.echo(
-            _("{title}: p50 {p50:.1f} ms, p99 {p99:.1f} ms over {n} employees.").format(
-                title=title,
-                p50=report.p(values, 0.5),
-                p99=report.p(values, 0.99),
-                n=report.samples,
-            )
-        )
+    )
 
 
 @bench_app.command(
