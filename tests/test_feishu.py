@@ -7,6 +7,7 @@ import asyncio
 import base64
 import datetime as dt
 import json
+import time
 
 import pytest
 from sqlalchemy import select
@@ -344,3 +345,42 @@ def test_the_long_connection_command_needs_the_apps_credentials(monkeypatch, tmp
     result = CliRunner().invoke(build(), ["--lang", "en", "feishu-socket"])
     assert result.exit_code == 2
     assert "FEISHU_APP_ID" in result.output
+
+
+def test_a_429_in_the_middle_of_a_chats_pushes_keeps_their_order_and_sends_each_once(
+    Session, api, world
+):
+    """The chart's upload of the second push meets Feishu's 429 (99991400): it waits the
+    seconds Feishu gives, then the card goes once, and the third push only after it."""
+    from bot import outbox
+
+    def push(n: int, **extra: str) -> None:
+        with Session() as s, s.begin():
+            outbox.enqueue(
+                s,
+                NOW,
+                platform="feishu",
+                chat_id="ou_z",
+                content={"text": f"m{n}", **extra},
+                dedupe_key=f"order:{n}",
+            )
+
+    started = time.monotonic()
+
+    def clock() -> dt.datetime:  # the test's NOW, running as real time runs
+        return NOW + dt.timedelta(seconds=time.monotonic() - started)
+
+    transport = FeishuTransport(make_client(_settings(api)))
+    sender = Sender(Session, transport, "feishu", limits=FEISHU_LIMITS, clock=clock)
+    push(1)
+    assert asyncio.run(sender.drain()).sent == 1
+    api.rate_limit_next = 1
+    push(2, image=base64.b64encode(b"\x89PNG-chart").decode())
+    push(3)
+    deadline = time.monotonic() + 30
+    while len(api.cards()) < 3 and time.monotonic() < deadline:
+        asyncio.run(sender.drain())
+        time.sleep(0.2)
+    assert api.rate_limit_next == 0  # the 429 was met
+    assert [text_of(card) for card in api.cards()] == ["m1", "m2", "m3"]
+    assert any(e["tag"] == "img" for e in api.cards()[1]["elements"])
