@@ -16,8 +16,8 @@ from bot.chat.types import Reply
 from bot.i18n import N_
 from bot.platforms import BindLink, Counters, DevCommand, Platform, Served
 from bot.settings import Settings
+from handlers.feishu.limits import FEISHU_LIMITS
 from handlers.feishu.settings import ENV_EXAMPLE, KEYS, FeishuSettings
-from handlers.feishu.transport import FEISHU_LIMITS
 
 log = logging.getLogger(__name__)
 

@@ -14,17 +14,12 @@ from typing import Any
 
 import requests
 
-from bot.delivery import SENT, Delivery, Limits
+from bot.delivery import SENT, Delivery
 from handlers.feishu.cards import from_outbox
 from handlers.feishu.client import Failed, send_card
+from handlers.feishu.limits import FEISHU_LIMITS
 
-# Margins below the published figures, so clock skew never turns into a 429.
-FEISHU_LIMITS = Limits(
-    per_second=45.0,
-    per_minute=950,
-    per_chat_interval=0.25,  # 4 a second to one person, under their 5
-    group_per_minute=240,  # 4 a second to one group, under its 5
-)
+__all__ = ["FEISHU_LIMITS", "FeishuTransport"]
 
 # Codes retrying will not fix: the person cannot be reached there, or the message is wrong.
 UNREACHABLE = {

@@ -16,7 +16,7 @@ from bot.chat.types import Reply
 from bot.i18n import N_
 from bot.platforms import BindLink, Counters, DevCommand, Platform, Served
 from bot.settings import Settings
-from handlers.slack.transport import SLACK_LIMITS
+from handlers.slack.limits import SLACK_LIMITS
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.chat.types import Reply
-from bot.delivery import SENT, Delivery, Limits
+from bot.delivery import SENT, Delivery
 from handlers.slack.app import TEXT_LIMIT, blocks, direct_message
+from handlers.slack.limits import SLACK_LIMITS
+
+__all__ = ["SLACK_LIMITS", "SlackTransport"]
 
 # Errors that retrying will not fix: the person or channel is gone or unreachable, or
 # the request itself is wrong (`invalid_arguments`: e.g. a file shared to a user id).
@@ -28,8 +31,6 @@ PERMANENT = {
 }
 # Of those, the ones that mean the person cannot be reached at all.
 UNREACHABLE = {"user_not_found", "account_inactive", "user_disabled", "cannot_dm_bot"}
-
-SLACK_LIMITS = Limits(per_second=20.0, per_chat_interval=1.05)
 
 
 class SlackTransport:
