@@ -590,3 +590,52 @@ def test_the_org_template_notes_state_the_number_rule():
         text = "\n".join(str(c.value) for row in notes.iter_rows() for c in row if c.value)
         assert "000123 与 123" in text
         assert "--sheet" in text
+
+
+def test_reports_listed_before_their_managers_get_them(session, tmp_path):
+    # New people's ids are taken before the insert so each row carries its manager at
+    # once: the order of the file must not matter, at any depth.
+    chain = [
+        ["4004", "赵四", "一分公司", "", "柜员", "4003", 4000],
+        ["4003", "钱三", "一分公司", "", "组长", "4002", 5000],
+        ["4002", "孙二", "一分公司", "", "经理", "4001", 6000],
+        ["4001", "李一", "一分公司", "", "总经理", "", 9000],
+    ]
+    imported(session, xlsx(tmp_path, chain))
+    for number, manager in (("4004", "4003"), ("4003", "4002"), ("4002", "4001")):
+        assert employee(session, number).manager_id == employee(session, manager).id
+    assert employee(session, "4001").manager_id is None
+
+    # Later: new people beside the stored ones, their manager new too and listed last.
+    more = [
+        *chain,
+        ["4006", "周六", "二分公司", "", "柜员", "4005", 4000],
+        ["4007", "吴七", "一分公司", "", "柜员", "4004", 4000],
+        ["4005", "郑五", "二分公司", "", "总经理", "4001", 9000],
+    ]
+    report = imported(session, xlsx(tmp_path, more, name="more.xlsx"))
+    assert (report.created, report.unchanged) == (3, 4)
+    assert employee(session, "4006").manager_id == employee(session, "4005").id
+    assert employee(session, "4005").manager_id == employee(session, "4001").id
+    assert employee(session, "4007").manager_id == employee(session, "4004").id
+    ids = session.scalars(select(Employee.id)).all()
+    assert len(ids) == len(set(ids)) == 7
+    new = employee(session, "4006")
+    assert (new.active, new.on_leave, new.pay_base) == (True, False, Decimal("4000"))
+
+
+def test_an_import_that_changes_many_people_audits_each_and_keeps_the_chain(session, tmp_path):
+    from bot.audit_verify import verify
+
+    imported(session, xlsx(tmp_path, STAFF))
+    raised = [[*r[:6], int(r[6]) + 100] for r in STAFF]
+    imported(session, xlsx(tmp_path, raised, name="raised.xlsx"))
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "employee.update").order_by(AuditEvent.id)
+    ).all()
+    assert [e.entity_id for e in events] == [employee(session, r[0]).id for r in STAFF]
+    assert all(e.seq is not None and e.pending is None for e in events)
+    last = session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    assert last.action == "import.org"  # after the people it speaks for
+    verdict = verify(session)
+    assert verdict.intact, verdict.chain + verdict.rows
