@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from models.db import flushed, insert_many
 from models.outbox import OutboxMessage, OutboxState
 from models.schedule import Lease
 
 Q = OutboxState
+# Values per IN (…) list: SQLite refuses statements of more than 32,766 parameters.
+IN_CHUNK = 5000
 
 
 def enqueue(
@@ -61,17 +65,77 @@ def enqueue(
     return session.execute(stmt).first() is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Push:
+    """One message for `enqueue_many`."""
+
+    platform: str
+    chat_id: str
+    content: dict[str, Any]
+    dedupe_key: str
+    employee_id: int | None = None
+    is_group: bool = False
+
+
+# The columns `enqueue_many` writes, in the table's order.
+_PUSH_COLUMNS = tuple(
+    c.key
+    for c in OutboxMessage.__table__.columns
+    if c.key
+    in {
+        *("platform", "chat_id", "is_group", "employee_id", "dedupe_key", "content", "state"),
+        *("attempts", "parts_sent", "next_attempt_at", "created_at", "last_error"),
+    }
+)
+
+
+def enqueue_many(session: Session, now: dt.datetime, pushes: Iterable[Push]) -> int:
+    """`enqueue` for many pushes through the driver's executemany (opening a period for
+    100,000 scorers queued one compiled INSERT each: minutes). Returns how many were
+    queued; a dedupe key queued before is skipped, as by `enqueue`."""
+    fixed: dict[str, Any] = {"state": Q.QUEUED, "attempts": 0, "parts_sent": 0}
+    fixed.update(next_attempt_at=now, created_at=now)
+    fixed["last_error"] = ""
+
+    def row(p: Push) -> tuple[Any, ...]:
+        values = {
+            **fixed,
+            "platform": p.platform,
+            "chat_id": p.chat_id,
+            "is_group": p.is_group,
+            "employee_id": p.employee_id,
+            "dedupe_key": p.dedupe_key,
+            "content": p.content,
+        }
+        return tuple(values[c] for c in _PUSH_COLUMNS)
+
+    rows = [row(p) for p in pushes]
+    connection = flushed(session)
+    return sum(
+        insert_many(
+            connection,
+            OutboxMessage,
+            _PUSH_COLUMNS,
+            rows[at : at + 5000],
+            unless_taken=("dedupe_key",),
+        )
+        for at in range(0, len(rows), 5000)
+    )
+
+
 def queued_before(session: Session, keys: Iterable[str]) -> set[str]:
     """Which of these dedupe keys are in the outbox already: a job that runs every
     quarter of an hour checks this before building (and drawing) what it would queue."""
-    wanted = list(set(keys))
-    if not wanted:
-        return set()
-    return set(
-        session.scalars(
-            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(wanted))
+    wanted = sorted(set(keys))
+    found: set[str] = set()
+    for at in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[at : at + IN_CHUNK]
+        found.update(
+            session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))
+            )
         )
-    )
+    return found
 
 
 # A claim's lease is short and renewed by its live owner (`renew`), so the claims of a

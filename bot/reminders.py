@@ -39,14 +39,16 @@ def reachable_identities(session: Session, employee_ids: set[int]) -> dict[int, 
     found: dict[int, list[ChatIdentity]] = defaultdict(list)
     if not employee_ids:
         return found
-    for ident in session.scalars(
-        select(ChatIdentity).where(
-            ChatIdentity.employee_id.in_(employee_ids),
-            ChatIdentity.revoked_at.is_(None),
-            ChatIdentity.unreachable.is_(False),
-        )
-    ):
-        found[ident.employee_id].append(ident)
+    wanted = sorted(employee_ids)
+    for at in range(0, len(wanted), outbox.IN_CHUNK):
+        for ident in session.scalars(
+            select(ChatIdentity).where(
+                ChatIdentity.employee_id.in_(wanted[at : at + outbox.IN_CHUNK]),
+                ChatIdentity.revoked_at.is_(None),
+                ChatIdentity.unreachable.is_(False),
+            )
+        ):
+            found[ident.employee_id].append(ident)
     return found
 
 
@@ -75,20 +77,21 @@ def _push(
         ),
         now,
     )
-    queued = 0
-    for emp_id, idents, reply in rendered:
-        for ident in idents:
-            key_of_chat = keys.get((ident.platform, ident.external_id), "")
-            queued += outbox.enqueue(
-                session,
-                now,
-                platform=ident.platform,
-                chat_id=ident.external_id,
-                content=signed_reply(key_of_chat, reply).to_content(),
-                dedupe_key=f"{key}:{emp_id}:{ident.platform}",
+    return outbox.enqueue_many(
+        session,
+        now,
+        (
+            outbox.Push(
+                ident.platform,
+                ident.external_id,
+                signed_reply(keys.get((ident.platform, ident.external_id), ""), reply).to_content(),
+                f"{key}:{emp_id}:{ident.platform}",
                 employee_id=emp_id,
             )
-    return queued
+            for emp_id, idents, reply in rendered
+            for ident in idents
+        ),
+    )
 
 
 def push(
@@ -146,7 +149,14 @@ def queue_period_opened(session: Session, period: Period, now: dt.datetime) -> i
             .group_by(ScoringTask.scorer_id)
         )
     }
-    people = {e.id: e for e in session.scalars(select(Employee).where(Employee.id.in_(counts)))}
+    wanted = sorted(counts)
+    people = {
+        e.id: e
+        for at in range(0, len(wanted), outbox.IN_CHUNK)
+        for e in session.scalars(
+            select(Employee).where(Employee.id.in_(wanted[at : at + outbox.IN_CHUNK]))
+        )
+    }
 
     def render(e: Employee) -> Reply:
         text = ngettext(

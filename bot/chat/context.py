@@ -13,6 +13,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.audit import record
@@ -97,9 +98,38 @@ def secrets_for(
     """`secret_for` many chats (platform, external id) at once, for a push to a whole
     period: a query per thousand chats instead of one per chat."""
     wanted = sorted(set(chats))
+    found = _secrets(session, wanted)
+    new = [
+        {
+            "platform": platform,
+            "external_id": external_id,
+            "secret": secrets.token_hex(16),
+            "state": {},
+            "updated_at": now,
+        }
+        for platform, external_id in wanted
+        if (platform, external_id) not in found
+    ]
+    if new:
+        # One statement per thousand chats, not an ORM object each (a period's opening
+        # push reaches every scorer); a chat whose first message lands meanwhile keeps
+        # the key it made, which is then the one read back.
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = ChatState.__table__
+        assert isinstance(table, Table)
+        stmt = insert(table).on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        connection = flushed(session)
+        for at in range(0, len(new), 1000):
+            connection.execute(stmt, new[at : at + 1000])
+        found.update(_secrets(session, [(str(c["platform"]), str(c["external_id"])) for c in new]))
+    return found
+
+
+def _secrets(session: Session, chats: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], str] = {}
-    for at in range(0, len(wanted), 1000):
-        chunk = wanted[at : at + 1000]
+    for at in range(0, len(chats), 1000):
+        chunk = chats[at : at + 1000]
         for platform in {p for p, _id in chunk}:
             ids = [e for p, e in chunk if p == platform]
             found.update(
@@ -110,21 +140,6 @@ def secrets_for(
                     )
                 ).tuples()
             )
-    new = [
-        ChatState(
-            platform=platform,
-            external_id=external_id,
-            secret=secrets.token_hex(16),
-            state={},
-            updated_at=now,
-        )
-        for platform, external_id in wanted
-        if (platform, external_id) not in found
-    ]
-    if new:
-        session.add_all(new)
-        session.flush()
-        found.update(((c.platform, c.external_id), c.secret) for c in new)
     return found
 
 

@@ -377,3 +377,88 @@ def metrics(
         )
     )
     typer.echo(_("Peak memory: {mb:.0f} MB.").format(mb=report.peak_mb))
+
+
+@bench_app.command(
+    "open",
+    help=_(
+        "Build N employees, each bound to a chat and scored by their manager and by "
+        "themself, in a fresh database, then time opening a period (tasks, a push to "
+        "every scorer, commit) beside a bulk insert of the same rows."
+    ),
+)
+def open_(
+    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    database_url: str = typer.Option(
+        None,
+        "--database-url",
+        help=_("Scratch database to build in; default: a temporary SQLite file."),
+    ),
+) -> None:
+    from bot import bench_open
+
+    typer.echo(_("Building {employees} employees…").format(employees=employees))
+    report = bench_open.run(employees, database_url)
+    typer.echo(
+        _("Set-up on {database} in {seconds:.1f} s.").format(
+            database=report.database, seconds=report.setup_seconds
+        )
+    )
+    typer.echo(
+        _(
+            "Opening the period: {seconds:.2f} s for {tasks} scoring tasks and {pushes} "
+            "pushes queued; floor (bulk insert of the same rows and commit): {floor:.2f} s; "
+            "ratio {ratio:.2f}."
+        ).format(
+            seconds=report.open_seconds,
+            tasks=report.tasks,
+            pushes=report.pushes,
+            floor=report.floor_seconds,
+            ratio=report.ratio,
+        )
+    )
+    typer.echo(_("Peak memory: {mb:.0f} MB.").format(mb=report.peak_mb))
+
+
+@bench_app.command(
+    "import-org",
+    help=_(
+        "Write an org file of N employees and time `import org` into an empty database, "
+        "again unchanged, and again with every pay base changed, beside a bulk insert of "
+        "the same employees."
+    ),
+)
+def import_org(
+    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    xlsx: bool = typer.Option(False, "--xlsx", help=_("An .xlsx file instead of a .csv.")),
+    database_url: str = typer.Option(
+        None,
+        "--database-url",
+        help=_("An empty scratch database; default: temporary SQLite files."),
+    ),
+) -> None:
+    from bot import bench_import
+
+    typer.echo(_("Writing an org file of {employees} employees…").format(employees=employees))
+    report = bench_import.run(employees, database_url, xlsx=xlsx)
+    typer.echo(
+        _(
+            "Import of the {kind} file into an empty {database} database: {seconds:.2f} s; "
+            "floor (bulk insert of the same employees and commit): {floor:.2f} s; "
+            "ratio {ratio:.2f}; {stored} employees stored."
+        ).format(
+            kind=report.file_kind,
+            database=report.database,
+            seconds=report.import_seconds,
+            floor=report.floor_seconds,
+            ratio=report.ratio,
+            stored=report.stored,
+        )
+    )
+    typer.echo(
+        _(
+            "Again, every row unchanged: {unchanged:.2f} s; again with every pay base "
+            "changed (an audit event each): {changed:.2f} s."
+        ).format(unchanged=report.unchanged_seconds, changed=report.changed_seconds)
+    )
+    typer.echo(_("Peak memory: {mb:.0f} MB.").format(mb=report.peak_mb))
