@@ -13,7 +13,8 @@ The completion rate is ``actual / target × 100`` when higher is better and
 ``(2 − actual / target) × 100`` when lower is better (complaints, error rates): on target
 is 100% either way, and every tenth of the target above it costs ten points of rate.
 That form, unlike target / actual, is defined for an actual of 0 (rate 200%, then the
-rule's cap or steps apply). A target must be more than 0: the import refuses 0.
+rule's cap or steps apply). A target must be more than 0: the import refuses 0 and
+negative targets (bot/importing/metrics.py).
 
 Pure functions over Decimal, no rounding: the total is rounded once, by the scheme.
 """

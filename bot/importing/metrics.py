@@ -8,7 +8,9 @@ Columns (Chinese or English header; * = required):
 A row with a 工号 gives that appraisee's actual, and their target (or, with 目标值
 blank, the target of their position's row). A row with a 岗位 and no 工号 gives the
 target of everyone in that position, and no actual. A target must be more than 0: a
-completion rate cannot be worked out from 0.
+completion rate (actual ÷ target) cannot be worked out from 0 and means nothing against
+a negative target (a figure where less is better is a 反向 rule, with a positive
+target); the refusal names the row, whose target and the indicator.
 
 All or nothing, every bad row named; a file replaces every value of the period (what
 the file leaves out is gone) and is audited. The same checks serve `POST /api/metrics`
@@ -117,18 +119,23 @@ def _code(value: object) -> str:
     return cells.code(value)
 
 
-def _target(value: object) -> Decimal:
-    number = _number(value)
-    if number == 0:
-        raise BadCell(
-            _(
-                "a target of 0 gives no completion rate (actual ÷ target): give the real "
-                "target, more than 0"
-            )
-        )
-    if number < 0:
-        raise BadCell(_("is negative: a target is more than 0"))
-    return number
+def target_problem(target: Decimal, indicator: str, who: str) -> str | None:
+    """Why a target cannot be used, naming whose and of which indicator; None if it can.
+    The completion rate is actual ÷ target (bot/metrics.py): it does not exist for 0,
+    and against a negative target it turns meaningless (more of the actual, a lower
+    rate), so a negative target is refused rather than given a rule of its own."""
+    if target == 0:
+        return _(
+            "the target of {indicator} for {who} is 0: a target of 0 gives no completion "
+            "rate (actual ÷ target); give the real target, more than 0"
+        ).format(indicator=indicator, who=who)
+    if target < 0:
+        return _(
+            "the target of {indicator} for {who} is negative: a completion rate (actual ÷ "
+            "target) means nothing against a negative target; give a target more than 0 "
+            "(for a figure where less is better, the scheme's 方向 column says 反向)"
+        ).format(indicator=indicator, who=who)
+    return None
 
 
 def _actual(value: object) -> Decimal:
@@ -146,6 +153,7 @@ class Checker:
             )
         ).all()
         self.metric_ids = {i for i, _c, _n, kind in inds if kind == IndicatorKind.METRIC}
+        self.names = {i: name for i, _c, name, _k in inds}
         self.indicators: dict[str, int] = {}
         for ind_id, code, name, kind in inds:
             if kind == IndicatorKind.METRIC:
@@ -254,8 +262,23 @@ class Checker:
             number = r.get("number", _code)
             position = r.get("position", cells.words)
             ind = r.get("indicator", self.indicator, required=True)
-            target = r.get("target", _target)
+            target = r.get("target", _number)
             actual = r.get("actual", _actual)
+            if target is not None:
+                # Whose target of which indicator, so HR finds it in their own system.
+                person_ = self.people.get(number) if number is not None else None
+                if person_ is not None:
+                    who = f"{number} {person_[1]}"
+                elif number is not None:
+                    who = number
+                else:
+                    who = _("position {position}").format(position=position or "—")
+                shown = (
+                    self.names[ind] if ind is not None else cells.text(row.cells.get("indicator"))
+                )
+                if (why := target_problem(target, shown, who)) is not None:
+                    r.bad("target", why)
+                    target = None
             if number is None:
                 if r.blank("number") and r.blank("position"):
                     r.bad("number", _("is required but empty (or give a 岗位 for a target)"))
@@ -265,7 +288,7 @@ class Checker:
                         r.bad("target", _("a position's row gives its target: it is empty"))
                     if not r.blank("actual"):
                         r.bad("actual", _("an actual belongs to a person: give their 工号"))
-                    if r.ok and ind is not None and position is not None:
+                    if r.ok and ind is not None and position is not None and target is not None:
                         key = (position, ind)
                         if key in positions:
                             r.bad(
