@@ -6,7 +6,9 @@ Columns (Chinese or English header; * = required):
     period's scheme, by code or name) · 目标值 target · 实际值 actual
 
 A row with a 工号 gives that appraisee's actual, and their target (or, with 目标值
-blank, the target of their position's row). A row with a 岗位 and no 工号 gives the
+blank, the target of their position's row; without one, the scheme version's target for
+their position, from its 岗位目标 sheet). Each stored value says which (`source`:
+employee, position, scheme), and so does the trace. A row with a 岗位 and no 工号 gives the
 target of everyone in that position, and no actual. A target must be more than 0: a
 completion rate (actual ÷ target) cannot be worked out from 0 and means nothing against
 a negative target (a figure where less is better is a 反向 rule, with a positive
@@ -37,8 +39,17 @@ from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
 from bot.importing.table import Column, Progress, Row, RowReader, Table, canonical, read_table
+from bot.metrics import target_problem
 from bot.periods import state_name
-from models import Employee, Indicator, IndicatorKind, MetricValue, Period, PeriodState
+from models import (
+    Employee,
+    Indicator,
+    IndicatorKind,
+    MetricValue,
+    Period,
+    PeriodState,
+    PositionTarget,
+)
 from models.db import copy_many
 
 COLUMNS = (
@@ -119,25 +130,6 @@ def _code(value: object) -> str:
     return cells.code(value)
 
 
-def target_problem(target: Decimal, indicator: str, who: str) -> str | None:
-    """Why a target cannot be used, naming whose and of which indicator; None if it can.
-    The completion rate is actual ÷ target (bot/metrics.py): it does not exist for 0,
-    and against a negative target it turns meaningless (more of the actual, a lower
-    rate), so a negative target is refused rather than given a rule of its own."""
-    if target == 0:
-        return _(
-            "the target of {indicator} for {who} is 0: a target of 0 gives no completion "
-            "rate (actual ÷ target); give the real target, more than 0"
-        ).format(indicator=indicator, who=who)
-    if target < 0:
-        return _(
-            "the target of {indicator} for {who} is negative: a completion rate (actual ÷ "
-            "target) means nothing against a negative target; give a target more than 0 "
-            "(for a figure where less is better, the scheme's 方向 column says 反向)"
-        ).format(indicator=indicator, who=who)
-    return None
-
-
 def _actual(value: object) -> Decimal:
     return _number(value)
 
@@ -178,6 +170,16 @@ class Checker:
         ).where(Employee.group_id == period.group_id)
         self.people = {row[0]: row[1:] for row in session.execute(q).tuples()}
         self.position_of = {p[0]: p[2] for p in self.people.values()}
+        # The scheme version's targets per position (its 岗位目标 sheet): the default when
+        # the file gives none of the person's own or of their position.
+        self.defaults: dict[tuple[str, int], Decimal] = {
+            (position, ind): target
+            for position, ind, target in session.execute(
+                select(
+                    PositionTarget.position, PositionTarget.indicator_id, PositionTarget.target
+                ).where(PositionTarget.scheme_id == period.scheme_id)
+            ).tuples()
+        }
         self.seen_words: dict[str, int] = {}
 
     def _plain(
@@ -338,17 +340,22 @@ class Checker:
             if target is None:
                 position = self.position_of[emp_id]
                 found = positions.get((position, ind))
-                if found is None:
+                default = self.defaults.get((position, ind))
+                if found is not None:
+                    target, source = found[0], "position"
+                elif default is not None:
+                    target, source = default, "scheme"
+                else:
                     problems.add(
-                        _("no target: give 目标值, or a row for position {position}").format(
-                            position=position or "—"
-                        ),
+                        _(
+                            "no target: give 目标值, or a row for position {position} (here or "
+                            "on the scheme workbook's 岗位目标 sheet)"
+                        ).format(position=position or "—"),
                         row=row.number,
                         column=table.header("target"),
                         sheet=sheet,
                     )
                     continue
-                target, source = found[0], "position"
             values.append((emp_id, ind, target, actual, source))
         return values
 
