@@ -3,9 +3,13 @@
 The people of a period are its appraisees (everyone with a scoring task) and every
 employee active in its scope who got no task at all (e.g. joined after it opened). A
 result needs, for each weighted indicator, a submitted mark from a role whose weight
-counts (see bot/pay.py): a person whose only task is a self-assessment of weight 0 can
-never get one. Opening, computing, publishing and exporting all name these people
-through this module, so they are never dropped silently.
+counts for that indicator (see bot/pay.py): the scheme's role weight, or in a scheme
+with sections the role's weight *within the indicator's section*. A person whose only
+task is a self-assessment of weight 0 can never get one; nor can one who has no task in
+a role that counts in some section (their manager, the only scorer of 行为规范, left),
+while a role of weight 0 in one section but more in another still counts there.
+Opening, computing, publishing and exporting all name these people through this
+module, so they are never dropped silently.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from models import (
     ScoreEntry,
     ScorerRole,
     ScoringTask,
+    Section,
     TaskState,
 )
 
@@ -49,11 +54,14 @@ class Gap:
     institution: str
     department: str
     tasks: int  # their scoring tasks in the period
-    counting: bool  # some task is in a role whose weight counts
+    counting: bool  # every weighted indicator has a task in a role whose weight counts for it
     missing: tuple[str, ...]  # weighted indicators no counting role has scored (names)
     all_missing: bool  # no weighted indicator has a counting mark yet
     waiting: tuple[str, ...]  # "role scorer" of counting tasks not yet submitted
-    uncounted: tuple[str, ...]  # roles present whose weight is 0 (names)
+    uncounted: tuple[str, ...]  # roles present whose weight is 0 everywhere (names)
+    # Sections (names) where no task of theirs is in a role that counts there, when some
+    # other task of theirs does count (a scheme with sections only).
+    uncovered: tuple[str, ...] = ()
 
     @property
     def scorable(self) -> bool:
@@ -66,6 +74,10 @@ class Gap:
         if not self.tasks:
             return _("no scoring task in this period")
         if not self.counting:
+            if self.uncovered:
+                return _("no scorer whose score counts in {sections}").format(
+                    sections=sep.join(self.uncovered)
+                )
             return _("no scorer whose score counts: only {roles}, of weight 0").format(
                 roles=sep.join(self.uncounted)
             )
@@ -162,17 +174,21 @@ def without_result(session: Session, period: Period) -> list[Gap]:
 
 
 def unscorable(session: Session, period: Period) -> list[Gap]:
-    """Everyone of the period who can never get a result: no task in a role that counts."""
-    weights = _role_weights(session, period)
-    counting_roles = [code for code, (_name, w) in weights.items() if w > 0]
-    counted = set(
-        session.scalars(
-            select(ScoringTask.appraisee_id)
-            .where(ScoringTask.period_id == period.id, ScoringTask.role_code.in_(counting_roles))
-            .distinct()
+    """Everyone of the period who can never get a result: some weighted indicator has no
+    task of theirs in a role that counts for it."""
+    needs = _needs(session, period)
+    counted: set[int] | None = None
+    # One query per distinct set of counting roles: one without sections, a few with.
+    for roles in needs.requirements():
+        ids = set(
+            session.scalars(
+                select(ScoringTask.appraisee_id)
+                .where(ScoringTask.period_id == period.id, ScoringTask.role_code.in_(roles))
+                .distinct()
+            )
         )
-    )
-    ids = (appraisees(session, period) | untasked(session, period)) - counted
+        counted = ids if counted is None else counted & ids
+    ids = (appraisees(session, period) | untasked(session, period)) - (counted or set())
     return explain(session, period, ids)
 
 
@@ -187,21 +203,71 @@ def _role_weights(session: Session, period: Period) -> dict[str, tuple[str, Deci
     }
 
 
-def explain(session: Session, period: Period, ids: Iterable[int]) -> list[Gap]:
-    """A Gap for each of `ids` (employees of the period without a result), by 工号."""
+@dataclass(frozen=True, slots=True)
+class _Needed:
+    """A weighted indicator scored by people: its name, the roles whose marks count for
+    it (bot.pay.SchemeSpec.roles_scoring, weight above 0) and its section's name."""
+
+    name: str
+    roles: frozenset[str]
+    section: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Needs:
+    roles: dict[str, tuple[str, Decimal]]  # code: (name, scheme weight), in scheme order
+    weighted: dict[int, _Needed]  # by indicator id, in scheme order
+
+    @property
+    def counting(self) -> frozenset[str]:
+        """Roles that count for some weighted indicator (for the scheme's roles when
+        there is none: its bonus and deduction items)."""
+        if not self.weighted:
+            return frozenset(code for code, (_n, w) in self.roles.items() if w > 0)
+        return frozenset().union(*(n.roles for n in self.weighted.values()))
+
+    def requirements(self) -> list[frozenset[str]]:
+        """Each distinct set of roles of which a person needs a task in one."""
+        if not self.weighted:
+            return [self.counting]
+        return list(dict.fromkeys(n.roles for n in self.weighted.values()))
+
+
+def _needs(session: Session, period: Period) -> _Needs:
     roles = _role_weights(session, period)
-    weighted = {
-        ind_id: name
-        for ind_id, name in session.execute(
-            select(Indicator.id, Indicator.name)
-            .where(
-                Indicator.scheme_id == period.scheme_id,
-                Indicator.kind.in_((IndicatorKind.SCORE, IndicatorKind.RATING)),
+    scheme_counting = frozenset(code for code, (_n, w) in roles.items() if w > 0)
+    sections = {
+        code: (name, frozenset(c for c, w in stored if Decimal(str(w)) > 0))
+        for code, name, stored in session.execute(
+            select(Section.code, Section.name, Section.roles).where(
+                Section.scheme_id == period.scheme_id
             )
-            .order_by(Indicator.position)
         ).tuples()
     }
-    counting = {code for code, (_name, weight) in roles.items() if weight > 0}
+    weighted: dict[int, _Needed] = {}
+    for ind_id, name, section in session.execute(
+        select(Indicator.id, Indicator.name, Indicator.section)
+        .where(
+            Indicator.scheme_id == period.scheme_id,
+            Indicator.kind.in_((IndicatorKind.SCORE, IndicatorKind.RATING)),
+        )
+        .order_by(Indicator.position)
+    ).tuples():
+        # As the engine: the section's own roles and weights, else the scheme's.
+        if section is not None and section in sections:
+            section_name, section_roles = sections[section]
+            weighted[ind_id] = _Needed(name, section_roles, section_name)
+        else:
+            weighted[ind_id] = _Needed(name, scheme_counting, "")
+    return _Needs(roles, weighted)
+
+
+def explain(session: Session, period: Period, ids: Iterable[int]) -> list[Gap]:
+    """A Gap for each of `ids` (employees of the period without a result), by 工号."""
+    needs = _needs(session, period)
+    roles = needs.roles
+    weighted = needs.weighted
+    counting = needs.counting
     rank = {code: n for n, code in enumerate(roles)}
     scorer = aliased(Employee)
     gaps: list[Gap] = []
@@ -221,8 +287,8 @@ def explain(session: Session, period: Period, ids: Iterable[int]) -> list[Gap]:
         ).tuples():
             tasks.setdefault(appraisee, []).append((role, state, scorer_name))
         scored: dict[int, set[int]] = {}
-        for appraisee, indicator in session.execute(
-            select(ScoringTask.appraisee_id, ScoreEntry.indicator_id)
+        for appraisee, role, indicator in session.execute(
+            select(ScoringTask.appraisee_id, ScoringTask.role_code, ScoreEntry.indicator_id)
             .join(ScoreEntry, ScoreEntry.task_id == ScoringTask.id)
             .where(
                 ScoringTask.period_id == period.id,
@@ -232,12 +298,24 @@ def explain(session: Session, period: Period, ids: Iterable[int]) -> list[Gap]:
             )
             .distinct()
         ).tuples():
-            scored.setdefault(appraisee, set()).add(indicator)
+            # A mark counts only from a role that counts for its indicator's section.
+            need = weighted.get(indicator)
+            if need is not None and role in need.roles:
+                scored.setdefault(appraisee, set()).add(indicator)
         for emp_id, number, name, institution, department in people:
             # In the scheme's order of roles: manager before head, as HR reads them.
             own = sorted(tasks.get(emp_id, []), key=lambda t: rank.get(t[0], len(rank)))
             have = scored.get(emp_id, set())
-            missing = tuple(n for i, n in weighted.items() if i not in have)
+            missing = [i for i in weighted if i not in have]
+            present = {role for role, _s, _n in own}
+            uncovered = tuple(
+                dict.fromkeys(
+                    n.section or n.name for n in weighted.values() if not n.roles & present
+                )
+            )
+            needed = (
+                frozenset().union(*(weighted[i].roles for i in missing)) if missing else counting
+            )
             gaps.append(
                 Gap(
                     employee_id=emp_id,
@@ -246,13 +324,13 @@ def explain(session: Session, period: Period, ids: Iterable[int]) -> list[Gap]:
                     institution=institution,
                     department=department or "",
                     tasks=len(own),
-                    counting=any(role in counting for role, _s, _n in own),
-                    missing=missing,
+                    counting=bool(present & counting) and not uncovered,
+                    missing=tuple(weighted[i].name for i in missing),
                     all_missing=bool(weighted) and len(missing) == len(weighted),
                     waiting=tuple(
                         f"{roles[role][0]} {who}"
                         for role, state, who in own
-                        if role in counting and state != TaskState.SUBMITTED
+                        if role in needed and state != TaskState.SUBMITTED
                     ),
                     uncounted=tuple(
                         dict.fromkeys(
@@ -261,6 +339,7 @@ def explain(session: Session, period: Period, ids: Iterable[int]) -> list[Gap]:
                             if role not in counting
                         )
                     ),
+                    uncovered=uncovered if present & counting else (),
                 )
             )
     gaps.sort(key=lambda g: number_key(g.number))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.pay import SchemeSpec
+from bot.pay import Figures, SchemeSpec
 from models import Employee, Indicator, IndicatorKind, MetricValue, Period
 
 
@@ -42,17 +42,21 @@ def missing_values(session: Session, period: Period) -> list[tuple[str, str, str
 
 def values_of(
     session: Session, period_id: int, employee_id: int | None = None
-) -> dict[int, dict[str, tuple[str, str]]]:
+) -> dict[int, dict[str, Figures]]:
     """The period's metric values as the pay engine takes them: by employee, {indicator
-    id as text: (target, actual) as text}."""
+    id as text: (target, actual, where the target came from) as text}."""
     q = select(
-        MetricValue.employee_id, MetricValue.indicator_id, MetricValue.target, MetricValue.actual
+        MetricValue.employee_id,
+        MetricValue.indicator_id,
+        MetricValue.target,
+        MetricValue.actual,
+        MetricValue.source,
     ).where(MetricValue.period_id == period_id)
     if employee_id is not None:
         q = q.where(MetricValue.employee_id == employee_id)
-    out: dict[int, dict[str, tuple[str, str]]] = {}
-    for emp, ind, target, actual in session.execute(q).tuples():
-        out.setdefault(emp, {})[str(ind)] = (str(target), str(actual))
+    out: dict[int, dict[str, Figures]] = {}
+    for emp, ind, target, actual, source in session.execute(q).tuples():
+        out.setdefault(emp, {})[str(ind)] = (str(target), str(actual), source)
     return out
 
 

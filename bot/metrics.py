@@ -13,7 +13,8 @@ The completion rate is ``actual / target × 100`` when higher is better and
 ``(2 − actual / target) × 100`` when lower is better (complaints, error rates): on target
 is 100% either way, and every tenth of the target above it costs ten points of rate.
 That form, unlike target / actual, is defined for an actual of 0 (rate 200%, then the
-rule's cap or steps apply). A target must be more than 0: the import refuses 0.
+rule's cap or steps apply). A target must be more than 0: the import refuses 0 and
+negative targets (bot/importing/metrics.py).
 
 Pure functions over Decimal, no rounding: the total is rounded once, by the scheme.
 """
@@ -131,6 +132,25 @@ def parse(text: str, direction: str = HIGHER) -> dict[str, Any]:
             "steps": [[str(t), str(p)] for t, p in steps],
         }
     raise BadRule(_("is not a rule: write 线性 60-120 or 阶梯 100:100, 90:80"))
+
+
+def target_problem(target: Decimal, indicator: str, who: str) -> str | None:
+    """Why a target cannot be used, naming whose and of which indicator; None if it can.
+    The completion rate is actual ÷ target (bot/metrics.py): it does not exist for 0,
+    and against a negative target it turns meaningless (more of the actual, a lower
+    rate), so a negative target is refused rather than given a rule of its own."""
+    if target == 0:
+        return _(
+            "the target of {indicator} for {who} is 0: a target of 0 gives no completion "
+            "rate (actual ÷ target); give the real target, more than 0"
+        ).format(indicator=indicator, who=who)
+    if target < 0:
+        return _(
+            "the target of {indicator} for {who} is negative: a completion rate (actual ÷ "
+            "target) means nothing against a negative target; give a target more than 0 "
+            "(for a figure where less is better, the scheme's 方向 column says 反向)"
+        ).format(indicator=indicator, who=who)
+    return None
 
 
 def describe(rule: Rule) -> str:

@@ -327,6 +327,11 @@ def _combine(
     return _CTX.divide(acc, used), used
 
 
+# A metric indicator's figures for one appraisee as text: target, actual and, when known,
+# where the target came from ("employee", "position": the metrics file's row for their
+# position, "scheme": the scheme version's target for their position).
+Figures = tuple[str, ...]
+
 # One indicator's marks for one appraisee: (role code, value as entered, comment) per
 # scorer. The value stays text until the term is worked out, so 87.5 and 87.50 stay apart
 # (the trace shows what was entered) and equal marks are recognised by their text alone.
@@ -459,7 +464,7 @@ def evaluate(
     about: str = "",
     *,
     inline: bool = False,
-    metrics: Mapping[str, tuple[str, str]] | None = None,
+    metrics: Mapping[str, Figures] | None = None,
 ) -> Evaluated:
     """`compute` for the batch: an appraisee's submitted tasks in, the trace out as JSON
     text. `about` is more of the trace (period, appraisee) as JSON members, already
@@ -554,8 +559,8 @@ class _Shared:
             self.terms[key] = found
         return found
 
-    def metric(self, ind: IndicatorSpec, figures: tuple[str, str] | None) -> _Term:
-        """A metric indicator's term from its (target, actual) as text."""
+    def metric(self, ind: IndicatorSpec, figures: Figures | None) -> _Term:
+        """A metric indicator's term from its (target, actual[, source]) as text."""
         if figures is None or ind.rule is None:
             return _Term(ind.kind, None, "")
         key = ("metric", ind.id, figures)
@@ -578,6 +583,10 @@ class _Shared:
                 "points": _s(points),
                 "lost": _s(ind.weight - points),
             }
+            if len(figures) > 2:
+                # Whose target it is: the person's own, their position's in the metrics
+                # file, or the scheme's default for their position.
+                entry["target_from"] = figures[2]
             if ind.section is not None:
                 entry["section"] = ind.section
             found = _Term(ind.kind, points, _j(entry))
@@ -706,7 +715,7 @@ def _evaluate(
     pay_base: Decimal,
     about: str,
     inline: bool,
-    metrics: Mapping[str, tuple[str, str]],
+    metrics: Mapping[str, Figures],
 ) -> Evaluated:
     shared = _shared(spec)
     memo = shared.terms

@@ -29,6 +29,7 @@ from bot.i18n import _
 from bot.metric_values import any_metric, values_of
 from bot.pay import (
     Evaluated,
+    Figures,
     Incomplete,
     Part,
     SchemeSpec,
@@ -143,7 +144,7 @@ def evaluate_appraisee(
     period: str,
     person: Person,
     rows: Sequence[TaskRow],
-    metrics: Mapping[str, tuple[str, str]] | None = None,
+    metrics: Mapping[str, Figures] | None = None,
 ) -> Evaluated | list[str]:
     """One appraisee's result from their task rows (and metric values), or the
     indicators still missing.
@@ -173,7 +174,7 @@ def evaluate_chunk(
     spec: SchemeSpec,
     period: str,
     chunk: Chunk,
-    figures: Mapping[int, Mapping[str, tuple[str, str]]] | None = None,
+    figures: Mapping[int, Mapping[str, Figures]] | None = None,
 ) -> Outcomes:
     """Appraisees' outcomes, and the trace parts they named for the first time.
     `figures` are the period's metric values by appraisee."""
@@ -187,7 +188,7 @@ def _outcomes(
     period: str,
     people: dict[int, Person],
     rows: Iterator[TaskRow],
-    figures: Mapping[int, Mapping[str, tuple[str, str]]],
+    figures: Mapping[int, Mapping[str, Figures]],
 ) -> Iterator[Outcomes]:
     """Every scored appraisee's outcome, a chunk at a time, in appraisee order; then
     those with metric values but no submitted task (a scheme of data alone, or nobody

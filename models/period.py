@@ -184,8 +184,9 @@ class TracePart(Base):
 class MetricValue(Base):
     """An appraisee's target and actual of a metric indicator for a period (数据采集).
 
-    `source` says where the target came from: "employee" (their own row) or "position"
-    (the row for everyone in their position)."""
+    `source` says where the target came from: "employee" (their own row), "position"
+    (the file's row for everyone in their position) or "scheme" (the scheme version's
+    target for their position, its 岗位目标 sheet)."""
 
     __tablename__ = "metric_values"
     __table_args__ = (UniqueConstraint("period_id", "employee_id", "indicator_id"),)

@@ -69,6 +69,11 @@ class Scheme(Base):
     sections: Mapped[list[Section]] = relationship(
         back_populates="scheme", order_by="Section.position", cascade="all, delete-orphan"
     )
+    # Default targets of metric indicators per position (岗位目标), for whoever the
+    # metrics file gives no target of their own or of their position.
+    position_targets: Mapped[list[PositionTarget]] = relationship(
+        back_populates="scheme", order_by="PositionTarget.seq", cascade="all, delete-orphan"
+    )
 
 
 class Indicator(Base):
@@ -122,6 +127,25 @@ class Section(Base):
     roles: Mapped[list[Any]] = mapped_column(default=list)
 
     scheme: Mapped[Scheme] = relationship(back_populates="sections")
+
+
+class PositionTarget(Base):
+    """A metric indicator's target for everyone in one position (岗位目标), part of the
+    scheme version: a period keeps the targets of the version it was opened with."""
+
+    __tablename__ = "position_targets"
+    __table_args__ = (UniqueConstraint("scheme_id", "position", "indicator_id"),)
+
+    id: Mapped[intpk]
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), index=True)
+    # Its place in the workbook's sheet (1, 2, ...), so it reads back in that order.
+    seq: Mapped[int] = mapped_column(Integer)
+    position: Mapped[str] = mapped_column(String(200))
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
+    target: Mapped[Decimal]
+
+    scheme: Mapped[Scheme] = relationship(back_populates="position_targets")
+    indicator: Mapped[Indicator] = relationship()
 
 
 class ScorerRole(Base):

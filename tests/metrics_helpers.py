@@ -67,15 +67,15 @@ def workbook(path: Path, **sheets) -> Path:
     return path
 
 
-def layered_world(session, tmp_path: Path) -> tuple[Period, object, list]:
+def layered_world(session, tmp_path: Path, **sheets) -> tuple[Period, object, list]:
     """A head (100) and two staff (1001, 1011, position 客户经理) in 东城支行, the layered
-    scheme imported and period 2026-11 open."""
+    scheme (with `sheets` in place of its own) imported and period 2026-11 open."""
     group, people = small_org(session, (("东城支行", 2),))
     _inst, head, staff = people["东城支行"]
     for e in staff:
         e.position = "客户经理"
     head.position = "行长"
-    import_scheme(session, NOW, workbook(tmp_path / "layer.xlsx"), group)
+    import_scheme(session, NOW, workbook(tmp_path / "layer.xlsx", **sheets), group)
     period, _count = open_period(
         session,
         NOW,

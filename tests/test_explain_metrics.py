@@ -100,15 +100,19 @@ def test_stored_layered_trace_explains_sections(session, tmp_path):
         in text
     )
     assert "行为规范 (section weight 20): score 78 → 20 × 78 ÷ 100 = 15.60 points" in text
-    assert "  • 客户投诉: target 10, actual 0, completion 200.0% → lower is better, steps" in text
+    assert (
+        "  • 客户投诉: target 10 (their position's target), actual 0, completion 200.0% → "
+        "lower is better, steps" in text
+    )
     assert "Weighted score: 47.60 + 27.00 + 15.60 = 90.20" in text
     assert text.count("Re-weighted") == 1
     with i18n.using("zh_CN"):
         zh = "\n".join(explain.indicators(t))
     assert "仅在本维度内重新分配权重：机构负责人未评分，直接上级按 100% 计。" in zh
+    # 1011's targets are their position's (the file's 客户经理 rows), and the line says so.
     assert (
-        "• 存款增量: 目标 500万, 实际 460万, 完成率 92.0% → 按 60%–120% 线性 → 55.20 分 (权重 60)"
-        in zh
+        "• 存款增量: 目标 500万（岗位目标值）, 实际 460万, 完成率 92.0% → 按 60%–120% 线性 → "
+        "55.20 分 (权重 60)" in zh
     )
 
 

@@ -216,11 +216,12 @@ def test_the_layered_examples_import(session, tmp_path):
     )
     assert tasks > 0
     report = import_metrics(session, NOW, docs / "metrics_example.xlsx", period)
-    assert (report.values, report.people) == (4, 2)
+    assert (report.values, report.people) == (6, 3)
     sources = sorted(
         session.execute(select(MetricValue.source, func.count()).group_by(MetricValue.source)).all()
     )
-    assert sources == [("employee", 2), ("position", 2)]
+    # 20006 周磊 (客户经理) takes the scheme's 岗位目标; the file's 柜员 rows beat the scheme's.
+    assert sources == [("employee", 2), ("position", 2), ("scheme", 2)]
 
 
 def test_plain_rows_after_the_first_are_checked_like_the_others(session, tmp_path):

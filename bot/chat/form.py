@@ -583,21 +583,19 @@ def edit(ctx: Ctx, task_id: int) -> Reply:
 
 def _preview(task: ScoringTask) -> str:
     """Total and grade from this scorer's answers alone, by the pay engine; for a role
-    whose weight is 0 (a self-assessment) no total or grade: none would be the result."""
+    whose weight is 0 (a self-assessment) no total or grade: none would be the result.
+    In a scheme with sections, this scorer's points in each section they score."""
+    spec = SchemeSpec.of(task.period.scheme)
+    if spec.sections:
+        return _by_section(task, spec)
     scorer_role = role(task)
     if scorer_role is not None and scorer_role.weight <= 0:
         return _(
             "As {role} (weight 0) these scores are kept for reference and do not count "
             "toward the result, so no total or grade is shown."
         ).format(role=scorer_role.name)
-    spec = SchemeSpec.of(task.period.scheme)
-    if spec.sections or any(not i.scored for i in spec.indicators):
-        # This scorer's marks are only part of the total: business data or other
-        # sections' scorers make up the rest.
-        return _(
-            "The total also counts indicators scored from business data or by others: "
-            "it is shown once results are computed."
-        )
+    if any(not i.scored for i in spec.indicators):
+        return _later()
     spec = dataclasses.replace(spec, roles=(RoleSpec(task.role_code, "", Decimal(1)),))
     marks = [Mark(task.role_code, e.indicator_id, e.value, e.comment) for e in task.entries]
     try:
@@ -609,6 +607,65 @@ def _preview(task: ScoringTask) -> str:
         total=render.points(out.total, spec.score_places),
         grade=render.grade(grade["grade"], grade["label"]),
     )
+
+
+def _later() -> str:
+    # This scorer's marks are only part of the total: business data or other sections'
+    # scorers make up the rest.
+    return _(
+        "The total also counts indicators scored from business data or by others: "
+        "it is shown once results are computed."
+    )
+
+
+def _by_section(task: ScoringTask, spec: SchemeSpec) -> str:
+    """What a scorer can honestly see of a layered scheme: for each section they score,
+    their own marks' points out of the section's weight in the total, by the pay engine
+    (as if they were the section's only scorer); no total, which needs the others."""
+    lines = [_("Your points by section, out of each section's weight in the total:")]
+    alone = (RoleSpec(task.role_code, "", Decimal(1)),)
+    entered = {e.indicator_id: e.value for e in task.entries}
+    for section in spec.sections:
+        mine = next((r for r in section.roles if r.code == task.role_code), None)
+        if mine is None:
+            continue
+        if mine.weight <= 0:
+            lines.append(
+                "· "
+                + _("{section}: not counted (your weight in this section is 0)").format(
+                    section=section.name
+                )
+            )
+            continue
+        inds = tuple(i for i in spec.indicators if i.section == section.code and i.scored)
+        part = dataclasses.replace(
+            spec,
+            indicators=inds,
+            roles=alone,
+            sections=(dataclasses.replace(section, roles=alone),),
+            _shared={},  # the engine's memo belongs to one spec: never share it
+        )
+        marks = [Mark(task.role_code, i.id, entered[i.id]) for i in inds if i.id in entered]
+        weight = render.score(section.weight)
+        try:
+            out = compute(part, marks, Decimal(0))
+        except Incomplete:
+            lines.append(
+                "· "
+                + _("{section}: — of {weight}, once each of its indicators has an answer").format(
+                    section=section.name, weight=weight
+                )
+            )
+            continue
+        points = render.points(out.trace["sections"][0]["points"], spec.score_places)
+        lines.append(
+            "· "
+            + _("{section}: {points} of {weight}").format(
+                section=section.name, points=points, weight=weight
+            )
+        )
+    lines.append(_later())
+    return "\n".join(lines)
 
 
 def _spread(ctx: Ctx, task: ScoringTask) -> str:

@@ -201,6 +201,18 @@ def figure(value: Decimal | str) -> str:
     return i18n.number(d, places=min(render.places_of(d), MAX_PLACES))
 
 
+def target_shown(row: dict[str, Any]) -> str:
+    """A metric target, and where it came from when it was not the person's own: "500万
+    (岗位目标值)". Traces stored before targets said so show the number alone."""
+    target = figure(row["target"])
+    source = row.get("target_from")
+    if source == "position":
+        return _("{target} (their position's target)").format(target=target)
+    if source == "scheme":
+        return _("{target} (their position's target in the scheme)").format(target=target)
+    return target
+
+
 def metric_line(row: dict[str, Any], places: int) -> str:
     """A metric indicator: 存款增量: 目标 500万, 实际 430万, 完成率 86.0% → 按 60%–120% 线性 →
     43.00 分 (权重 50)."""
@@ -210,7 +222,7 @@ def metric_line(row: dict[str, Any], places: int) -> str:
         "{points} points (weight {weight})"
     ).format(
         name=row["name"],
-        target=figure(row["target"]),
+        target=target_shown(row),
         actual=figure(row["actual"]),
         rate=format(rate, "f"),
         rule=metrics.describe(row["rule"]),

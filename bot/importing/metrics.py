@@ -6,9 +6,13 @@ Columns (Chinese or English header; * = required):
     period's scheme, by code or name) · 目标值 target · 实际值 actual
 
 A row with a 工号 gives that appraisee's actual, and their target (or, with 目标值
-blank, the target of their position's row). A row with a 岗位 and no 工号 gives the
+blank, the target of their position's row; without one, the scheme version's target for
+their position, from its 岗位目标 sheet). Each stored value says which (`source`:
+employee, position, scheme), and so does the trace. A row with a 岗位 and no 工号 gives the
 target of everyone in that position, and no actual. A target must be more than 0: a
-completion rate cannot be worked out from 0.
+completion rate (actual ÷ target) cannot be worked out from 0 and means nothing against
+a negative target (a figure where less is better is a 反向 rule, with a positive
+target); the refusal names the row, whose target and the indicator.
 
 All or nothing, every bad row named; a file replaces every value of the period (what
 the file leaves out is gone) and is audited. The same checks serve `POST /api/metrics`
@@ -35,8 +39,17 @@ from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
 from bot.importing.table import Column, Progress, Row, RowReader, Table, canonical, read_table
+from bot.metrics import target_problem
 from bot.periods import state_name
-from models import Employee, Indicator, IndicatorKind, MetricValue, Period, PeriodState
+from models import (
+    Employee,
+    Indicator,
+    IndicatorKind,
+    MetricValue,
+    Period,
+    PeriodState,
+    PositionTarget,
+)
 from models.db import copy_many
 
 COLUMNS = (
@@ -117,20 +130,6 @@ def _code(value: object) -> str:
     return cells.code(value)
 
 
-def _target(value: object) -> Decimal:
-    number = _number(value)
-    if number == 0:
-        raise BadCell(
-            _(
-                "a target of 0 gives no completion rate (actual ÷ target): give the real "
-                "target, more than 0"
-            )
-        )
-    if number < 0:
-        raise BadCell(_("is negative: a target is more than 0"))
-    return number
-
-
 def _actual(value: object) -> Decimal:
     return _number(value)
 
@@ -146,6 +145,7 @@ class Checker:
             )
         ).all()
         self.metric_ids = {i for i, _c, _n, kind in inds if kind == IndicatorKind.METRIC}
+        self.names = {i: name for i, _c, name, _k in inds}
         self.indicators: dict[str, int] = {}
         for ind_id, code, name, kind in inds:
             if kind == IndicatorKind.METRIC:
@@ -170,6 +170,16 @@ class Checker:
         ).where(Employee.group_id == period.group_id)
         self.people = {row[0]: row[1:] for row in session.execute(q).tuples()}
         self.position_of = {p[0]: p[2] for p in self.people.values()}
+        # The scheme version's targets per position (its 岗位目标 sheet): the default when
+        # the file gives none of the person's own or of their position.
+        self.defaults: dict[tuple[str, int], Decimal] = {
+            (position, ind): target
+            for position, ind, target in session.execute(
+                select(
+                    PositionTarget.position, PositionTarget.indicator_id, PositionTarget.target
+                ).where(PositionTarget.scheme_id == period.scheme_id)
+            ).tuples()
+        }
         self.seen_words: dict[str, int] = {}
 
     def _plain(
@@ -254,8 +264,23 @@ class Checker:
             number = r.get("number", _code)
             position = r.get("position", cells.words)
             ind = r.get("indicator", self.indicator, required=True)
-            target = r.get("target", _target)
+            target = r.get("target", _number)
             actual = r.get("actual", _actual)
+            if target is not None:
+                # Whose target of which indicator, so HR finds it in their own system.
+                person_ = self.people.get(number) if number is not None else None
+                if person_ is not None:
+                    who = f"{number} {person_[1]}"
+                elif number is not None:
+                    who = number
+                else:
+                    who = _("position {position}").format(position=position or "—")
+                shown = (
+                    self.names[ind] if ind is not None else cells.text(row.cells.get("indicator"))
+                )
+                if (why := target_problem(target, shown, who)) is not None:
+                    r.bad("target", why)
+                    target = None
             if number is None:
                 if r.blank("number") and r.blank("position"):
                     r.bad("number", _("is required but empty (or give a 岗位 for a target)"))
@@ -265,7 +290,7 @@ class Checker:
                         r.bad("target", _("a position's row gives its target: it is empty"))
                     if not r.blank("actual"):
                         r.bad("actual", _("an actual belongs to a person: give their 工号"))
-                    if r.ok and ind is not None and position is not None:
+                    if r.ok and ind is not None and position is not None and target is not None:
                         key = (position, ind)
                         if key in positions:
                             r.bad(
@@ -315,17 +340,22 @@ class Checker:
             if target is None:
                 position = self.position_of[emp_id]
                 found = positions.get((position, ind))
-                if found is None:
+                default = self.defaults.get((position, ind))
+                if found is not None:
+                    target, source = found[0], "position"
+                elif default is not None:
+                    target, source = default, "scheme"
+                else:
                     problems.add(
-                        _("no target: give 目标值, or a row for position {position}").format(
-                            position=position or "—"
-                        ),
+                        _(
+                            "no target: give 目标值, or a row for position {position} (here or "
+                            "on the scheme workbook's 岗位目标 sheet)"
+                        ).format(position=position or "—"),
                         row=row.number,
                         column=table.header("target"),
                         sheet=sheet,
                     )
                     continue
-                target, source = found[0], "position"
             values.append((emp_id, ind, target, actual, source))
         return values
 

@@ -31,6 +31,11 @@ Sheets (Chinese or English name; headers likewise; * = required):
   方向* bound (至多 at most, 至少 at least) · 比例 ratio (20%; a number is a percentage) or
   人数 head_count, exactly one · 范围 scope (机构 institution (default), 部门 department,
   全周期 period) · 取整 rounding (blank: the default; 四舍五入 half-up). See bot/quotas.py.
+* 岗位目标 / position_targets (optional), a target a row: 岗位* position · 指标* indicator
+  (a metric indicator, by code or name) · 目标值* target (more than 0). Everyone in that
+  position gets that target for the period unless `jixiao import metrics` gives one of
+  their own or a row for their position (those come first). Part of the scheme version:
+  a period keeps the targets of the version it was opened with.
 
 A scheme whose code exists gets a new version, unless it is identical to the latest
 version: then nothing is written.
@@ -80,6 +85,7 @@ from models import (
     IndicatorKind,
     Institution,
     PayMode,
+    PositionTarget,
     QuotaBound,
     QuotaRounding,
     QuotaRule,
@@ -147,6 +153,11 @@ QUOTAS = (
     Column("scope", ("范围", "适用范围", "scope"), False),
     Column("rounding", ("取整", "取整方式", "rounding"), False),
 )
+TARGETS = (
+    Column("position", ("岗位", "职位", "position"), True),
+    Column("indicator", ("指标", "指标编码", "指标名称", "indicator"), True),
+    Column("target", ("目标值", "目标", "target"), True),
+)
 # Sheet → (names it goes by, its columns).
 SHEETS: dict[str, tuple[tuple[str, ...], tuple[Column, ...]]] = {
     "scheme": (("方案", "scheme"), SCHEME),
@@ -155,9 +166,10 @@ SHEETS: dict[str, tuple[tuple[str, ...], tuple[Column, ...]]] = {
     "sections": (("考核维度", "维度", "sections"), SECTIONS),
     "grades": (("等级", "grades", "grade_bands", "bands"), GRADES),
     "quotas": (("强制分布", "等级配额", "quotas", "quota_rules"), QUOTAS),
+    "targets": (("岗位目标", "岗位目标值", "position_targets", "targets"), TARGETS),
 }
 # Sheets a workbook may leave out (schemes written before quotas existed).
-OPTIONAL = frozenset({"quotas", "sections"})
+OPTIONAL = frozenset({"quotas", "sections", "targets"})
 BOUND_WORDS = {
     "至多": QuotaBound.AT_MOST,
     "最多": QuotaBound.AT_MOST,
@@ -287,6 +299,15 @@ class SectionDraft:
     roles: tuple[tuple[str, Decimal], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class TargetDraft:
+    """A metric indicator's target for everyone in a position (the 岗位目标 sheet)."""
+
+    position: str
+    indicator: str  # its code
+    target: Decimal
+
+
 # A checked role or band is exactly what the pay engine holds of one.
 RoleDraft = RoleSpec
 BandDraft = BandSpec
@@ -311,6 +332,7 @@ class SchemeDraft:
     bands: tuple[BandDraft, ...]  # highest min_score first
     quotas: tuple[Rule, ...] = ()
     sections: tuple[SectionDraft, ...] = ()
+    targets: tuple[TargetDraft, ...] = ()
 
     @classmethod
     def of(cls, scheme: Scheme) -> SchemeDraft:
@@ -356,6 +378,10 @@ class SchemeDraft:
                 SectionDraft(s.code, s.name, s.weight, tuple((c, Decimal(w)) for c, w in s.roles))
                 for s in sorted(scheme.sections, key=lambda s: s.position)
             ),
+            targets=tuple(
+                TargetDraft(t.position, t.indicator.code, t.target)
+                for t in sorted(scheme.position_targets, key=lambda t: t.seq)
+            ),
         )
 
 
@@ -369,6 +395,7 @@ class SchemeReport:
     roles: int = 0
     grades: int = 0
     quotas: int = 0
+    targets: int = 0
     # What the reading left aside: other sheets, and per sheet its ignored columns and
     # skipped totals rows.
     notes: list[str] = field(default_factory=list)
@@ -394,6 +421,11 @@ class SchemeReport:
                 grades=self.grades,
             ),
             *([_("{n} grade quota rules.").format(n=self.quotas)] if self.quotas else []),
+            *(
+                [_("{n} position targets of metric indicators.").format(n=self.targets)]
+                if self.targets
+                else []
+            ),
             *self.notes,
         ]
 
@@ -529,6 +561,9 @@ def check(
         sections = _sections(tables["sections"], roles or (), problems)
         if indicators is not None and sections is not None:
             _weights_add_up(tables["indicators"], indicators, sections, problems)
+    targets: tuple[TargetDraft, ...] | None = ()
+    if "targets" in tables:
+        targets = _targets(tables["targets"], indicators, problems)
     if (
         head is None
         or indicators is None
@@ -536,6 +571,7 @@ def check(
         or bands is None
         or quotas is None
         or sections is None
+        or targets is None
         or problems
     ):
         return None
@@ -546,7 +582,82 @@ def check(
         bands=bands,
         quotas=quotas,
         sections=sections,
+        targets=targets,
     )
+
+
+def _targets(
+    table: Table, indicators: tuple[IndicatorDraft, ...] | None, problems: Problems
+) -> tuple[TargetDraft, ...] | None:
+    """Targets per position of the scheme's metric indicators, each row checked on its
+    own; a position's target of an indicator given once. With a broken indicators sheet
+    the indicator column waits for it to be put right (its problems are named there)."""
+    metric = {
+        canonical(w): i
+        for i in indicators or ()
+        if i.kind == IndicatorKind.METRIC
+        for w in (i.name, i.code)
+    }
+    others = {
+        canonical(w)
+        for i in indicators or ()
+        if i.kind != IndicatorKind.METRIC
+        for w in (i.code, i.name)
+    }
+    listed = _(", ").join(
+        f"{i.name} ({i.code})" for i in indicators or () if i.kind == IndicatorKind.METRIC
+    )
+
+    def indicator_of(value: object) -> IndicatorDraft | None:
+        word = canonical(cells.text(value))
+        if indicators is None:
+            return None
+        found = metric.get(word)
+        if found is not None:
+            return found
+        if not listed:
+            raise BadCell(_("the scheme has no metric (数据) indicator to give a target to"))
+        if word in others:
+            raise BadCell(
+                _("is scored by people, not by data: metric indicators are {names}").format(
+                    names=listed
+                )
+            )
+        raise BadCell(
+            _("is not a metric indicator of this scheme: use {names}").format(names=listed)
+        )
+
+    found: list[TargetDraft] = []
+    first_row: dict[tuple[str, str], int] = {}
+    ok = True
+    for row in table.rows:
+        r = RowReader(table, row, problems, sheet=table.name)
+        position = r.get("position", cells.words, required=True, max_len=NAME_MAX)
+        ind = r.get("indicator", indicator_of, required=True)
+        target = r.get("target", functools.partial(cells.decimal, money=True), required=True)
+        if position is not None and target is not None:
+            shown = ind.name if ind is not None else cells.text(row.cells.get("indicator"))
+            who = _("position {position}").format(position=position)
+            if (why := metrics.target_problem(target, shown, who)) is not None:
+                r.bad("target", why)
+        if position is not None and ind is not None:
+            key = (position, ind.code)
+            if key in first_row:
+                r.bad(
+                    "position",
+                    _("this position's target of {indicator} is already in row {row}").format(
+                        indicator=ind.name, row=first_row[key]
+                    ),
+                )
+            else:
+                first_row[key] = row.number
+        if not r.ok or ind is None or position is None or target is None:
+            ok = False
+            continue
+        found.append(TargetDraft(position, ind.code, target))
+    if not ok:
+        return None
+    return tuple(found)
 
 
 def _scheme_row(
@@ -1127,6 +1238,11 @@ def store(
         )
         for pos, sec in enumerate(draft.sections, start=1)
     ]
+    by_code = {i.code: i for i in scheme.indicators}
+    scheme.position_targets = [
+        PositionTarget(seq=n, position=t.position, indicator=by_code[t.indicator], target=t.target)
+        for n, t in enumerate(draft.targets, start=1)
+    ]
     scheme.roles = [
         ScorerRole(position=pos, code=r.code, name=r.name, weight=r.weight)
         for pos, r in enumerate(draft.roles, start=1)
@@ -1159,6 +1275,7 @@ def store(
         roles=len(draft.roles),
         grades=len(draft.bands),
         quotas=len(draft.quotas),
+        targets=len(draft.targets),
     )
     audit.record(
         session,
@@ -1176,6 +1293,7 @@ def store(
             "grades": report.grades,
             "quotas": report.quotas,
             "sections": len(draft.sections),
+            "targets": len(draft.targets),
         },
         note=source,
     )
