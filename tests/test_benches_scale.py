@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from bot import bench_import, bench_open
+from bot import bench_org_import, bench_period_open
 from bot.cli.main import app
 from tests.conftest import new_pg_database
 
@@ -22,14 +22,14 @@ def scratch(request: pytest.FixtureRequest):
 
 
 def test_opening_a_period_queues_a_task_per_role_and_a_push_per_scorer(scratch):
-    report = bench_open.run(1200, scratch)
+    report = bench_period_open.run(1200, scratch)
     # Two roles for everyone but the institutions' first people (no manager).
     assert report.tasks == 2 * 1200 - 2
     assert report.pushes == 1200  # everyone scores themself, each bound to one chat
 
 
 def test_the_org_import_bench_stores_everyone_with_their_manager(scratch):
-    report = bench_import.run(1200, scratch)
+    report = bench_org_import.run(1200, scratch)
     assert report.stored == 1200
 
 

@@ -395,10 +395,10 @@ def open_(
         help=_("Scratch database to build in; default: a temporary SQLite file."),
     ),
 ) -> None:
-    from bot import bench_open
+    from bot import bench_period_open
 
     typer.echo(_("Building {employees} employees…").format(employees=employees))
-    report = bench_open.run(employees, database_url)
+    report = bench_period_open.run(employees, database_url)
     typer.echo(
         _("Set-up on {database} in {seconds:.1f} s.").format(
             database=report.database, seconds=report.setup_seconds
@@ -437,10 +437,10 @@ def import_org(
         help=_("An empty scratch database; default: temporary SQLite files."),
     ),
 ) -> None:
-    from bot import bench_import
+    from bot import bench_org_import
 
     typer.echo(_("Writing an org file of {employees} employees…").format(employees=employees))
-    report = bench_import.run(employees, database_url, xlsx=xlsx)
+    report = bench_org_import.run(employees, database_url, xlsx=xlsx)
     typer.echo(
         _(
             "Import of the {kind} file into an empty {database} database: {seconds:.2f} s; "
