@@ -103,11 +103,12 @@ def run(
         engine = make_engine(floor_url)
         upgrade(engine)
         floor = floor_seconds(engine, employees)
-        _empty(engine)
         if database_url is None:
             engine.dispose()
             engine = make_engine(f"sqlite:///{tmp / 'bench.db'}")
             upgrade(engine)
+        else:
+            _empty(engine)
         timings = []
         for path in (org, org, raised):
             started = time.perf_counter()
@@ -182,7 +183,16 @@ def _floor_row(
 
 
 def _empty(engine: Engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM employees"))
-        conn.execute(text("DELETE FROM institutions"))
-        conn.execute(text("DELETE FROM groups"))
+    """Remove the floor's rows. Row by row, each deleted employee would be looked for
+    among 100,000 managers (no index on manager_id): hours. So TRUNCATE on PostgreSQL;
+    on SQLite, DELETE with foreign keys off, which SQLite empties a table for at once."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE employees, institutions, groups RESTART IDENTITY CASCADE"))
+        else:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            for table in ("employees", "institutions", "groups"):
+                conn.execute(text(f"DELETE FROM {table}"))
+            conn.commit()
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.commit()
