@@ -17,7 +17,18 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.numbers import NumberPattern, format_currency, parse_pattern
 
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+def _locale_dir() -> Path:
+    """An installed wheel carries the compiled catalogs inside the bot package (setup.py
+    puts them there); a checkout keeps them in locales/ beside it."""
+    import bot
+
+    package = Path(bot.__file__).resolve().parent
+    shipped = package / "locales"
+    return shipped if shipped.is_dir() else package.parent / "locales"
+
+
+LOCALE_DIR = _locale_dir()
 LANGUAGES = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"
 
