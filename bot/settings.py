@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     # Bearer token a business system sends to POST /api/metrics; empty: the endpoint
     # refuses every request.
     metrics_api_token: str = ""
+
+    @field_validator("default_language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        """A language Jixiao speaks ("zh_CN", "zh-CN", "en", "en_US", ...), kept as its
+        catalog's name: people without a language of their own are spoken to in it."""
+        from bot.i18n import supported  # bot.i18n reads these settings
+
+        found = supported(value)
+        if found is None:
+            raise ValueError(f"DEFAULT_LANGUAGE: Jixiao speaks zh_CN and en, not {value!r}")
+        return found
 
 
 @lru_cache(maxsize=1)

@@ -408,7 +408,7 @@ def _alert_hr(session: Session, now: dt.datetime, failures: int) -> None:
     )
     people = {e.id: e for e in hr}
     for emp_id, idents in reachable_identities(session, set(people)).items():
-        with i18n.using(people[emp_id].language or i18n.DEFAULT_LANGUAGE):
+        with i18n.using(people[emp_id].language or i18n.default_language()):
             text = _(
                 "Warning: {count} wrong bind codes within a minute, across all chats. "
                 "Someone may be guessing codes. Code checks pause while it lasts; see the "
