@@ -228,13 +228,13 @@ def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int
     known = facts(session, group_id, now)
     digests: dict[tuple[int, str], Digest | None] = {}
     for institution, head, _identity, _key in due:
-        language = head.language or i18n.DEFAULT_LANGUAGE
+        language = head.language or i18n.default_language()
         if (institution.id, language) not in digests:
             with i18n.using(language):
                 digests[institution.id, language] = build(session, institution, now, known)
     queued = 0
     for institution, head, identity, key in due:
-        digest = digests[institution.id, head.language or i18n.DEFAULT_LANGUAGE]
+        digest = digests[institution.id, head.language or i18n.default_language()]
         if digest is None:
             continue
         buttons = signed(session, identity, now, digest.buttons)
@@ -286,7 +286,7 @@ def remind_overdue(
             continue
         queued = 0
         for identity in chats[o.scorer_id]:
-            with i18n.using(scorer.language or i18n.DEFAULT_LANGUAGE):
+            with i18n.using(scorer.language or i18n.default_language()):
                 text = ngettext(
                     "Reminder from {head}: {left} person is waiting for your scores.",
                     "Reminder from {head}: {left} people are waiting for your scores.",

@@ -17,11 +17,21 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.numbers import NumberPattern, format_currency, parse_pattern
 
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locales"
-LANGUAGES = ("zh_CN", "en")
-DEFAULT_LANGUAGE = "zh_CN"
 
-_current: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
+def _locale_dir() -> Path:
+    """An installed wheel carries the compiled catalogs inside the bot package (setup.py
+    puts them there); a checkout keeps them in locales/ beside it."""
+    import bot
+
+    package = Path(bot.__file__).resolve().parent
+    shipped = package / "locales"
+    return shipped if shipped.is_dir() else package.parent / "locales"
+
+
+LOCALE_DIR = _locale_dir()
+LANGUAGES = ("zh_CN", "en")
+# Unset: the default language, read from the settings when asked (they may change in tests).
+_current: ContextVar[str] = ContextVar("language")
 
 
 @cache
@@ -31,25 +41,43 @@ def translations(language: str) -> _gettext.NullTranslations:
     )
 
 
+def default_language() -> str:
+    """DEFAULT_LANGUAGE: what people and chats with no language of their own are spoken
+    to in (the chat, the web page, pushes, the CLI)."""
+    from bot.settings import get_settings
+
+    return get_settings().default_language  # checked there: a supported language
+
+
+def resolve(code: str | None, default: str | None = None) -> str:
+    """Map a platform language code ("en-US", "zh-hans", "zh") to a supported language;
+    `default` (else DEFAULT_LANGUAGE) for none or one not supported."""
+    found = supported(code) if code else None
+    if found is not None:
+        return found
+    return default_language() if default is None else default
+
+
 @cache
-def resolve(code: str | None, default: str = DEFAULT_LANGUAGE) -> str:
-    """Map a platform language code ("en-US", "zh-hans", "zh") to a supported language.
-    Cached: every message resolves its speaker's language, and parsing a locale is slow."""
+def supported(code: str | None) -> str | None:
+    """The supported language a code names, if any. Cached: every message resolves its
+    speaker's language, and parsing a locale is slow."""
     if not code:
-        return default
+        return None
     try:
         loc = Locale.parse(code.replace("_", "-"), sep="-")
     except (ValueError, UnknownLocaleError):
-        return default
+        return None
     if loc.language == "zh":
         return "zh_CN"
     if loc.language == "en":
         return "en"
-    return default
+    return None
 
 
 def current() -> str:
-    return _current.get()
+    language = _current.get(None)
+    return default_language() if language is None else language
 
 
 @contextlib.contextmanager
@@ -66,11 +94,11 @@ def set_language(language: str) -> None:
 
 
 def _(message: str) -> str:
-    return translations(_current.get()).gettext(message)
+    return translations(current()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return translations(_current.get()).ngettext(singular, plural, n)
+    return translations(current()).ngettext(singular, plural, n)
 
 
 def N_(message: str) -> str:

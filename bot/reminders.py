@@ -64,7 +64,7 @@ def _push(
     rendered = []
     for emp_id, idents in reachable_identities(session, set(people)).items():
         employee = people[emp_id]
-        with i18n.using(employee.language or i18n.DEFAULT_LANGUAGE):
+        with i18n.using(employee.language or i18n.default_language()):
             reply = render(employee)
         rendered.append((emp_id, idents, reply))
     keys = secrets_for(

@@ -13,10 +13,11 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +25,7 @@ from bot.appeal_notices import queue_appeal_reminders
 from bot.digest import queue_head_digests
 from bot.reminders import queue_deadline_reminders
 from bot.weekly import queue_weekly_report
+from bot.workdays import utc_now
 from models import Group, Lease
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ LEASE = "scheduler"
 LEASE_SECONDS = 60
 RENEW_SECONDS = 15
 
-_sessions: sessionmaker[Session] | None = None
+Clock = Callable[[], dt.datetime]
 
 
 def acquire(session: Session, name: str, holder: str, now: dt.datetime, ttl: float) -> bool:
@@ -63,44 +65,42 @@ def release(session: Session, name: str, holder: str) -> None:
     )
 
 
-def _each_group(work: Callable[[Session, int, dt.datetime], int]) -> int:
-    assert _sessions is not None, "scheduler jobs run only inside run_scheduler()"
-    now = dt.datetime.now(dt.UTC)
-    total = 0
-    with _sessions() as s:
-        group_ids = list(s.scalars(select(Group.id)))
-    for group_id in group_ids:
-        # One transaction per group: a failure in one group does not hold back the rest.
-        with _sessions() as s, s.begin():
-            total += work(s, group_id, now)
-    return total
+@dataclass(frozen=True)
+class Jobs:
+    """The scheduled scans, with what they need handed in: the session factory and the
+    clock that says what time it is for the appraisal (the timer itself is APScheduler's)."""
+
+    sessions: sessionmaker[Session]
+    clock: Clock = utc_now
+
+    def each_group(self, work: Callable[[Session, int, dt.datetime], int]) -> int:
+        now = self.clock()
+        total = 0
+        with self.sessions() as s:
+            group_ids = list(s.scalars(select(Group.id)))
+        for group_id in group_ids:
+            # One transaction per group: a failure in one group does not hold back the rest.
+            with self.sessions() as s, s.begin():
+                total += work(s, group_id, now)
+        return total
+
+    def digests(self) -> None:
+        log.info("queued %d head digests", self.each_group(queue_head_digests))
+
+    def reminders(self) -> None:
+        log.info("queued %d deadline reminders", self.each_group(queue_deadline_reminders))
+        log.info("queued %d appeal reminders", self.each_group(queue_appeal_reminders))
+
+    def weekly(self) -> None:
+        log.info("queued %d weekly reports", self.each_group(queue_weekly_report))
 
 
-def digests_job() -> None:
-    log.info("queued %d head digests", _each_group(queue_head_digests))
-
-
-def reminders_job() -> None:
-    log.info("queued %d deadline reminders", _each_group(queue_deadline_reminders))
-    log.info("queued %d appeal reminders", _each_group(queue_appeal_reminders))
-
-
-def weekly_job() -> None:
-    log.info("queued %d weekly reports", _each_group(queue_weekly_report))
-
-
-class SharedEngineJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
-    """APScheduler's job store disposes its engine when the scheduler stops; ours is the
-    worker's own, still in use by its senders (and by the next scheduler after a lease
-    changes hands), so it is left alone."""
-
-    def shutdown(self) -> None:
-        pass
-
-
-def build_scheduler(engine: Engine) -> BackgroundScheduler:
+def build_scheduler(jobs: Jobs) -> BackgroundScheduler:
+    """The jobs live in memory: the leader builds them afresh whenever it takes the lease
+    (each runs at once, then every 15 minutes), so a stored copy would add nothing, and in
+    memory they can be the `Jobs` methods themselves instead of reaching for a global."""
     scheduler = BackgroundScheduler(
-        jobstores={"default": SharedEngineJobStore(engine=engine)},
+        jobstores={"default": MemoryJobStore()},
         job_defaults={"coalesce": True, "misfire_grace_time": 600, "max_instances": 1},
         timezone="UTC",
     )
@@ -108,32 +108,33 @@ def build_scheduler(engine: Engine) -> BackgroundScheduler:
     # moment, and the outbox's dedupe keys keep it to once a day. Each scan also runs as
     # soon as the scheduler starts: a worker started at 09:05 sends the 09:00 digest now,
     # not at 09:20 (what was queued already is skipped, so a restart sends nothing twice).
+    # The timer's own time, not `jobs.clock`: APScheduler fires by the wall clock.
     start = dt.datetime.now(dt.UTC)
-    for job in ("digests", "reminders", "weekly"):
+    for name, job in (("digests", jobs.digests), ("reminders", jobs.reminders),
+                      ("weekly", jobs.weekly)):  # fmt: skip
         scheduler.add_job(
-            f"bot.scheduler:{job}_job",
-            "interval",
-            minutes=15,
-            id=job,
-            replace_existing=True,
-            next_run_time=start,
+            job, "interval", minutes=15, id=name, replace_existing=True, next_run_time=start
         )
     return scheduler
 
 
-def run_scheduler(engine: Engine, stop: threading.Event, holder: str | None = None) -> None:
+def run_scheduler(
+    sessions: sessionmaker[Session],
+    stop: threading.Event,
+    holder: str | None = None,
+    clock: Clock = utc_now,
+) -> None:
     """Stand by until this process holds the lease, then run the jobs while it keeps it."""
-    global _sessions
-    _sessions = sessionmaker(engine, expire_on_commit=False)
+    jobs = Jobs(sessions, clock)
     me = holder or f"scheduler-{uuid.uuid4().hex[:12]}"
     scheduler: BackgroundScheduler | None = None
     try:
         while not stop.is_set():
-            with _sessions() as s, s.begin():
-                leader = acquire(s, LEASE, me, dt.datetime.now(dt.UTC), LEASE_SECONDS)
+            with sessions() as s, s.begin():
+                leader = acquire(s, LEASE, me, clock(), LEASE_SECONDS)
             if leader and scheduler is None:
                 log.info("%s holds the scheduler lease; starting jobs", me)
-                scheduler = build_scheduler(engine)
+                scheduler = build_scheduler(jobs)
                 scheduler.start()
             elif not leader and scheduler is not None:
                 log.warning("%s lost the scheduler lease; standing by", me)
@@ -143,5 +144,5 @@ def run_scheduler(engine: Engine, stop: threading.Event, holder: str | None = No
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=True)
-            with _sessions() as s, s.begin():
+            with sessions() as s, s.begin():
                 release(s, LEASE, me)

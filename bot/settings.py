@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,19 +27,6 @@ class Settings(BaseSettings):
     # Wrong bind codes per hour from one source (the chat page's IP address).
     bind_failures_per_source: int = Field(default=20, ge=1)
     log_level: str = "INFO"
-    telegram_bot_token: str = ""
-    telegram_bot_username: str = "JixiaoBot"
-    telegram_webhook_secret: str = ""
-    # Where the Bot API is: empty for Telegram's own; a local telegram-bot-api server
-    # (or a test double) otherwise, e.g. http://127.0.0.1:8081/bot
-    telegram_api_url: str = ""
-    slack_bot_token: str = ""
-    slack_signing_secret: str = ""
-    slack_app_token: str = ""
-    slack_app_id: str = ""
-    slack_bind_by_email: bool = False
-    # Where Slack's Web API is: empty for Slack's own (https://slack.com/api/).
-    slack_api_url: str = ""
     export_dir: str = "exports"
     # How each scorer scores (bot.scorers): flags for heads and HR, never a block.
     # "Everyone within N points": a scorer whose totals span at most this many points.
@@ -54,6 +41,18 @@ class Settings(BaseSettings):
     # Bearer token a business system sends to POST /api/metrics; empty: the endpoint
     # refuses every request.
     metrics_api_token: str = ""
+
+    @field_validator("default_language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        """A language Jixiao speaks ("zh_CN", "zh-CN", "en", "en_US", ...), kept as its
+        catalog's name: people without a language of their own are spoken to in it."""
+        from bot.i18n import supported  # bot.i18n reads these settings
+
+        found = supported(value)
+        if found is None:
+            raise ValueError(f"DEFAULT_LANGUAGE: Jixiao speaks zh_CN and en, not {value!r}")
+        return found
 
 
 @lru_cache(maxsize=1)

@@ -157,13 +157,13 @@ def queue_weekly_report(session: Session, group_id: int, now: dt.datetime) -> in
     # One text and chart per language, all drawn before the first write.
     reports: dict[str, tuple[str, bytes | None]] = {}
     for leader, _identity, _key in due:
-        language = leader.language or i18n.DEFAULT_LANGUAGE
+        language = leader.language or i18n.default_language()
         if language not in reports:
             with i18n.using(language):
                 reports[language] = render(table, local.date(), overridden, plan)
     queued = 0
     for leader, identity, key in due:
-        text, chart = reports[leader.language or i18n.DEFAULT_LANGUAGE]
+        text, chart = reports[leader.language or i18n.default_language()]
         content = Reply(text, image=chart or None).to_content()
         queued += outbox.enqueue(
             session,

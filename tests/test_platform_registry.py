@@ -13,9 +13,6 @@ ROOT = Path(__file__).resolve().parent.parent
 NAMES = re.compile(r"(?<![a-z])(telegram|slack|feishu|lark)|\bt\.me/", re.I)
 # Still naming a platform in code, each for a reason to remove later:
 KNOWN = {
-    # Telegram's and Slack's settings are still fields of the core Settings (Feishu's are
-    # its own, FEISHU_*, in handlers/feishu/settings.py).
-    "bot/settings.py",
     # Slack takes "/" for its own commands: its how-to-bind sentence differs.
     "bot/chat/binding.py",
     # The chat page's sentences compare it with Telegram.

@@ -76,7 +76,7 @@ class Tg:
 class Slack:
     def __init__(self, Session):
         self.api = FakeSlackAPI().start()
-        settings = Settings(_env_file=None, slack_bot_token="xoxb-t", slack_signing_secret=SECRET)
+        settings = Settings(_env_file=None)
         self.client = TestClient(
             create_server(settings, Session, slack_base_url=self.api.base_url, clock=lambda: NOW),
             base_url="http://127.0.0.1",
@@ -215,7 +215,11 @@ def worlds(tmp_path):
 
 def test_the_same_scenario_reads_the_same_on_every_platform(worlds, monkeypatch):
     web_s, tg_s, slack_s, feishu_s = worlds
-    tg, slack = Tg(tg_s), Slack(slack_s)
+    tg = Tg(tg_s)
+    with monkeypatch.context() as env:  # Slack's settings are its own (SLACK_*)
+        env.setenv("SLACK_BOT_TOKEN", "xoxb-t")
+        env.setenv("SLACK_SIGNING_SECRET", SECRET)
+        slack = Slack(slack_s)
     feishu_api = FakeFeishuAPI().start()
     feishu = FeishuUser(feishu_s, feishu_api, monkeypatch)
     try:

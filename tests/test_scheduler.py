@@ -31,8 +31,8 @@ def test_only_one_holder_has_the_lease_until_it_lapses(Session):
         assert s.scalars(select(Lease.holder)).one() == "b"
 
 
-def test_the_jobs_have_fixed_ids_and_never_pile_up(engine):
-    scheduler = sched.build_scheduler(engine)
+def test_the_jobs_have_fixed_ids_and_never_pile_up(Session):
+    scheduler = sched.build_scheduler(sched.Jobs(Session))
     scheduler.start(paused=True)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
@@ -41,7 +41,7 @@ def test_the_jobs_have_fixed_ids_and_never_pile_up(engine):
         assert all(job.misfire_grace_time == 600 for job in jobs.values())
     finally:
         scheduler.shutdown(wait=False)
-    again = sched.build_scheduler(engine)  # a restart replaces, never duplicates
+    again = sched.build_scheduler(sched.Jobs(Session))  # a restart replaces, never duplicates
     again.start(paused=True)
     try:
         assert len(again.get_jobs()) == 3
@@ -55,12 +55,12 @@ def test_a_standby_process_takes_over_when_the_leader_stops(engine, Session, mon
     monkeypatch.setattr(sched, "RENEW_SECONDS", 0.05)
     monkeypatch.setattr(sched, "LEASE_SECONDS", 3.0)
     # Jobs run as soon as a leader starts; this test is about the lease alone.
-    monkeypatch.setattr(sched, "_each_group", lambda work: 0)
+    monkeypatch.setattr(sched.Jobs, "each_group", lambda self, work: 0)
     stop_a, stop_b = threading.Event(), threading.Event()
-    a = threading.Thread(target=sched.run_scheduler, args=(engine, stop_a, "a"))
+    a = threading.Thread(target=sched.run_scheduler, args=(Session, stop_a, "a"))
     a.start()
     _wait_for_holder(Session, "a")
-    b = threading.Thread(target=sched.run_scheduler, args=(engine, stop_b, "b"))
+    b = threading.Thread(target=sched.run_scheduler, args=(Session, stop_b, "b"))
     b.start()
     time.sleep(0.3)
     assert _holder(Session) == "a"
@@ -99,7 +99,7 @@ def test_due_jobs_run_as_soon_as_the_worker_starts(engine, Session, monkeypatch)
             for _inst, head, _staff in people.values():
                 bind(s, head)
         stop = threading.Event()
-        runner = threading.Thread(target=sched.run_scheduler, args=(engine, stop, "w"))
+        runner = threading.Thread(target=sched.run_scheduler, args=(Session, stop, "w"))
         runner.start()
         try:
             deadline = time.monotonic() + 20
@@ -116,3 +116,18 @@ def _digests(Session):
         return s.scalar(
             select(func.count(OutboxMessage.id)).where(OutboxMessage.dedupe_key.like("digest:%"))
         )
+
+
+def test_the_jobs_read_the_clock_they_are_given(Session):
+    """The session factory and the clock are handed in (no module global, no wall clock):
+    the 09:00 digest is queued at 09:30 by the given clock, and not at 08:30."""
+    with Session() as s, s.begin():
+        group, people = small_org(s)
+        open_period(s, T0, group=group, label="2026-11", scheme_code="STD")
+        for _inst, head, _staff in people.values():
+            bind(s, head)
+    early = dt.datetime(2026, 11, 23, 8, 30, tzinfo=SH)
+    sched.Jobs(Session, clock=lambda: early).digests()
+    assert _digests(Session) == 0
+    sched.Jobs(Session, clock=lambda: early + dt.timedelta(hours=1)).digests()
+    assert _digests(Session) == 2

@@ -24,23 +24,28 @@ from tests.chat_helpers import NOW, build_world, issue_code
 SETTINGS = Settings(
     _env_file=None,
     database_url="postgresql+psycopg://jixiao:Db-Pa55word-xyz@127.0.0.1:5432/jixiao",
-    telegram_bot_token="123456:AAH-telegram-token-secret",
-    telegram_webhook_secret="webhook-secret-abc",
-    slack_bot_token="xoxb-slack-bot-token-secret",
-    slack_signing_secret="slack-signing-secret-def",
-    slack_app_token="xapp-slack-app-token-secret",
     bind_code_secret="bind-code-secret-0123456789abcdef",
 )
+# Each platform's settings are its own, read from the environment (see _platforms).
+PLATFORMS = {
+    "TELEGRAM_BOT_TOKEN": "123456:AAH-telegram-token-secret",
+    "TELEGRAM_WEBHOOK_SECRET": "webhook-secret-abc",
+    "SLACK_BOT_TOKEN": "xoxb-slack-bot-token-secret",
+    "SLACK_SIGNING_SECRET": "slack-signing-secret-def",
+    "SLACK_APP_TOKEN": "xapp-slack-app-token-secret",
+}
 SECRETS = [
-    SETTINGS.telegram_bot_token,
-    SETTINGS.telegram_bot_token.partition(":")[2],
-    SETTINGS.telegram_webhook_secret,
-    SETTINGS.slack_bot_token,
-    SETTINGS.slack_signing_secret,
-    SETTINGS.slack_app_token,
+    *PLATFORMS.values(),
+    PLATFORMS["TELEGRAM_BOT_TOKEN"].partition(":")[2],
     SETTINGS.bind_code_secret,
     "Db-Pa55word-xyz",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _platforms(monkeypatch):
+    for name, value in PLATFORMS.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture
@@ -86,7 +91,7 @@ def test_no_secret_reaches_the_logs_while_telegram_and_slack_are_driven(Session,
                     "from": {"id": 901, "is_bot": False, "first_name": "王"},
                 },
             }
-            headers = {"X-Telegram-Bot-Api-Secret-Token": SETTINGS.telegram_webhook_secret}
+            headers = {"X-Telegram-Bot-Api-Secret-Token": PLATFORMS["TELEGRAM_WEBHOOK_SECRET"]}
             assert client.post("/telegram/webhook", json=update, headers=headers).status_code == 200
             body = json.dumps(
                 {
@@ -104,7 +109,7 @@ def test_no_secret_reaches_the_logs_while_telegram_and_slack_are_driven(Session,
                 }
             )
             ts = str(int(time.time()))
-            signature = SignatureVerifier(SETTINGS.slack_signing_secret).generate_signature(
+            signature = SignatureVerifier(PLATFORMS["SLACK_SIGNING_SECRET"]).generate_signature(
                 timestamp=ts, body=body
             )
             slack_headers = {

@@ -20,10 +20,11 @@ def api():
     fake.stop()
 
 
-def _settings(**kw):
-    return Settings(
-        _env_file=None, telegram_bot_token="123:TEST", telegram_webhook_secret=SECRET, **kw
-    )
+def _settings(monkeypatch):
+    """Telegram's settings are its own (TELEGRAM_*, handlers/telegram/settings.py)."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:TEST")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", SECRET)
+    return Settings(_env_file=None)
 
 
 def _update(update_id, text, user=901):
@@ -40,11 +41,13 @@ def _update(update_id, text, user=901):
 
 
 @pytest.fixture
-def client(Session, api):
+def client(Session, api, monkeypatch):
     with Session() as s, s.begin():
         w = build_world(s)
         issue_code(s, w.zhang, "ZH4NG8KP")
-    server = create_server(_settings(), Session, telegram_base_url=api.base_url, clock=lambda: NOW)
+    server = create_server(
+        _settings(monkeypatch), Session, telegram_base_url=api.base_url, clock=lambda: NOW
+    )
     with TestClient(server, base_url="http://127.0.0.1") as c:
         yield c
 
@@ -102,9 +105,13 @@ def test_serving_sets_the_command_menu_in_each_language(client, api):
     assert "progress" in str(zh.params["commands"])
 
 
-def test_the_server_starts_when_telegram_refuses_the_command_menu(Session, api, caplog):
+def test_the_server_starts_when_telegram_refuses_the_command_menu(
+    Session, api, caplog, monkeypatch
+):
     api.refused_methods.add("setMyCommands")
-    server = create_server(_settings(), Session, telegram_base_url=api.base_url, clock=lambda: NOW)
+    server = create_server(
+        _settings(monkeypatch), Session, telegram_base_url=api.base_url, clock=lambda: NOW
+    )
     with TestClient(server, base_url="http://127.0.0.1") as c:
         assert c.get("/healthz").json() == {"ok": True}
     assert "command menu" in caplog.text

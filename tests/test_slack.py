@@ -26,13 +26,22 @@ def api():
     fake.stop()
 
 
+def slack_on(monkeypatch, **extra: str) -> Settings:
+    """Slack's settings are its own (SLACK_*, handlers/slack/settings.py): from the
+    environment, as in production; Jixiao's from nowhere but their defaults."""
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, **extra}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return Settings(_env_file=None)
+
+
 @pytest.fixture
-def client(Session, api):
+def client(Session, api, monkeypatch):
     with Session() as s, s.begin():
         w = build_world(s)
         issue_code(s, w.zhang, "ZH4NG8KP")
         issue_code(s, w.manager, "K7Q2M9XD")
-    settings = Settings(_env_file=None, slack_bot_token="xoxb-test", slack_signing_secret=SECRET)
+    settings = slack_on(monkeypatch)
     server = create_server(settings, Session, slack_base_url=api.base_url, clock=lambda: NOW)
     with TestClient(server, base_url="http://127.0.0.1") as c:
         yield c
@@ -180,19 +189,14 @@ def test_a_button_from_another_users_chat_is_refused(client, api):
 
 
 @pytest.fixture
-def email_client(Session, api):
+def email_client(Session, api, monkeypatch):
     with Session() as s, s.begin():
         w = build_world(s)
         w.zhang.email = "Zhang.San@example.com"
         w.staff[1].email = "shared@example.com"
         w.staff[2].email = "shared@example.com"
     api.emails.update({"UZ": "zhang.san@example.com", "US": "shared@example.com"})
-    settings = Settings(
-        _env_file=None,
-        slack_bot_token="xoxb-test",
-        slack_signing_secret=SECRET,
-        slack_bind_by_email=True,
-    )
+    settings = slack_on(monkeypatch, SLACK_BIND_BY_EMAIL="true")
     server = create_server(settings, Session, slack_base_url=api.base_url, clock=lambda: NOW)
     with TestClient(server, base_url="http://127.0.0.1") as c:
         yield c
@@ -735,11 +739,11 @@ def _wait_for_uploads(api, count, timeout=10.0):
 
 
 @pytest.fixture
-def head_client(Session, api):
+def head_client(Session, api, monkeypatch):
     with Session() as s, s.begin():
         w = build_world(s)
         issue_code(s, w.head, "HEAD7K2M")
-    settings = Settings(_env_file=None, slack_bot_token="xoxb-test", slack_signing_secret=SECRET)
+    settings = slack_on(monkeypatch)
     server = create_server(settings, Session, slack_base_url=api.base_url, clock=lambda: NOW)
     with TestClient(server, base_url="http://127.0.0.1") as c:
         yield c

@@ -24,6 +24,7 @@ import datetime as dt
 from prometheus_client import Counter
 from sqlalchemy import CursorResult, bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot import i18n, outbox
 from bot.audit import record
@@ -32,6 +33,7 @@ from bot.chat.context import Ctx, chat_state
 from bot.chat.types import Reply
 from bot.codes import EXAMPLE, argument_code, stored_forms
 from bot.i18n import _
+from bot.mobile import normalise as normalise_mobile
 from bot.reminders import reachable_identities
 from bot.settings import get_settings
 from models import (
@@ -230,16 +232,33 @@ WELCOME = "welcome"  # chat state key: a welcome still to be shown (bound by ema
 def bind_by_email(
     session: Session, now: dt.datetime, platform: str, user: str, email: str
 ) -> Employee | None:
-    """Where HR allows it (Slack), bind by the workspace's verified email instead of a
-    code: only to exactly one active employee with that email, and only a user not yet
+    """Where HR allows it (Slack, Feishu), bind by the platform's verified email instead of
+    a code: only to exactly one active employee with that email, and only a user not yet
     bound. The next answer starts with the welcome a code would have given."""
-    if not email or identity_exists(session, platform, user):
+    if not email:
         return None
-    matches = session.scalars(
-        select(Employee).where(
-            func.lower(Employee.email) == email.strip().lower(), Employee.active.is_(True)
-        )
-    ).all()
+    return _bind_to_one(
+        session, now, platform, user, func.lower(Employee.email) == email.strip().lower()
+    )
+
+
+def bind_by_mobile(
+    session: Session, now: dt.datetime, platform: str, user: str, number: str
+) -> Employee | None:
+    """As `bind_by_email`, by the mobile number on the user's platform profile (any
+    spelling: +86 138 1234 5678), matched against the imported one."""
+    found = normalise_mobile(number) if number else None
+    if found is None:
+        return None
+    return _bind_to_one(session, now, platform, user, Employee.mobile == found)
+
+
+def _bind_to_one(
+    session: Session, now: dt.datetime, platform: str, user: str, match: ColumnElement[bool]
+) -> Employee | None:
+    if identity_exists(session, platform, user):
+        return None
+    matches = session.scalars(select(Employee).where(match, Employee.active.is_(True))).all()
     if len(matches) != 1:
         return None
     attach(session, now, platform, user, matches[0])
@@ -408,7 +427,7 @@ def _alert_hr(session: Session, now: dt.datetime, failures: int) -> None:
     )
     people = {e.id: e for e in hr}
     for emp_id, idents in reachable_identities(session, set(people)).items():
-        with i18n.using(people[emp_id].language or i18n.DEFAULT_LANGUAGE):
+        with i18n.using(people[emp_id].language or i18n.default_language()):
             text = _(
                 "Warning: {count} wrong bind codes within a minute, across all chats. "
                 "Someone may be guessing codes. Code checks pause while it lasts; see the "

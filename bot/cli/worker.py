@@ -16,6 +16,7 @@ from bot.i18n import _
 from bot.outbox import recover
 from bot.scheduler import run_scheduler
 from bot.settings import Settings, get_settings
+from bot.workdays import utc_now
 from models.db import sessions
 
 
@@ -25,7 +26,11 @@ def worker(log_level: str | None = LOG_LEVEL) -> None:
     engine = common.engine()
     stop = threading.Event()
     scheduler = threading.Thread(
-        target=run_scheduler, args=(engine, stop), name="scheduler", daemon=True
+        target=run_scheduler,
+        args=(sessions(engine), stop),
+        kwargs={"clock": utc_now},
+        name="scheduler",
+        daemon=True,
     )
     scheduler.start()
     with sessions(engine)() as s, s.begin():

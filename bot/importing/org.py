@@ -7,7 +7,8 @@ as paths ("零售部/柜面组") create the department tree, and employees are m
 Columns (Chinese or English header; * = required):
 
     工号* number · 姓名* name · 机构* institution · 部门 department · 岗位 position ·
-    直接上级工号 manager_number · 绩效工资基数* pay_base · 邮箱 email · 语言 language ·
+    直接上级工号 manager_number · 绩效工资基数* pay_base · 邮箱 email · 手机 mobile ·
+    语言 language ·
     是否试点 pilot · 角色 roles · 集团 group
 
 An optional column left out of the file leaves that field of existing employees as it
@@ -46,6 +47,7 @@ from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
 from bot.importing.table import Column, Progress, Row, RowReader, Table, read_table, simplified
+from bot.mobile import normalise as normalise_mobile
 from bot.workdays import default_tz
 from models import Department, Employee, Group, Institution, Role, RoleGrant
 from models.db import copy_many, flushed, update_many
@@ -59,6 +61,7 @@ COLUMNS = (
     Column("manager_number", ("直接上级工号", "上级工号", "manager_number", "manager")),
     Column("pay_base", ("绩效工资基数", "绩效基数", "pay_base", "performance_pay_base"), True),
     Column("email", ("邮箱", "电子邮箱", "email")),
+    Column("mobile", ("手机", "手机号", "手机号码", "移动电话", "mobile", "phone")),
     Column("language", ("语言", "language", "lang")),
     Column("pilot", ("是否试点", "试点", "pilot")),
     Column("roles", ("角色", "roles", "role")),
@@ -106,6 +109,7 @@ FIELDS = (
     "manager_id",
     "pay_base",
     "email",
+    "mobile",
     "language",
     "active",
 )
@@ -127,6 +131,7 @@ class Person:
     manager: str | None
     pay_base: Decimal
     email: str | None
+    mobile: str | None
     language: str | None
     pilot: bool | None
     roles: frozenset[Grant]
@@ -252,6 +257,7 @@ def import_org_table(
     stored = _load(session, group_name)
     people, numbers = _parse(table, group_name, problems)
     _check_leading_zeros(table, people, stored, problems)
+    _check_mobiles(table, people, stored, problems)
     _check_managers(table, people, numbers, stored, deactivate_missing, problems)
     _check_institutions(table, people, problems)
     problems.raise_if_any()
@@ -355,6 +361,7 @@ def _person(table: Table, row: Row, problems: Problems) -> Person | None:
     manager = read("manager_number", cells.code, max_len=CODE_MAX)
     pay_base = read("pay_base", _pay_base, required=True)
     email = read("email", _email, max_len=NAME_MAX)
+    mobile = read("mobile", _mobile)
     language = read("language", _language)
     pilot = read("pilot", cells.flag)
     roles = read("roles", _roles) or frozenset()
@@ -370,6 +377,7 @@ def _person(table: Table, row: Row, problems: Problems) -> Person | None:
         manager,
         pay_base,
         email,
+        mobile,
         language,
         pilot,
         roles,
@@ -409,6 +417,13 @@ def _email(value: object) -> str:
     if not _EMAIL.match(address):
         raise BadCell(_("is not an email address"))
     return address
+
+
+def _mobile(value: object) -> str:
+    number = normalise_mobile(cells.text(value))
+    if number is None:
+        raise BadCell(_("is not a mobile number: 11 digits starting with 1, +86 allowed"))
+    return number
 
 
 def _language(value: object) -> str:
@@ -486,6 +501,37 @@ def _check_leading_zeros(
                 column=table.header("number"),
                 value=p.number,
             )
+
+
+def _check_mobiles(table: Table, people: list[Person], stored: _Stored, problems: Problems) -> None:
+    """One mobile number, one person: it binds a chat by itself (Feishu), so two rows
+    with the same number, or a row with the number of a stored employee the file leaves
+    alone, are refused."""
+    if not table.has("mobile"):
+        return
+    in_file = {p.number for p in people}
+    kept = {
+        rec["mobile"]: number
+        for number, rec in stored.employees.items()
+        if rec["mobile"] and rec["active"] and number not in in_file
+    }
+    first: dict[str, Person] = {}
+    for p in people:
+        if p.mobile is None:
+            continue
+        other = first.setdefault(p.mobile, p)
+        reason = None
+        if other is not p:
+            reason = _("the same mobile number is already in row {row} ({number})").format(
+                row=other.row, number=other.number
+            )
+        elif p.mobile in kept:
+            known = kept[p.mobile]
+            reason = _("stored employee {number} ({name}) already has this mobile number").format(
+                number=known, name=stored.employees[known]["name"]
+            )
+        if reason:
+            problems.add(reason, row=p.row, column=table.header("mobile"), value=p.mobile)
 
 
 def _check_managers(
@@ -652,7 +698,8 @@ def _write(
     report.departments_created = len(new_depts)
 
     # New employees first (managers may be among them), then every change by id.
-    has = {key: table.has(key) for key in ("department", "position", "email", "language")}
+    keys = ("department", "position", "email", "mobile", "language")
+    has = {key: table.has(key) for key in keys}
     fresh = _managers_first([p for p in people if p.number not in stored.employees])
     id_of = {number: rec["id"] for number, rec in stored.employees.items()}
     if fresh:
@@ -671,6 +718,7 @@ def _write(
                 "manager_id": id_of[p.manager] if p.manager else None,
                 "pay_base": p.pay_base,
                 "email": p.email,
+                "mobile": p.mobile,
                 "language": p.language,
                 "active": True,
                 "on_leave": False,
@@ -718,6 +766,8 @@ def _write(
             new["position"] = p.position
         if has["email"]:
             new["email"] = p.email
+        if has["mobile"]:
+            new["mobile"] = p.mobile
         if has["language"]:
             new["language"] = p.language
         if table.has("manager_number"):

@@ -33,7 +33,7 @@ from bot.chat.dispatch import handle_once
 from bot.chat.types import Incoming, Kind, Reply
 from bot.workdays import utc_now
 from handlers.feishu.cards import KEY, card
-from handlers.feishu.client import Failed, email_of, send_card
+from handlers.feishu.client import Failed, profile_of, send_card
 from handlers.feishu.settings import FeishuSettings
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class Bot:
         private = message.chat_type == "p2p"
         if not private and not message.mentions:
             return  # a group's talk is not addressed to the bot
-        self.email_binding(user)
+        self.profile_binding(user)
         if message.message_type == "text":
             text = str(json.loads(message.content or "{}").get("text", ""))
             for mention in message.mentions or []:
@@ -140,20 +140,25 @@ class Bot:
         self.send(user, replies)
         return P2CardActionTriggerResponse({})
 
-    def email_binding(self, user: str) -> None:
-        """HR may let Feishu users bind by their profile's email instead of a code."""
-        if not self.settings.bind_by_email:
+    def profile_binding(self, user: str) -> None:
+        """HR may let Feishu users bind by their profile's email or mobile number instead
+        of a code (each its own setting); the email is tried first."""
+        by_email, by_mobile = self.settings.bind_by_email, self.settings.bind_by_mobile
+        if not (by_email or by_mobile):
             return
         with self.sessions() as s:
             if binding.identity_exists(s, PLATFORM, user):
                 return
         try:
-            email = email_of(self.client, user)
+            email, mobile = profile_of(self.client, user)
         except Failed as exc:
-            log.warning("feishu: could not read a user's email: %s", exc)
+            log.warning("feishu: could not read a user's profile: %s", exc)
             return
         with self.sessions() as s, s.begin():
-            binding.bind_by_email(s, self.now(), PLATFORM, user, email)
+            if by_email and binding.bind_by_email(s, self.now(), PLATFORM, user, email):
+                return
+            if by_mobile:
+                binding.bind_by_mobile(s, self.now(), PLATFORM, user, mobile)
 
     # -- outbound ------------------------------------------------------------------
 

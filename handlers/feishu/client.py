@@ -92,7 +92,9 @@ def send_card(client: Any, open_id: str, reply: Reply, receive_id_type: str = "o
     return str(_check(client.im.v1.message.create(request)).message_id)
 
 
-def email_of(client: Any, open_id: str) -> str:
+def profile_of(client: Any, open_id: str) -> tuple[str, str]:
+    """The email and the mobile number on a user's profile ("" where none is shown)."""
     request = GetUserRequest.builder().user_id(open_id).user_id_type("open_id").build()
     user = _check(client.contact.v3.user.get(request)).user
-    return str(getattr(user, "email", "") or getattr(user, "enterprise_email", "") or "")
+    email = getattr(user, "email", "") or getattr(user, "enterprise_email", "") or ""
+    return str(email), str(getattr(user, "mobile", "") or "")

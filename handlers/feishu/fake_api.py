@@ -35,6 +35,7 @@ class FakeFeishuAPI:
     patched: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     images: list[bytes] = field(default_factory=list)
     emails: dict[str, str] = field(default_factory=dict)  # open_id → profile email
+    mobiles: dict[str, str] = field(default_factory=dict)  # open_id → profile mobile
     errors: dict[str, int] = field(default_factory=dict)  # receive_id → Feishu code
     rate_limit_next: int = 0
     tokens: int = 0  # tenant access tokens handed out
@@ -137,6 +138,10 @@ class FakeFeishuAPI:
                 return 200, {}, {"code": 0, "msg": "success", "data": {"image_key": key}}
             if path.startswith("/open-apis/contact/v3/users/"):
                 user = path.rsplit("/", 1)[-1]
-                found = {"open_id": user, "email": self.emails.get(user, "")}
+                found = {
+                    "open_id": user,
+                    "email": self.emails.get(user, ""),
+                    "mobile": self.mobiles.get(user, ""),
+                }
                 return 200, {}, {"code": 0, "msg": "success", "data": {"user": found}}
         return 404, {}, {"code": 404, "msg": "not found"}

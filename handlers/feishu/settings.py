@@ -24,6 +24,8 @@ class FeishuSettings(BaseSettings):
     # Let Feishu users bind by the email on their Feishu profile matching the employee
     # record, without a code.
     bind_by_email: bool = False
+    # Likewise by the mobile number on their Feishu profile matching the imported one.
+    bind_by_mobile: bool = False
 
     @property
     def domain(self) -> str:
@@ -51,5 +53,9 @@ FEISHU_API_URL=
 # Let Feishu users bind by the email on their Feishu profile matching the employee
 # record, without a code (true/false; needs the contact permission to read emails).
 FEISHU_BIND_BY_EMAIL=false
+# Let Feishu users bind by the mobile number on their Feishu profile matching the one
+# imported with the org file (手机), without a code (true/false; needs the contact
+# permission to read mobile numbers).
+FEISHU_BIND_BY_MOBILE=false
 """
 KEYS = tuple(line.split("=", 1)[0] for line in ENV_EXAMPLE.splitlines() if line and line[0] != "#")

@@ -302,7 +302,7 @@ def build_app(
         with sessions() as s:
             spoken = converse(s, incoming, now(), language.of)
             s.rollback()
-        return spoken if isinstance(spoken, str) else i18n.DEFAULT_LANGUAGE
+        return spoken if isinstance(spoken, str) else i18n.default_language()
 
     @app.event("app_home_opened")
     def home(event: dict[str, Any], body: dict[str, Any]) -> None:

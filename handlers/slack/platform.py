@@ -17,24 +17,9 @@ from bot.i18n import N_
 from bot.platforms import BindLink, Counters, DevCommand, Platform, Served
 from bot.settings import Settings
 from handlers.slack.limits import SLACK_LIMITS
+from handlers.slack.settings import ENV_EXAMPLE, KEYS, SlackSettings
 
 log = logging.getLogger(__name__)
-
-ENV_EXAMPLE = """
-# Slack bot token xoxb-... (secret; leave empty to keep Slack off).
-SLACK_BOT_TOKEN=
-# Slack signing secret used to verify requests (secret).
-SLACK_SIGNING_SECRET=
-# Slack app-level token xapp-... for Socket Mode in development (secret; `jixiao slack-socket`).
-SLACK_APP_TOKEN=
-# Let Slack users bind by their workspace email matching the employee record (true/false).
-SLACK_BIND_BY_EMAIL=false
-# Where Slack's Web API is: empty for Slack's own (https://slack.com/api/).
-SLACK_API_URL=
-# Slack app id (A0...), for the link to the app on bind-code sheets:
-# https://slack.com/app_redirect?app=<SLACK_APP_ID>. Empty: the sheet has no Slack link.
-SLACK_APP_ID=
-"""
 
 
 def app_link(app_id: str) -> str:
@@ -49,26 +34,23 @@ class Slack:
     link_setting = "SLACK_APP_ID"
     code_link: re.Pattern[str] | None = None
     limits = SLACK_LIMITS
-    settings_keys: tuple[str, ...] = (
-        "SLACK_BOT_TOKEN",
-        "SLACK_SIGNING_SECRET",
-        "SLACK_APP_TOKEN",
-        "SLACK_BIND_BY_EMAIL",
-        "SLACK_API_URL",
-        "SLACK_APP_ID",
-    )
+    settings_keys = KEYS
     env_example = ENV_EXAMPLE
 
+    def __init__(self, own: Callable[[], SlackSettings] = SlackSettings) -> None:
+        self.own = own  # its settings, SLACK_* (handlers/slack/settings.py)
+
     def configured(self, settings: Settings) -> bool:
-        return bool(settings.slack_bot_token)
+        return bool(self.own().bot_token)
 
     def secrets(self, settings: Settings) -> list[str]:
-        return [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token]
+        own = self.own()
+        return [own.bot_token, own.signing_secret, own.app_token]
 
     def bind_link(self, settings: Settings) -> BindLink | None:
-        if not settings.slack_app_id:
+        app_id = self.own().app_id
+        if not app_id:
             return None
-        app_id = settings.slack_app_id
         return BindLink(
             N_("Slack link"),
             N_("Slack: open the link and send your bind code to the app as a message."),
@@ -84,7 +66,8 @@ class Slack:
         clock: Callable[[], dt.datetime] | None,
     ) -> Served:
         """Slack's events, slash command and interactivity, all at one signed endpoint."""
-        if not settings.slack_signing_secret:
+        own = self.own()
+        if not own.signing_secret:
             return Served()  # nothing could be verified: no route at all
         from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
         from starlette.concurrency import run_in_threadpool
@@ -95,12 +78,12 @@ class Slack:
         from handlers.slack.app import build_app
 
         bolt = build_app(
-            settings.slack_bot_token,
-            settings.slack_signing_secret,
+            own.bot_token,
+            own.signing_secret,
             sessions,
-            base_url=base_url or settings.slack_api_url or None,
+            base_url=base_url or own.api_url or None,
             clock=clock,
-            bind_by_email=settings.slack_bind_by_email,
+            bind_by_email=own.bind_by_email,
         )
 
         async def events(request: Request) -> Response:
@@ -136,10 +119,11 @@ class Slack:
         from bot.delivery import Sender
         from handlers.slack.transport import SlackTransport
 
+        own = self.own()
         transport = SlackTransport(
             WebClient(
-                token=settings.slack_bot_token,
-                base_url=settings.slack_api_url or WebClient.BASE_URL,
+                token=own.bot_token,
+                base_url=own.api_url or WebClient.BASE_URL,
             )
         )
         sender = Sender(sessions, transport, self.name, limits=self.limits)
@@ -169,14 +153,15 @@ def _socket(settings: Settings, sessions: sessionmaker[Session]) -> None:
     from bot.i18n import _
     from handlers.slack.app import socket_mode
 
-    if not (settings.slack_bot_token and settings.slack_app_token):
+    own = SlackSettings()
+    if not (own.bot_token and own.app_token):
         raise Failure(_("Set SLACK_BOT_TOKEN and SLACK_APP_TOKEN first (see .env.example)."))
     typer.echo(_("Connecting to Slack in Socket Mode (Ctrl+C stops it)."))
     socket_mode(
-        settings.slack_bot_token,
-        settings.slack_app_token,
+        own.bot_token,
+        own.app_token,
         sessions,
-        base_url=settings.slack_api_url or None,
+        base_url=own.api_url or None,
     ).start()
 
 

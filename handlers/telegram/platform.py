@@ -16,21 +16,9 @@ from bot.delivery import Limits
 from bot.i18n import N_
 from bot.platforms import BindLink, Counters, DevCommand, Platform, Served
 from bot.settings import Settings
+from handlers.telegram.settings import ENV_EXAMPLE, KEYS, TelegramSettings
 
 log = logging.getLogger(__name__)
-
-ENV_EXAMPLE = """
-# Telegram bot token from @BotFather (secret; leave empty to keep Telegram off).
-TELEGRAM_BOT_TOKEN=
-# The bot's @username without @, used for /start deep links in bind-code sheets
-# (only when TELEGRAM_BOT_TOKEN is set).
-TELEGRAM_BOT_USERNAME=JixiaoBot
-# Secret Telegram echoes in X-Telegram-Bot-Api-Secret-Token on webhook calls (secret).
-TELEGRAM_WEBHOOK_SECRET=
-# Where the Bot API is: empty for Telegram's own; a local telegram-bot-api server
-# otherwise, e.g. http://127.0.0.1:8081/bot
-TELEGRAM_API_URL=
-"""
 
 
 def deep_link(code: str, bot_username: str) -> str:
@@ -51,26 +39,26 @@ class Telegram:
     # Telegram's published limits: 30 messages a second overall, one a second per chat,
     # 20 a minute per group (bot.delivery.Limits' defaults, with their margin).
     limits = Limits()
-    settings_keys: tuple[str, ...] = (
-        "TELEGRAM_BOT_TOKEN",
-        "TELEGRAM_BOT_USERNAME",
-        "TELEGRAM_WEBHOOK_SECRET",
-        "TELEGRAM_API_URL",
-    )
+    settings_keys = KEYS
     env_example = ENV_EXAMPLE
 
+    def __init__(self, own: Callable[[], TelegramSettings] = TelegramSettings) -> None:
+        self.own = own  # its settings, TELEGRAM_* (handlers/telegram/settings.py)
+
     def configured(self, settings: Settings) -> bool:
-        return bool(settings.telegram_bot_token)
+        return bool(self.own().bot_token)
 
     def secrets(self, settings: Settings) -> list[str]:
-        token = settings.telegram_bot_token
+        own = self.own()
+        token = own.bot_token
         # The token's secret half too: some messages quote it without the bot id.
-        return [token, token.partition(":")[2], settings.telegram_webhook_secret]
+        return [token, token.partition(":")[2], own.webhook_secret]
 
     def bind_link(self, settings: Settings) -> BindLink | None:
-        if not (settings.telegram_bot_token and settings.telegram_bot_username):
+        own = self.own()
+        if not (own.bot_token and own.bot_username):
             return None
-        username = settings.telegram_bot_username
+        username = own.bot_username
         return BindLink(
             N_("Telegram link"),
             N_("Telegram: tap your link; it opens the bot and binds you in one step."),
@@ -92,13 +80,14 @@ class Telegram:
 
         from handlers.telegram.bot import build_application
 
+        own = self.own()
         application = build_application(
-            settings.telegram_bot_token,
+            own.bot_token,
             sessions,
-            base_url=base_url or settings.telegram_api_url or None,
+            base_url=base_url or own.api_url or None,
             clock=clock,
         )
-        secret = settings.telegram_webhook_secret
+        secret = own.webhook_secret
 
         async def webhook(request: Request) -> Response:
             given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -133,9 +122,11 @@ class Telegram:
         from bot.delivery import Sender
         from handlers.telegram.transport import TelegramTransport
 
+        own = self.own()
+
         async def drain() -> None:
-            base = settings.telegram_api_url or "https://api.telegram.org/bot"
-            async with Bot(settings.telegram_bot_token, base_url=base) as bot:
+            base = own.api_url or "https://api.telegram.org/bot"
+            async with Bot(own.bot_token, base_url=base) as bot:
                 sender = Sender(sessions, TelegramTransport(bot), self.name, limits=self.limits)
                 await sender.drain(stop_when_empty=False)
 
@@ -173,12 +164,13 @@ def _poll(settings: Settings, sessions: sessionmaker[Session]) -> None:
     from bot.i18n import _
     from handlers.telegram.bot import poll
 
-    if not settings.telegram_bot_token:
+    own = TelegramSettings()
+    if not own.bot_token:
         raise Failure(_("Set TELEGRAM_BOT_TOKEN first (see .env.example)."))
     import typer
 
     typer.echo(_("Polling Telegram for updates (Ctrl+C stops it)."))
-    poll(settings.telegram_bot_token, sessions, base_url=settings.telegram_api_url or None)
+    poll(own.bot_token, sessions, base_url=own.api_url or None)
 
 
 PLATFORM: Platform = Telegram()

@@ -17,6 +17,7 @@ from telegram import Bot
 from bot.delivery import Limits, Sender
 from bot.outbox import LEASE, recover
 from bot.settings import get_settings
+from handlers.telegram.settings import TelegramSettings
 from handlers.telegram.transport import TelegramTransport
 from models.db import make_engine, sessions
 
@@ -57,7 +58,7 @@ def main() -> None:
     asyncio.run(
         run(
             args.database_url,
-            settings.telegram_bot_token or "0:fake",
+            TelegramSettings().bot_token or "0:fake",
             args.base_url,
             Limits(per_second=args.per_second),
             args.until_empty,
