@@ -44,6 +44,8 @@ from models.db import make_engine, sessions, upgrade
 AT = dt.datetime(2026, 12, 1, 1, tzinfo=dt.UTC)
 # People a manager manages in the bench org.
 TEAM = 20
+# The chats everyone is bound to: a name no platform has (nothing is sent, only queued).
+PLATFORM = "bench"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +150,7 @@ def build(engine: Engine, employees: int) -> int:
             "chat_identities",
             ("platform", "external_id", "employee_id", "bound_at", "unreachable"),
             (
-                ("telegram", str(7_000_000_000 + first + n), first + n, when, bulk.false)
+                (PLATFORM, str(7_000_000_000 + first + n), first + n, when, bulk.false)
                 for n in range(employees)
             ),
         )
@@ -205,7 +207,7 @@ def floor_seconds(engine: Engine, group_id: int) -> float:
             ),
             (
                 (
-                    "telegram",
+                    PLATFORM,
                     str(emp),
                     bulk.false,
                     emp,
