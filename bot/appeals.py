@@ -386,9 +386,10 @@ def revise(
     tasks = _counting_tasks(session, appeal, wanted)
     if not tasks:
         raise Refused(
-            _("No submitted scoring task of {name} scored {codes}: nothing to reopen.").format(
-                name=appeal.employee.name, codes=", ".join(wanted) or _("any indicator")
-            )
+            _(
+                "No submitted scoring task of {name} has marks that count for {codes} (a "
+                "scorer whose weight there is 0 does not count): nothing to reopen."
+            ).format(name=appeal.employee.name, codes=", ".join(wanted) or _("any indicator"))
         )
     for task in tasks:
         # The form opens at the first named indicator. Its cursor counts the indicators

@@ -164,7 +164,9 @@ def test_only_weight_0_marks_of_the_named_indicator_is_refused(session, tmp_path
         session.delete(entry)
     session.flush()
     session.expire_all()
-    with i18n.using("en"), pytest.raises(Refused, match="nothing to reopen"):
+    with i18n.using("en"), pytest.raises(Refused, match="marks that count for conduct"):
+        appeals.revise(session, NOW, appeal, ["conduct"], HR)
+    with pytest.raises(Refused, match="没有已提交且对 conduct 计分的评分任务"):
         appeals.revise(session, NOW, appeal, ["conduct"], HR)
     assert drafts(session, period) == []
     assert appeal.state == AppealState.OPEN
