@@ -22,6 +22,7 @@ from bot.errors import Refused
 from bot.i18n import _
 from bot.periods import add_workdays, end_of_day
 from bot.results import recompute_one
+from bot.sections import Counting, indicators_for
 from bot.workdays import default_tz, local_now
 from models import (
     OPEN_STATES,
@@ -37,7 +38,6 @@ from models import (
     Role,
     RoleGrant,
     ScoreEntry,
-    ScorerRole,
     ScoringTask,
     TaskState,
 )
@@ -383,46 +383,21 @@ def revise(
     scorers, through the normal form. The result is recomputed when they resubmit."""
     _decidable(appeal)
     wanted = indicator_codes(session, appeal.period, codes or []) or list(appeal.indicators)
-    # Roles whose marks count: a self-assessment of weight 0 is not re-scored.
-    counting = [
-        r.code
-        for r in session.scalars(
-            select(ScorerRole).where(ScorerRole.scheme_id == appeal.period.scheme_id)
-        )
-        if r.weight > 0
-    ]
-    tasks_q = select(ScoringTask).where(
-        ScoringTask.period_id == appeal.period_id,
-        ScoringTask.appraisee_id == appeal.employee_id,
-        ScoringTask.state == TaskState.SUBMITTED,
-        ScoringTask.role_code.in_(counting),
-    )
-    if wanted:
-        tasks_q = tasks_q.where(
-            ScoringTask.id.in_(
-                select(ScoreEntry.task_id)
-                .join(Indicator, Indicator.id == ScoreEntry.indicator_id)
-                .where(Indicator.code.in_(wanted))
-            )
-        )
-    tasks = list(session.scalars(tasks_q.order_by(ScoringTask.id)))
+    tasks = _counting_tasks(session, appeal, wanted)
     if not tasks:
         raise Refused(
-            _("No submitted scoring task of {name} scored {codes}: nothing to reopen.").format(
-                name=appeal.employee.name, codes=", ".join(wanted) or _("any indicator")
-            )
+            _(
+                "No submitted scoring task of {name} has marks that count for {codes} (a "
+                "scorer whose weight there is 0 does not count): nothing to reopen."
+            ).format(name=appeal.employee.name, codes=", ".join(wanted) or _("any indicator"))
         )
-    order = session.scalars(
-        select(Indicator.code)
-        .where(Indicator.scheme_id == appeal.period.scheme_id)
-        .order_by(Indicator.position)
-    )
-    # The form opens at the first named indicator.
-    cursor = next((k for k, code in enumerate(order) if code in wanted), 0)
     for task in tasks:
+        # The form opens at the first named indicator. Its cursor counts the indicators
+        # this task's role shows (its sections', no metric), not the scheme's.
+        shown = indicators_for(appeal.period.scheme, task.role_code)
         task.state = TaskState.DRAFT
         task.appeal_id = appeal.id
-        task.cursor = cursor
+        task.cursor = next((k for k, ind in enumerate(shown) if ind.code in wanted), 0)
         task.updated_at = now
     appeal.state = AppealState.REVISING
     appeal.answer = answer.strip()
@@ -447,6 +422,50 @@ def revise(
             after={"state": TaskState.DRAFT.value, "appeal": appeal.id},
         )
     return tasks
+
+
+def _counting_tasks(session: Session, appeal: Appeal, wanted: list[str]) -> list[ScoringTask]:
+    """The appellant's submitted tasks whose marks count for a `wanted` indicator they
+    scored (for any indicator of the scheme when none is wanted): by the role's weight
+    within the indicator's section, as the pay engine counts it, so a self-assessment of
+    weight 0 is not re-scored while a role weighted only in a section is."""
+    scheme_id = appeal.period.scheme_id
+    count = Counting.load(session, scheme_id)
+    inds = session.execute(
+        select(Indicator.id, Indicator.code, Indicator.kind, Indicator.section).where(
+            Indicator.scheme_id == scheme_id
+        )
+    ).tuples()
+    counts = {
+        ind_id: (code, count.roles_for(kind, section)) for ind_id, code, kind, section in inds
+    }
+    mine = select(ScoringTask).where(
+        ScoringTask.period_id == appeal.period_id,
+        ScoringTask.appraisee_id == appeal.employee_id,
+        ScoringTask.state == TaskState.SUBMITTED,
+    )
+    if not wanted:
+        anywhere = frozenset().union(*(roles for _c, roles in counts.values()))
+        return list(
+            session.scalars(
+                mine.where(ScoringTask.role_code.in_(anywhere)).order_by(ScoringTask.id)
+            )
+        )
+    # A person has one to three tasks: which of them to reopen is decided here, per mark.
+    reopen = {
+        task_id
+        for task_id, role, ind_id in session.execute(
+            select(ScoringTask.id, ScoringTask.role_code, ScoreEntry.indicator_id)
+            .join(ScoreEntry, ScoreEntry.task_id == ScoringTask.id)
+            .where(ScoringTask.id.in_(mine.with_only_columns(ScoringTask.id)))
+        ).tuples()
+        if ind_id in counts and counts[ind_id][0] in wanted and role in counts[ind_id][1]
+    }
+    return list(
+        session.scalars(
+            select(ScoringTask).where(ScoringTask.id.in_(reopen)).order_by(ScoringTask.id)
+        )
+    )
 
 
 def reopened_open(session: Session, task: ScoringTask) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.i18n import _
+from bot.sections import Counting
 from models import (
     Department,
     Employee,
@@ -235,30 +236,29 @@ class _Needs:
 
 def _needs(session: Session, period: Period) -> _Needs:
     roles = _role_weights(session, period)
-    scheme_counting = frozenset(code for code, (_n, w) in roles.items() if w > 0)
-    sections = {
-        code: (name, frozenset(c for c, w in stored if Decimal(str(w)) > 0))
-        for code, name, stored in session.execute(
-            select(Section.code, Section.name, Section.roles).where(
-                Section.scheme_id == period.scheme_id
-            )
-        ).tuples()
-    }
+    stored = session.execute(
+        select(Section.code, Section.name, Section.roles).where(
+            Section.scheme_id == period.scheme_id
+        )
+    ).all()
+    # As the engine: the section's own roles and weights, else the scheme's.
+    count = Counting.of(
+        ((code, w) for code, (_n, w) in roles.items()), ((c, r) for c, _n, r in stored)
+    )
+    names = {code: name for code, name, _r in stored}
     weighted: dict[int, _Needed] = {}
-    for ind_id, name, section in session.execute(
-        select(Indicator.id, Indicator.name, Indicator.section)
+    for ind_id, name, kind, section in session.execute(
+        select(Indicator.id, Indicator.name, Indicator.kind, Indicator.section)
         .where(
             Indicator.scheme_id == period.scheme_id,
             Indicator.kind.in_((IndicatorKind.SCORE, IndicatorKind.RATING)),
         )
         .order_by(Indicator.position)
     ).tuples():
-        # As the engine: the section's own roles and weights, else the scheme's.
-        if section is not None and section in sections:
-            section_name, section_roles = sections[section]
-            weighted[ind_id] = _Needed(name, section_roles, section_name)
-        else:
-            weighted[ind_id] = _Needed(name, scheme_counting, "")
+        found = count.section_of(kind, section)
+        weighted[ind_id] = _Needed(
+            name, count.roles_for(kind, section), "" if found is None else names[found]
+        )
     return _Needs(roles, weighted)
 
 
