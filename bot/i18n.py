@@ -155,3 +155,8 @@ def babel_number(value: Decimal, language: str, places: int = 2) -> str:
 
 
 _QUANTUM = [Decimal(10) ** -p for p in range(8)]
+
+
+def pct(rate: Decimal) -> str:
+    """66.7 stays 66.7, 100.0 reads 100."""
+    return str(rate.to_integral_value()) if rate == rate.to_integral_value() else str(rate)

@@ -15,12 +15,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot import i18n, outbox
-from bot.chat.context import secret_for, secrets_for, sign
+from bot.chat.context import secrets_for
 from bot.chat.types import Button, Reply
 from bot.i18n import _, money, ngettext
+from bot.reach import reachable_identities, signed_reply
 from bot.workdays import default_tz, is_quiet, is_workday, local_now, workdays_between
 from models import (
-    ChatIdentity,
     Employee,
     Institution,
     Period,
@@ -32,24 +32,6 @@ from models import (
 
 MORNING = dt.time(9, 0)
 ESCALATE_AFTER = 2  # workdays overdue before a scorer is named to their head
-
-
-def reachable_identities(session: Session, employee_ids: set[int]) -> dict[int, list[ChatIdentity]]:
-    """Each employee's chats that pushes can reach (bound, not revoked, not blocked)."""
-    found: dict[int, list[ChatIdentity]] = defaultdict(list)
-    if not employee_ids:
-        return found
-    wanted = sorted(employee_ids)
-    for at in range(0, len(wanted), outbox.IN_CHUNK):
-        for ident in session.scalars(
-            select(ChatIdentity).where(
-                ChatIdentity.employee_id.in_(wanted[at : at + outbox.IN_CHUNK]),
-                ChatIdentity.revoked_at.is_(None),
-                ChatIdentity.unreachable.is_(False),
-            )
-        ):
-            found[ident.employee_id].append(ident)
-    return found
 
 
 def _push(
@@ -108,35 +90,6 @@ def push(
 
 def _button(label: str, body: str) -> list[list[Button]]:
     return [[Button(label, body)]]
-
-
-def signed(
-    session: Session, ident: ChatIdentity, now: dt.datetime, buttons: list[list[Button]]
-) -> list[list[Button]]:
-    """Buttons as the recipient's chat will accept them: each body signed with that chat's
-    key, exactly like the buttons of a reply."""
-    if not buttons:
-        return buttons
-    return sign_buttons(secret_for(session, ident.platform, ident.external_id, now), buttons)
-
-
-def sign_buttons(secret: str, buttons: list[list[Button]]) -> list[list[Button]]:
-    """Each button's body signed with a chat's key."""
-    return [[Button(b.label, sign(secret, b.payload)) for b in row] for row in buttons]
-
-
-def signed_reply(secret: str, reply: Reply) -> Reply:
-    """`reply` with its buttons signed for one chat."""
-    if not reply.buttons:
-        return reply
-    return Reply(
-        reply.text,
-        sign_buttons(secret, reply.buttons),
-        image=reply.image,
-        image_name=reply.image_name,
-        file=reply.file,
-        file_name=reply.file_name,
-    )
 
 
 def queue_period_opened(session: Session, period: Period, now: dt.datetime) -> int:

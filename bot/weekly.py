@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from bot import i18n, outbox, quotas, rollout
 from bot.chart import completion_bars
 from bot.chat.types import Reply
-from bot.digest import pct
-from bot.i18n import _, ngettext
+from bot.i18n import _, ngettext, pct
 from bot.progress import Completion, group_progress
 from bot.workdays import default_tz, is_quiet, local_now
 from models import (

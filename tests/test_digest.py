@@ -9,7 +9,8 @@ import time_machine
 from sqlalchemy import select
 
 from bot import i18n
-from bot.digest import Nudged, build, nudge_answer, queue_head_digests, remind_overdue
+from bot.digest import build, queue_head_digests
+from bot.nudge import Nudged, nudge_answer, remind_overdue
 from bot.periods import open_period
 from bot.progress import group_progress
 from bot.workdays import is_quiet, is_workday, workdays_between

@@ -23,7 +23,7 @@ from telegram import Bot
 from bot import outbox
 from bot.chart import completion_bars
 from bot.delivery import Limits, Sender
-from bot.reminders import reachable_identities
+from bot.reach import reachable_identities
 from bot.weekly import announce
 from handlers.telegram.fake_api import FakeBotAPI
 from handlers.telegram.transport import TelegramTransport, split, units

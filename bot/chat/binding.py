@@ -34,7 +34,7 @@ from bot.chat.types import Reply
 from bot.codes import EXAMPLE, argument_code, stored_forms
 from bot.i18n import _
 from bot.mobile import normalise as normalise_mobile
-from bot.reminders import reachable_identities
+from bot.reach import reachable_identities
 from bot.settings import get_settings
 from models import (
     AuditEvent,

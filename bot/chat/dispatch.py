@@ -40,8 +40,8 @@ from bot.chat import (
 from bot.chat.context import Ctx, chat_state, unsign
 from bot.chat.intents import Intent
 from bot.chat.types import Incoming, Kind, Reply
-from bot.digest import nudge_answer, remind_overdue
 from bot.i18n import _
+from bot.nudge import nudge_answer, remind_overdue
 from models import SeenUpdate
 from models.db import write_now
 

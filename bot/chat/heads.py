@@ -24,7 +24,7 @@ from bot.progress import (
     group_progress,
     overdue_scorers,
 )
-from bot.reminders import reachable_identities
+from bot.reach import reachable_identities
 from bot.workdays import local_now
 from models import Institution
 
@@ -34,7 +34,7 @@ CHART_ROWS = 30
 
 
 def _may_nudge(ctx: Ctx, institution: Institution) -> bool:
-    """The reminder button works for the institution's own head (bot.digest.remind_overdue)."""
+    """The reminder button works for the institution's own head (bot.nudge.remind_overdue)."""
     return institution.head_id == ctx.employee.id
 
 
