@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +34,33 @@ def reachable_identities(session: Session, employee_ids: set[int]) -> dict[int, 
             )
         ):
             found[ident.employee_id].append(ident)
+    return found
+
+
+class Chat(NamedTuple):
+    """Where a push goes: a platform's chat."""
+
+    platform: str
+    external_id: str
+
+
+def reachable_chats(session: Session, employee_ids: set[int]) -> dict[int, list[Chat]]:
+    """`reachable_identities` as plain values, without an ORM object per chat (a period's
+    opening push reaches every scorer of the group)."""
+    found: dict[int, list[Chat]] = defaultdict(list)
+    wanted = sorted(employee_ids)
+    for at in range(0, len(wanted), IN_CHUNK):
+        rows = session.execute(
+            select(ChatIdentity.employee_id, ChatIdentity.platform, ChatIdentity.external_id)
+            .where(
+                ChatIdentity.employee_id.in_(wanted[at : at + IN_CHUNK]),
+                ChatIdentity.revoked_at.is_(None),
+                ChatIdentity.unreachable.is_(False),
+            )
+            .order_by(ChatIdentity.id)
+        ).tuples()
+        for employee_id, platform, external_id in rows:
+            found[employee_id].append(Chat(platform, external_id))
     return found
 
 

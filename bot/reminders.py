@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
@@ -18,7 +19,7 @@ from bot import i18n, outbox
 from bot.chat.context import secrets_for
 from bot.chat.types import Button, Reply
 from bot.i18n import _, money, ngettext
-from bot.reach import reachable_identities, signed_reply
+from bot.reach import reachable_chats, signed_reply
 from bot.workdays import default_tz, is_quiet, is_workday, local_now, workdays_between
 from models import (
     Employee,
@@ -34,17 +35,35 @@ MORNING = dt.time(9, 0)
 ESCALATE_AFTER = 2  # workdays overdue before a scorer is named to their head
 
 
+class Addressee(Protocol):
+    """Who a push is for: their id, and their language if they chose one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def language(self) -> str | None: ...
+
+
+class Scorer(NamedTuple):
+    id: int
+    language: str | None
+
+
+P = TypeVar("P", bound=Addressee)
+
+
 def _push(
     session: Session,
     now: dt.datetime,
-    people: dict[int, Employee],
+    people: Mapping[int, P],
     key: str,
-    render: Callable[[Employee], Reply],
+    render: Callable[[P], Reply],
 ) -> int:
-    """Queue `render(employee)` to every live identity of each person, its buttons signed
-    for each chat."""
+    """Queue `render(person)` to every live chat of each person, its buttons signed for
+    each chat."""
     rendered = []
-    for emp_id, idents in reachable_identities(session, set(people)).items():
+    for emp_id, idents in reachable_chats(session, set(people)).items():
         employee = people[emp_id]
         with i18n.using(employee.language or i18n.default_language()):
             reply = render(employee)
@@ -103,15 +122,19 @@ def queue_period_opened(session: Session, period: Period, now: dt.datetime) -> i
         )
     }
     wanted = sorted(counts)
+    # Id and language only: an ORM object for each of 100,000 scorers cost more than
+    # the message queued for them.
     people = {
-        e.id: e
+        emp_id: Scorer(emp_id, language)
         for at in range(0, len(wanted), outbox.IN_CHUNK)
-        for e in session.scalars(
-            select(Employee).where(Employee.id.in_(wanted[at : at + outbox.IN_CHUNK]))
-        )
+        for emp_id, language in session.execute(
+            select(Employee.id, Employee.language).where(
+                Employee.id.in_(wanted[at : at + outbox.IN_CHUNK])
+            )
+        ).tuples()
     }
 
-    def render(e: Employee) -> Reply:
+    def render(e: Scorer) -> Reply:
         text = ngettext(
             "Appraisal {label} is open: {n} person to score by {deadline}.",
             "Appraisal {label} is open: {n} people to score by {deadline}.",
