@@ -21,7 +21,8 @@ from models.outbox import OutboxMessage, OutboxState
 from models.schedule import Lease
 
 Q = OutboxState
-# Values per IN (…) list: SQLite refuses statements of more than 32,766 parameters.
+# Values per IN (…) list: SQLite's default build refuses statements of more than 32,766
+# parameters (some builds allow more).
 IN_CHUNK = 5000
 
 

@@ -14,7 +14,7 @@ from bot.chat.context import secret_for, sign
 from bot.chat.types import Button, Reply
 from models import ChatIdentity
 
-# Ids per IN (…) list: SQLite refuses statements of more than 32,766 parameters, and a
+# Ids per IN (…) list: SQLite's default build refuses more than 32,766 parameters, and a
 # period's opening push reaches every scorer of the group.
 IN_CHUNK = 5000
 
