@@ -52,15 +52,13 @@ def test_the_jobs_have_fixed_ids_and_never_pile_up(engine):
 def test_a_standby_process_takes_over_when_the_leader_stops(engine, Session, monkeypatch):
     # A lease many renewals long, so a busy CI machine delaying one renewal does not
     # hand it over early; the leader releases it when it stops, so takeover is prompt.
-    monkeypatch.setattr(sched, "RENEW_SECONDS", 0.05)
-    monkeypatch.setattr(sched, "LEASE_SECONDS", 3.0)
     # Jobs run as soon as a leader starts; this test is about the lease alone.
     monkeypatch.setattr(sched, "_each_group", lambda work: 0)
     stop_a, stop_b = threading.Event(), threading.Event()
-    a = threading.Thread(target=sched.run_scheduler, args=(engine, stop_a, "a"))
+    a = threading.Thread(target=sched.run_scheduler, args=(engine, stop_a, "a", 3.0))
     a.start()
     _wait_for_holder(Session, "a")
-    b = threading.Thread(target=sched.run_scheduler, args=(engine, stop_b, "b"))
+    b = threading.Thread(target=sched.run_scheduler, args=(engine, stop_b, "b", 3.0))
     b.start()
     time.sleep(0.3)
     assert _holder(Session) == "a"

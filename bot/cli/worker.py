@@ -25,7 +25,11 @@ def worker(log_level: str | None = LOG_LEVEL) -> None:
     engine = common.engine()
     stop = threading.Event()
     scheduler = threading.Thread(
-        target=run_scheduler, args=(engine, stop), name="scheduler", daemon=True
+        target=run_scheduler,
+        args=(engine, stop),
+        kwargs={"lease_seconds": settings.scheduler_lease_seconds},
+        name="scheduler",
+        daemon=True,
     )
     scheduler.start()
     with sessions(engine)() as s, s.begin():

@@ -136,7 +136,13 @@ class Telegram:
         async def drain() -> None:
             base = settings.telegram_api_url or "https://api.telegram.org/bot"
             async with Bot(settings.telegram_bot_token, base_url=base) as bot:
-                sender = Sender(sessions, TelegramTransport(bot), self.name, limits=self.limits)
+                sender = Sender(
+                    sessions,
+                    TelegramTransport(bot),
+                    self.name,
+                    limits=self.limits,
+                    lease=settings.outbox_lease_seconds,
+                )
                 await sender.drain(stop_when_empty=False)
 
         return drain()
