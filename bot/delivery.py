@@ -25,6 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
+from bot.send_budget import DatabaseBudget, SendBudget, windows_for
 from models.identity import ChatIdentity
 from models.outbox import OutboxMessage, OutboxState
 
@@ -44,7 +45,7 @@ class Delivery:
 SENT = Delivery("sent")
 
 # A sender says it is alive every second; one silent this long (killed, or stuck in a
-# long send) no longer counts, and the others take its share of the limit.
+# long send) no longer counts as running (/metrics: jixiao_senders_alive).
 ALIVE = dt.timedelta(seconds=5)
 
 
@@ -75,16 +76,14 @@ class Limits:
 
 @dataclass
 class RateLimiter:
-    """Answers "how long until this chat may receive another message?"."""
+    """Answers "how long until this chat may receive another message?", and paces this
+    sender's own sends evenly within the overall limit. Senders side by side keep the
+    overall limit together through the shared budget (bot.send_budget)."""
 
     limits: Limits
-    # Senders running side by side for the same platform: each takes its share of the
-    # overall limit, so together they stay within it.
-    share: int = 1
     _next_any: float = 0.0
     _next_chat: dict[str, float] = field(default_factory=dict)
     _group_sends: dict[str, deque[float]] = field(default_factory=dict)
-    _recent: deque[float] = field(default_factory=deque)  # this sender's last second
     _minute: deque[float] = field(default_factory=deque)  # this sender's last minute
 
     def overall_wait(self, now: float) -> float:
@@ -92,14 +91,8 @@ class RateLimiter:
         if self.limits.per_minute:
             while self._minute and self._minute[0] <= now - 60.0:
                 self._minute.popleft()
-            if len(self._minute) >= max(1, self.limits.per_minute // self.share):
+            if len(self._minute) >= self.limits.per_minute:
                 wait = max(wait, self._minute[0] + 60.0 - now)
-        # Never more than our share in any one second, however late sends bunch up:
-        # side by side, each sender's evenly spaced stream drifts against the others'.
-        while self._recent and self._recent[0] <= now - 1.0:
-            self._recent.popleft()
-        if self.share > 1 and len(self._recent) >= int(self.limits.per_second // self.share):
-            wait = max(wait, self._recent[0] + 1.0 - now)
         return max(0.0, wait)
 
     def chat_ready(self, chat_id: str, is_group: bool) -> float:
@@ -117,10 +110,9 @@ class RateLimiter:
         # Evenly spaced sends, not bursts: a burst of 30 lands in one server-side second.
         # A send that started a little late may be made up for (up to `catch_up` s), so
         # loop overhead does not eat the rate; 29/s × (1 s + 0.015 s) leaves room for jitter.
-        interval = self.share / self.limits.per_second
+        interval = 1.0 / self.limits.per_second
         self._next_any = max(self._next_any, at - self.limits.catch_up) + interval
         self._next_chat[chat_id] = at + self.limits.per_chat_interval
-        self._recent.append(at)
         if self.limits.per_minute:
             self._minute.append(at)
         if is_group:
@@ -128,6 +120,18 @@ class RateLimiter:
             sends.append(at)
             while sends and sends[0] <= at - 60.0:
                 sends.popleft()
+
+    def seen(self, chat_id: str, is_group: bool, sends: list[float]) -> None:
+        """Sends to this chat by other senders (monotonic seconds, from the outbox): a
+        chat claimed after another sender served it keeps its limit from there."""
+        if not sends:
+            return
+        ready = max(sends) + self.limits.per_chat_interval
+        self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), ready)
+        if is_group:
+            mine = self._group_sends.get(chat_id, deque())
+            if len(sends) > len(mine):  # the outbox knows of more than this sender did
+                self._group_sends[chat_id] = deque(sorted(sends))
 
     def hold(self, chat_id: str, until: float) -> None:
         """A 429 for one chat: nothing more to it before `until`."""
@@ -162,12 +166,19 @@ class Sender:
         send_timeout: float = 20.0,
         lease: float = outbox.LEASE.total_seconds(),
         on_unreachable: Callable[[Session, str, str], None] | None = None,
+        budget: SendBudget | None = None,
     ) -> None:
         self.sessions = sessions
         self.transport = transport
         self.platform = platform
         self.limits = limits or Limits()
         self.limiter = RateLimiter(self.limits)
+        # The platform's overall limit, shared with every other sender of it.
+        self.budget = budget or DatabaseBudget(sessions)
+        self.windows = windows_for(
+            platform, self.limits.per_second, self.limits.per_minute, self.limits.catch_up
+        )
+        self.alive = 1  # senders of this platform running, this one included
         self.clock = clock
         self.monotonic = monotonic
         self.batch = batch
@@ -191,7 +202,7 @@ class Sender:
         self._claimed_at = self.monotonic()
         with self.sessions() as s, s.begin():
             ids = outbox.claim(s, self.worker, now, self.batch, self.lease, platform=self.platform)
-            self.limiter.share = outbox.senders_alive(s, self.platform, self.worker, now, ALIVE)
+            self.alive = outbox.senders_alive(s, self.platform, self.worker, now, ALIVE)
             rows = (
                 s.query(
                     OutboxMessage.id,
@@ -206,6 +217,22 @@ class Sender:
                 if ids
                 else []
             )
+            # A chat's messages are claimed by one sender at a time, but the chat's last
+            # message may have gone from another sender a moment ago.
+            chats = {r[1]: r[2] for r in rows}
+            # A group's limit is per minute, a person's per second or so.
+            back = 60.0 if any(chats.values()) else self.limits.per_chat_interval + 1.0
+            since = now - dt.timedelta(seconds=back)
+            recent = outbox.recent_sends(s, self.platform, chats, since)
+        if recent:
+            # Wall-clock times from the outbox, on this sender's monotonic clock.
+            mono, wall = self.monotonic(), self.clock()
+            by_chat: dict[str, list[float]] = {}
+            for chat, at in recent:
+                at = at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+                by_chat.setdefault(chat, []).append(mono - (wall - at).total_seconds())
+            for chat, sends in by_chat.items():
+                self.limiter.seen(chat, chats[chat], sends)
         by_id = {r[0]: r for r in rows}
         for mid in ids:  # in the fair order the claim ranked them
             if (row := by_id.get(mid)) is not None:
@@ -221,12 +248,8 @@ class Sender:
         may receive again, ahead of fresh ones; a chat's messages never overtake each
         other.
         """
-        self._renew()  # counts this sender in, so others share the limit with it
+        self._renew()  # counts this sender in (/metrics)
         try:
-            if self.limiter.share > 1:
-                # Others are sending already: they notice this one within a second (see
-                # `_count`); until they have slowed down, this one would be too many.
-                await asyncio.sleep(1.1)
             return await self._drain(stop_when_empty, idle)
         finally:
             with self.sessions() as s, s.begin():
@@ -284,13 +307,10 @@ class Sender:
         self._count()
 
     def _count(self) -> None:
-        """How many senders share the platform's limit (checked every second, so one
-        that starts or stops changes everyone's pace at once)."""
+        """Say this sender is alive, and count those that are (every second)."""
         self._counted = self.monotonic()
         with self.sessions() as s, s.begin():
-            self.limiter.share = outbox.senders_alive(
-                s, self.platform, self.worker, self.clock(), ALIVE
-            )
+            self.alive = outbox.senders_alive(s, self.platform, self.worker, self.clock(), ALIVE)
 
     async def _send_one(self, item: Item) -> None:
         seq, mid, chat, group, content, attempts, done = item
@@ -301,6 +321,13 @@ class Sender:
             )
         if not ok:
             return  # taken over by another sender meanwhile
+        # A slot within the platform's overall limit, shared with every other sender;
+        # taken right before the send, so what lies between the slot and the platform
+        # receiving it (and could bunch two senders' sends) is the wake-up and the
+        # request alone. A sender killed while it waits leaves one message "unknown",
+        # as one killed on the wire does: never more than one.
+        if done < len(parts) and (wait := self.budget.take(self.windows)) > 0:
+            await asyncio.sleep(wait)
         self.limiter.note(chat, group, self.monotonic())
         if done >= len(parts):  # every part went before a crash; nothing left to send
             delivery = SENT

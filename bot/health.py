@@ -27,7 +27,11 @@ class Operations:
     sent_last_minute: dict[str, int] = field(default_factory=dict)
 
 
-def operations(session: Session, now: dt.datetime) -> Operations:
+def operations(
+    session: Session, now: dt.datetime, lease_seconds: float = LEASE_SECONDS
+) -> Operations:
+    """`lease_seconds`: the deployment's SCHEDULER_LEASE_SECONDS, to tell from the
+    lease's expiry when the leader last renewed it."""
     found = Operations()
     waiting = (OutboxState.QUEUED, OutboxState.CLAIMED)
     found.waiting = int(
@@ -44,7 +48,7 @@ def operations(session: Session, now: dt.datetime) -> Operations:
     lease = session.get(Lease, LEASE)
     if lease is not None and _aware(lease.expires_at) >= now:
         found.leader = lease.holder
-        renewed = _aware(lease.expires_at) - dt.timedelta(seconds=LEASE_SECONDS)
+        renewed = _aware(lease.expires_at) - dt.timedelta(seconds=lease_seconds)
         found.lease_age_seconds = max(0.0, (now - renewed).total_seconds())
     for name in session.scalars(
         select(Lease.name).where(Lease.name.like("sender:%"), Lease.expires_at >= now)

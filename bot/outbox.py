@@ -389,11 +389,32 @@ def recover(session: Session, now: dt.datetime) -> tuple[int, int]:
     return int(requeued), int(unknown)
 
 
+def recent_sends(
+    session: Session, platform: str, chats: Iterable[str], since: dt.datetime
+) -> list[tuple[str, dt.datetime]]:
+    """When each of these chats was last sent to (since `since`), by any sender: a sender
+    that takes a chat over keeps the chat's own limit from there. (Read by the indexed
+    `sent_at`, so only the last moments' sends are looked at.)"""
+    wanted = list(set(chats))
+    if not wanted:
+        return []
+    M = OutboxMessage
+    return [
+        (str(c), at)
+        for c, at in session.execute(
+            select(M.chat_id, M.sent_at).where(
+                M.sent_at >= since, M.platform == platform, M.chat_id.in_(wanted)
+            )
+        ).tuples()
+        if at is not None
+    ]
+
+
 def senders_alive(
     session: Session, platform: str, worker: str, now: dt.datetime, ttl: dt.timedelta = LEASE
 ) -> int:
-    """Say this sender is alive for `ttl` more; how many senders of `platform` are. The
-    platform's overall limit (Telegram: 30 a second for the whole bot) is theirs to share."""
+    """Say this sender is alive for `ttl` more; how many senders of `platform` are (for
+    /metrics; the overall limit they share is kept by bot.send_budget)."""
     name = f"sender:{platform}:{worker}"[:64]
     row = session.get(Lease, name)
     if row is None:
@@ -413,5 +434,5 @@ def senders_alive(
 
 
 def sender_stopped(session: Session, platform: str, worker: str) -> None:
-    """A sender that stops gives its share of the limit back at once."""
+    """A sender that stops is no longer counted as running."""
     session.execute(delete(Lease).where(Lease.name == f"sender:{platform}:{worker}"[:64]))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import threading
 import uuid
 from collections.abc import Callable
@@ -31,8 +33,7 @@ from models import Group, Lease
 log = logging.getLogger(__name__)
 
 LEASE = "scheduler"
-LEASE_SECONDS = 60
-RENEW_SECONDS = 15
+LEASE_SECONDS = 60.0  # the default; SCHEDULER_LEASE_SECONDS sets it per deployment
 
 Clock = Callable[[], dt.datetime]
 
@@ -118,20 +119,31 @@ def build_scheduler(jobs: Jobs) -> BackgroundScheduler:
     return scheduler
 
 
+def holder_name() -> str:
+    """Who holds the lease, as an operator finds it: host and process id (and a random
+    tail, so a restarted process with a reused pid is not taken for the old one)."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 def run_scheduler(
     sessions: sessionmaker[Session],
     stop: threading.Event,
     holder: str | None = None,
     clock: Clock = utc_now,
+    lease_seconds: float = LEASE_SECONDS,
 ) -> None:
-    """Stand by until this process holds the lease, then run the jobs while it keeps it."""
+    """Stand by until this process holds the lease, then run the jobs while it keeps it.
+
+    The holder renews every quarter of the lease and a standby asks as often, so a killed
+    leader is replaced at most a lease and a quarter after its last renewal."""
     jobs = Jobs(sessions, clock)
-    me = holder or f"scheduler-{uuid.uuid4().hex[:12]}"
+    me = holder or holder_name()
+    renew = lease_seconds / 4
     scheduler: BackgroundScheduler | None = None
     try:
         while not stop.is_set():
             with sessions() as s, s.begin():
-                leader = acquire(s, LEASE, me, clock(), LEASE_SECONDS)
+                leader = acquire(s, LEASE, me, clock(), lease_seconds)
             if leader and scheduler is None:
                 log.info("%s holds the scheduler lease; starting jobs", me)
                 scheduler = build_scheduler(jobs)
@@ -140,7 +152,7 @@ def run_scheduler(
                 log.warning("%s lost the scheduler lease; standing by", me)
                 scheduler.shutdown(wait=False)
                 scheduler = None
-            stop.wait(RENEW_SECONDS)
+            stop.wait(renew)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=True)

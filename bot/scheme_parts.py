@@ -1,4 +1,5 @@
-"""A scheme version's indicators, scorer roles and grade bands, read once per process.
+"""A scheme version's indicators, scorer roles, grade bands and sections, read once per
+process.
 
 A scheme version never changes once stored: a change is imported as a new version, a new
 row, and periods keep theirs. Every scoring-form step reads those parts, and reading them
@@ -23,7 +24,7 @@ from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from models import GradeBand, Indicator, Scheme, ScorerRole
+from models import GradeBand, Indicator, Scheme, ScorerRole, Section
 
 # A process talks to a few databases at most (tests make many); each engine's entries go
 # with it.
@@ -37,6 +38,8 @@ class _Parts:
     indicators: tuple[Indicator, ...]
     roles: tuple[ScorerRole, ...]
     grades: tuple[GradeBand, ...]
+    # Read by every step too (which indicators a role scores): a lazy load a step before.
+    sections: tuple[Section, ...]
 
 
 def _detached(session: Session, model: Any, scheme_id: int, *order: Any) -> tuple[Any, ...]:
@@ -57,14 +60,17 @@ def _read(session: Session, scheme: Scheme) -> _Parts:
         _detached(session, Indicator, scheme.id, Indicator.position),
         _detached(session, ScorerRole, scheme.id, ScorerRole.position),
         _detached(session, GradeBand, scheme.id, GradeBand.min_score.desc()),
+        _detached(session, Section, scheme.id, Section.position),
     )
 
 
 def attach(session: Session, scheme: Scheme) -> None:
-    """Fill `scheme.indicators`, `.roles` and `.grades` from memory, when not loaded yet
-    in this session (one read per scheme version and database per process)."""
+    """Fill `scheme.indicators`, `.roles`, `.grades` and `.sections` from memory, when
+    not loaded yet in this session (one read per scheme version and database per
+    process)."""
     state = inspect(scheme)
-    wanted = [name for name in ("indicators", "roles", "grades") if name in state.unloaded]
+    names = ("indicators", "roles", "grades", "sections")
+    wanted = [name for name in names if name in state.unloaded]
     if not wanted or not state.persistent:
         return
     engine = session.get_bind().engine

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     # Bearer token a business system sends to POST /api/metrics; empty: the endpoint
     # refuses every request.
     metrics_api_token: str = ""
+    # Seconds the scheduler leader's lease lasts (renewed every quarter of it): a killed
+    # leader is replaced within about this long. Short in tests, the default in production.
+    scheduler_lease_seconds: float = Field(default=60.0, gt=0)
+    # Seconds a sender's claim on queued messages lasts (renewed every quarter of it, at
+    # most every 10 s): a killed sender's messages go to another within about this long.
+    outbox_lease_seconds: float = Field(default=45.0, gt=0)
 
     @field_validator("default_language")
     @classmethod

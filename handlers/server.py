@@ -99,7 +99,7 @@ class OperationsCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         with self.sessions() as s:
-            found = operations(s, utc_now())
+            found = operations(s, utc_now(), get_settings().scheduler_lease_seconds)
         yield GaugeMetricFamily(
             "jixiao_outbox_depth", "Messages waiting to be sent", value=found.waiting
         )

@@ -29,7 +29,7 @@ from models.period import (
     TaskState,
     TracePart,
 )
-from models.schedule import Lease, apscheduler_jobs
+from models.schedule import Lease, SendBudgetRow, apscheduler_jobs
 from models.scheme import (
     GradeBand,
     Indicator,
@@ -92,6 +92,7 @@ __all__ = [
     "ScoringTask",
     "Section",
     "SeenUpdate",
+    "SendBudgetRow",
     "Stage",
     "StageReached",
     "StageTarget",

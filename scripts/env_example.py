@@ -57,6 +57,11 @@ SCORER_ABOVE_PEERS_POINTS=10
 SCORER_MIN_PEOPLE=3
 # Folder where pay sheets and bind-code sheets are written.
 EXPORT_DIR=exports
+# Several `jixiao worker` processes: seconds the scheduler leader's lease lasts (a killed
+# leader is replaced within about this long) and seconds a sender's claim on queued
+# messages lasts (a killed sender's messages go to another within about this long).
+SCHEDULER_LEASE_SECONDS=60
+OUTBOX_LEASE_SECONDS=45
 """
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot import outbox
 from bot.delivery import SENT, Delivery, Limits, RateLimiter, Sender
+from bot.send_budget import DatabaseBudget
 from models import OutboxMessage, OutboxState
 
 NOW = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
@@ -79,6 +80,8 @@ def _queue(Session, n, chat=lambda i: f"chat{i}", group=False, prefix="m", platf
 
 
 def _sender(Session, transport, clock, **kw):
+    # The shared send budget counts on the same fake clock as the sender.
+    kw.setdefault("budget", DatabaseBudget(Session, clock=clock.monotonic))
     return Sender(Session, transport, "telegram", clock=clock.wall, monotonic=clock.monotonic, **kw)
 
 

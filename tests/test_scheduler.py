@@ -52,15 +52,14 @@ def test_the_jobs_have_fixed_ids_and_never_pile_up(Session):
 def test_a_standby_process_takes_over_when_the_leader_stops(engine, Session, monkeypatch):
     # A lease many renewals long, so a busy CI machine delaying one renewal does not
     # hand it over early; the leader releases it when it stops, so takeover is prompt.
-    monkeypatch.setattr(sched, "RENEW_SECONDS", 0.05)
-    monkeypatch.setattr(sched, "LEASE_SECONDS", 3.0)
     # Jobs run as soon as a leader starts; this test is about the lease alone.
     monkeypatch.setattr(sched.Jobs, "each_group", lambda self, work: 0)
     stop_a, stop_b = threading.Event(), threading.Event()
-    a = threading.Thread(target=sched.run_scheduler, args=(Session, stop_a, "a"))
+    lease = {"lease_seconds": 3.0}
+    a = threading.Thread(target=sched.run_scheduler, args=(Session, stop_a, "a"), kwargs=lease)
     a.start()
     _wait_for_holder(Session, "a")
-    b = threading.Thread(target=sched.run_scheduler, args=(Session, stop_b, "b"))
+    b = threading.Thread(target=sched.run_scheduler, args=(Session, stop_b, "b"), kwargs=lease)
     b.start()
     time.sleep(0.3)
     assert _holder(Session) == "a"

@@ -85,17 +85,23 @@ def test_slacks_429_is_honoured_with_retry_after(Session, api):
     assert api.posted() == []
 
 
-def test_the_worker_runs_a_sender_for_each_configured_platform(tmp_path):
+def test_the_worker_runs_a_sender_for_each_configured_platform(tmp_path, monkeypatch):
     from bot.cli.worker import _senders
     from bot.settings import Settings
 
+    # Each platform reads its own settings from the environment (handlers/*/settings.py).
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    for name in ("SLACK_BOT_TOKEN", "TELEGRAM_BOT_TOKEN", "FEISHU_APP_ID", "FEISHU_APP_SECRET"):
+        monkeypatch.delenv(name, raising=False)
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
-    for kw, expected in (
+    for env, expected in (
         ({}, 0),
-        ({"slack_bot_token": "xoxb-t"}, 1),
-        ({"slack_bot_token": "xoxb-t", "telegram_bot_token": "1:T"}, 2),
+        ({"SLACK_BOT_TOKEN": "xoxb-t"}, 1),
+        ({"SLACK_BOT_TOKEN": "xoxb-t", "TELEGRAM_BOT_TOKEN": "1:T"}, 2),
     ):
-        jobs = _senders(Settings(_env_file=None, **kw), engine)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        jobs = _senders(Settings(_env_file=None), engine)
         assert len(jobs) == expected
         for job in jobs:
             job.close()  # built, not run

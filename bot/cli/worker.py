@@ -28,7 +28,7 @@ def worker(log_level: str | None = LOG_LEVEL) -> None:
     scheduler = threading.Thread(
         target=run_scheduler,
         args=(sessions(engine), stop),
-        kwargs={"clock": utc_now},
+        kwargs={"clock": utc_now, "lease_seconds": settings.scheduler_lease_seconds},
         name="scheduler",
         daemon=True,
     )

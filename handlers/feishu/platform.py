@@ -110,7 +110,13 @@ class Feishu:
         from handlers.feishu.transport import FeishuTransport
 
         transport = FeishuTransport(make_client(self.own()))
-        sender = Sender(sessions, transport, self.name, limits=self.limits)
+        sender = Sender(
+            sessions,
+            transport,
+            self.name,
+            limits=self.limits,
+            lease=settings.outbox_lease_seconds,
+        )
 
         async def drain() -> None:
             await sender.drain(stop_when_empty=False)

@@ -126,7 +126,13 @@ class Slack:
                 base_url=own.api_url or WebClient.BASE_URL,
             )
         )
-        sender = Sender(sessions, transport, self.name, limits=self.limits)
+        sender = Sender(
+            sessions,
+            transport,
+            self.name,
+            limits=self.limits,
+            lease=settings.outbox_lease_seconds,
+        )
 
         async def drain() -> None:
             await sender.drain(stop_when_empty=False)

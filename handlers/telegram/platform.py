@@ -127,7 +127,13 @@ class Telegram:
         async def drain() -> None:
             base = own.api_url or "https://api.telegram.org/bot"
             async with Bot(own.bot_token, base_url=base) as bot:
-                sender = Sender(sessions, TelegramTransport(bot), self.name, limits=self.limits)
+                sender = Sender(
+                    sessions,
+                    TelegramTransport(bot),
+                    self.name,
+                    limits=self.limits,
+                    lease=settings.outbox_lease_seconds,
+                )
                 await sender.drain(stop_when_empty=False)
 
         return drain()
