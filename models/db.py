@@ -248,15 +248,22 @@ def _update_by_copy(
 
 
 def copy_many(
-    conn: Connection, model: type[Base], columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
+    conn: Connection,
+    model: type[Base],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    unless_taken: Sequence[str] = (),
+) -> int:
     """`insert_many`, through COPY on PostgreSQL (ten times fewer round trips' worth of
-    time for hundreds of thousands of rows). The values go through each column's bind
-    processing as there, then psycopg's own adaptation (Decimal, aware datetime, text):
-    what is stored is what an insert stores. Other databases: `insert_many`."""
+    time for hundreds of thousands of rows); returns how many rows were stored. The
+    values go through each column's bind processing as there, then psycopg's own
+    adaptation (Decimal, aware datetime, text): what is stored is what an insert stores.
+    With `unless_taken`, rows whose values there are stored already are skipped (COPY
+    into a temporary table, then INSERT … ON CONFLICT DO NOTHING from it). Other
+    databases: `insert_many`."""
     if conn.dialect.name != "postgresql":
-        insert_many(conn, model, columns, rows)
-        return
+        return insert_many(conn, model, columns, rows, unless_taken=unless_taken)
     table = model.__table__
     assert isinstance(table, Table)
     dialect = conn.dialect
@@ -265,9 +272,30 @@ def copy_many(
     ]
     raw: Any = conn.connection.driver_connection
     names = ", ".join(f'"{c}"' for c in columns)
-    with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([v if p is None else p(v) for p, v in zip(processors, row, strict=True)])
+    target = f'"_jixiao_copy_{table.name}"' if unless_taken else f'"{table.name}"'
+    count = 0
+    with raw.cursor() as cur:
+        if unless_taken:
+            # Same column types as the table, none of its constraints.
+            cur.execute(
+                f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS "
+                f'SELECT {names} FROM "{table.name}" WITH NO DATA'
+            )
+        with cur.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                count += 1
+                copy.write_row(
+                    [v if p is None else p(v) for p, v in zip(processors, row, strict=True)]
+                )
+        if unless_taken:
+            keys = ", ".join(f'"{c}"' for c in unless_taken)
+            cur.execute(
+                f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {target} '
+                f"ON CONFLICT ({keys}) DO NOTHING"
+            )
+            count = cur.rowcount
+            cur.execute(f"DROP TABLE {target}")
+    return count
 
 
 def stream(conn: Connection, stmt: Select[Any], batch: int) -> Iterator[Sequence[Any]]:

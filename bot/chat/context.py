@@ -13,7 +13,6 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.audit import record
@@ -21,7 +20,7 @@ from bot.chat.types import Button, Incoming, Kind, Reply
 from bot.i18n import _
 from bot.workdays import default_tz
 from models import ChatState, Employee
-from models.db import adopt, flushed
+from models.db import adopt, copy_many, flushed
 
 TAG = 8  # hex characters of the tag: short enough for Telegram's 64-byte callback data
 
@@ -99,30 +98,23 @@ def secrets_for(
     period: a query per thousand chats instead of one per chat."""
     wanted = sorted(set(chats))
     found = _secrets(session, wanted)
-    new = [
-        {
-            "platform": platform,
-            "external_id": external_id,
-            "secret": secrets.token_hex(16),
-            "state": {},
-            "updated_at": now,
-        }
+    new: list[tuple[str, str, str, dict[str, Any], dt.datetime]] = [
+        (platform, external_id, secrets.token_hex(16), {}, now)
         for platform, external_id in wanted
         if (platform, external_id) not in found
     ]
     if new:
-        # One statement per thousand chats, not an ORM object each (a period's opening
-        # push reaches every scorer); a chat whose first message lands meanwhile keeps
-        # the key it made, which is then the one read back.
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        table = ChatState.__table__
-        assert isinstance(table, Table)
-        stmt = insert(table).on_conflict_do_nothing(index_elements=["platform", "external_id"])
-        connection = flushed(session)
-        for at in range(0, len(new), 1000):
-            connection.execute(stmt, new[at : at + 1000])
-        found.update(_secrets(session, [(str(c["platform"]), str(c["external_id"])) for c in new]))
+        # Through the driver (COPY on PostgreSQL), not an ORM object each: a period's
+        # opening push reaches every scorer. A chat whose first message lands meanwhile
+        # keeps the key it made, which is then the one read back.
+        copy_many(
+            flushed(session),
+            ChatState,
+            ("platform", "external_id", "secret", "state", "updated_at"),
+            new,
+            unless_taken=("platform", "external_id"),
+        )
+        found.update(_secrets(session, [(c[0], c[1]) for c in new]))
     return found
 
 
