@@ -1,12 +1,8 @@
 """An HR "revise" of an appeal in a scheme with sections reopens the tasks whose marks
 count for the named indicators by the role's weight *within the indicator's section*, as
-the pay engine (bot/pay.py) and bot/gaps.py count them; bonus and deduction items, and
-indicators without a section, by the 考核人 sheet. An unsectioned scheme as before.
-Hand-built schemes on SQLite and PostgreSQL.
-
-The org (tests/factories.small_org): head 100 scores both staff as 机构负责人 and, as their
-manager, as 直接上级; the appellant is 1001, who has both tasks.
-"""
+the pay engine (bot/appraisal/pay.py) and bot/appraisal/gaps.py count them; bonus and
+deduction items, and indicators without a section, by the 考核人 sheet. An unsectioned
+scheme as before. Hand-built schemes on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
