@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent
 
 class BuildWithCatalogs(build_py):
     """build_py, then locales/<lang>/LC_MESSAGES/messages.po compiled into
-    bot/locales/<lang>/LC_MESSAGES/messages.mo, where bot.i18n looks first."""
+    bot/locales/<lang>/LC_MESSAGES/messages.mo, where bot.infra.i18n looks first."""
 
     def run(self) -> None:
         super().run()

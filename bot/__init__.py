@@ -1,4 +1,4 @@
 """The application: everything between the chat handlers and the models."""
 
 # Installs the session hook that seals audit events at commit, for every session.
-import bot.audit  # noqa: F401
+import bot.appraisal.audit  # noqa: F401

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from bot.settings import Settings
+from bot.infra.settings import Settings
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # The level names as the Chinese help lists them.
@@ -105,8 +105,8 @@ def setup(level: str | None, settings: Settings) -> str:
     chosen = (level or settings.log_level or "INFO").strip().upper()
     chosen = CHINESE.get(chosen, chosen)
     if chosen not in LEVELS:
-        from bot.errors import Refused
-        from bot.i18n import _
+        from bot.infra.errors import Refused
+        from bot.infra.i18n import _
 
         raise Refused(
             _("Unknown log level {level}: use one of {levels}.").format(

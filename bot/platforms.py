@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.chat.types import Reply
-from bot.delivery import Limits
-from bot.settings import Settings
+from bot.infra.message import Reply
+from bot.infra.settings import Settings
+from bot.notify.delivery import Limits
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -112,7 +112,7 @@ class Platform(Protocol):
     ) -> Coroutine[Any, Any, None]:
         """Drains the outbox to this platform within its limits, until cancelled; its
         transport classifies failures as permanent (unreachable or not), retry-after,
-        transient or unknown (bot.delivery.Delivery)."""
+        transient or unknown (bot.notify.delivery.Delivery)."""
         ...
 
     def render(self, reply: Reply) -> Any:

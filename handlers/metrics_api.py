@@ -20,13 +20,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import periods as lifecycle
-from bot.errors import Refused
-from bot.i18n import _, using
+from bot.appraisal import periods as lifecycle
 from bot.importing.metrics import apply_batch
 from bot.importing.report import ImportRefused
-from bot.settings import Settings
-from bot.workdays import utc_now
+from bot.infra.errors import Refused
+from bot.infra.i18n import _, using
+from bot.infra.settings import Settings
+from bot.infra.workdays import utc_now
 
 log = logging.getLogger(__name__)
 # A batch larger than this is refused unread: send several.

@@ -32,9 +32,9 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from bot import platforms
 from bot.chat import binding
-from bot.health import SENT_WINDOW, operations
-from bot.settings import Settings, get_settings
-from bot.workdays import utc_now
+from bot.infra.settings import Settings, get_settings
+from bot.infra.workdays import utc_now
+from bot.notify.health import SENT_WINDOW, operations
 from handlers.metrics_api import metrics_route
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def _database_answers(sessions: sessionmaker[Session]) -> None:
 
 
 class OperationsCollector(Collector):
-    """The deployment's state as gauges, read in one go at each scrape (bot.health)."""
+    """The deployment's state as gauges, read in one go at each scrape (bot.notify.health)."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions

@@ -72,7 +72,7 @@ class Employee(Base):
     on_leave: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str | None] = mapped_column(String(16))
     email: Mapped[str | None] = mapped_column(String(200))
-    # Mainland mobile, 11 digits without +86 (bot.mobile): what Feishu binds by, when on.
+    # Mainland mobile, 11 digits without +86 (bot.infra.mobile): what Feishu binds by, when on.
     mobile: Mapped[str | None] = mapped_column(String(32), index=True)
 
     institution: Mapped[Institution] = relationship(foreign_keys=[institution_id])

@@ -33,7 +33,7 @@ class Lease(Base):
 class SendBudgetRow(Base):
     """A platform's overall send limit shared by every sender of every process: a token
     bucket refilled at `rate` a second up to `capacity`, taken one send at a time by one
-    guarded UPDATE (bot.send_budget). Tokens may go below zero: a sender that takes one
+    guarded UPDATE (bot.notify.send_budget). Tokens may go below zero: a sender that takes one
     then waits until the bucket would have held it, so the slots it hands out are spaced
     `1 / rate` apart whoever takes them."""
 

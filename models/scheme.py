@@ -103,7 +103,7 @@ class Indicator(Base):
     comment_at_max: Mapped[bool] = mapped_column(Boolean, default=False)
     # The section (its code) this indicator belongs to, in a scheme with sections.
     section: Mapped[str | None] = mapped_column(String(64), default=None)
-    # Metric kind: how target and actual become points (see bot/metrics.py), numbers as
+    # Metric kind: how target and actual become points (see bot/appraisal/metrics.py), numbers as
     # text: {"form": "linear", "direction": "higher", "floor": "60", "cap": "120"} or
     # {"form": "stepped", "direction": "lower", "steps": [["100", "100"], ["90", "80"]]}.
     rule: Mapped[dict[str, Any] | None] = mapped_column(default=None)

@@ -47,6 +47,7 @@ def main() -> None:
         str(POT),
         "bot",
         "handlers",
+        "benchmarks",
     )
     for lang in ("zh_CN", "en"):
         po = LOCALES / lang / "LC_MESSAGES" / "messages.po"

@@ -677,10 +677,10 @@ def scores_example() -> None:
 
     from openpyxl import load_workbook
 
+    from bot.appraisal.periods import find_group, open_period
     from bot.importing.org import import_org
     from bot.importing.scheme import import_scheme
     from bot.importing.scores import write_template
-    from bot.periods import find_group, open_period
     from models.db import make_engine, sessions, upgrade
 
     at = dt.datetime(2026, 12, 1, 1, tzinfo=dt.UTC)

@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
 
-from bot import outbox
 from bot.chat.context import sign
-from bot.chat.types import Button, Reply
+from bot.infra.message import Button, Reply
+from bot.notify import outbox
 from models.db import make_engine, sessions, upgrade
 
 N = 20_000

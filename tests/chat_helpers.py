@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.appraisal.periods import new_period
+from bot.appraisal.results import compute_period
+from bot.chat.codes import hash_code
 from bot.chat.dispatch import handle
-from bot.chat.types import Incoming, Kind, Reply
-from bot.codes import hash_code
-from bot.periods import new_period
-from bot.results import compute_period
+from bot.infra.message import Incoming, Kind, Reply
 from models import (
     BindCode,
     ChatIdentity,

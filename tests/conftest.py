@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, orm, text
 from sqlalchemy.engine import make_url
 
-from bot import i18n
+from bot.infra import i18n
 from models import Base
 from models.db import make_engine, sessions, upgrade
 

@@ -13,11 +13,11 @@ import time
 from Crypto.Cipher import AES
 from starlette.testclient import TestClient
 
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from handlers.feishu.cards import buttons_of, text_of
-from handlers.feishu.fake_api import FakeFeishuAPI
 from handlers.server import create_server
 from tests.chat_helpers import NOW
+from tests.fakes.feishu import FakeFeishuAPI
 
 APP_ID = "cli_test"
 SECRET = "feishu-app-secret"

@@ -11,8 +11,8 @@ from pathlib import Path
 import openpyxl
 from sqlalchemy import select
 
+from bot.appraisal.periods import open_period
 from bot.importing import import_scheme
-from bot.periods import open_period
 from models import Indicator, Period, ScoreEntry, ScoringTask, TaskState
 from tests.factories import small_org
 

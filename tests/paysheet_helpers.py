@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot.periods import open_period
+from bot.appraisal.periods import open_period
 from models import (
     Employee,
     Indicator,

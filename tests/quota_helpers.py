@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot.periods import close_period
-from bot.results import compute_period
+from bot.appraisal.periods import close_period
+from bot.appraisal.results import compute_period
 from models import (
     GradeBand,
     QuotaBound,

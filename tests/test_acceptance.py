@@ -31,11 +31,11 @@ CLOCK = [MOMENT]
 def clock(monkeypatch, tmp_path):
     """The command line's clock pinned inside the example period; files by default in
     the test's own export folder."""
-    from bot.settings import get_settings
+    from bot.infra.settings import get_settings
 
     CLOCK[0] = MOMENT
     monkeypatch.setattr("bot.cli.common.utc_now", lambda: CLOCK[0])
-    monkeypatch.setattr("bot.workdays.utc_now", lambda: CLOCK[0])
+    monkeypatch.setattr("bot.infra.workdays.utc_now", lambda: CLOCK[0])
     monkeypatch.setenv("EXPORT_DIR", str(tmp_path / "exports"))
     get_settings.cache_clear()
     yield MOMENT

@@ -14,13 +14,14 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from bot import adjustments, appeals, demo
-from bot.errors import Refused
-from bot.export import pay_sheet
-from bot.i18n import money
-from bot.periods import close_period, finalize_period, publish_period
-from bot.reminders import queue_results_published
-from bot.results import compute_period
+from bot.appraisal import adjustments, appeals
+from bot.appraisal.export import pay_sheet
+from bot.appraisal.periods import close_period, finalize_period, publish_period
+from bot.appraisal.results import compute_period
+from bot.cli import demo_data as demo
+from bot.infra.errors import Refused
+from bot.infra.i18n import money
+from bot.notify.reminders import queue_results_published
 from models import (
     Appeal,
     AppealState,

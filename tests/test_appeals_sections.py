@@ -11,11 +11,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot import appeals, i18n
-from bot.errors import Refused
+from bot.appraisal import appeals
+from bot.appraisal.periods import open_period
+from bot.appraisal.sections import Counting, indicators_for
 from bot.importing import import_scheme
-from bot.periods import open_period
-from bot.sections import Counting, indicators_for
+from bot.infra import i18n
+from bot.infra.errors import Refused
 from models import (
     Appeal,
     AppealState,

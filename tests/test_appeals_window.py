@@ -9,14 +9,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bot import adjustments, appeals
-from bot.appeal_notices import queue_appeal_reminders
-from bot.chat.types import Button
+from bot.appraisal import adjustments, appeals
+from bot.appraisal.periods import add_workdays, window_close
+from bot.appraisal.progress import group_progress
 from bot.cli.appeals import _progress
-from bot.digest import build
-from bot.errors import Refused
-from bot.periods import add_workdays, window_close
-from bot.progress import group_progress
+from bot.infra.errors import Refused
+from bot.infra.message import Button
+from bot.notify.appeal_notices import queue_appeal_reminders
+from bot.notify.digest import build
 from models import (
     Appeal,
     AppealState,

@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy import Engine, func, select, text, update
 from typer.testing import CliRunner
 
-from bot import demo, i18n
-from bot.audit import record
-from bot.audit_verify import verify
+from bot.appraisal.audit import record
+from bot.appraisal.audit_verify import verify
+from bot.appraisal.periods import close_period
+from bot.appraisal.results import compute_period
+from bot.cli import demo_data as demo
 from bot.cli.main import app
-from bot.periods import close_period
-from bot.results import compute_period
+from bot.infra import i18n
 from models import (
     AuditEvent,
     AuditHead,

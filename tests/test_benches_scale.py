@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from bot import bench_org_import, bench_period_open
+from benchmarks import org_import as bench_org_import
+from benchmarks import period_open as bench_period_open
 from bot.cli.main import app
 from tests.conftest import new_pg_database
 

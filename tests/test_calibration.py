@@ -9,11 +9,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bot import i18n, quotas
-from bot.calibration import calibrate, remove
-from bot.errors import Refused
-from bot.periods import publish_period
-from bot.results import compute_period
+from bot.appraisal import quotas
+from bot.appraisal.calibration import calibrate, remove
+from bot.appraisal.periods import publish_period
+from bot.appraisal.results import compute_period
+from bot.infra import i18n
+from bot.infra.errors import Refused
 from models import AuditEvent, Calibration, CalibrationRole, PeriodState, Result
 from tests.chat_helpers import Chat, bind
 from tests.paysheet_helpers import LATER, cli, period_of

@@ -11,7 +11,7 @@ from matplotlib import font_manager
 from matplotlib import pyplot as plt
 from PIL import Image, ImageChops
 
-from bot.chart import cjk_font, completion_bars
+from bot.notify.chart import cjk_font, completion_bars
 
 
 def _draw(text: str, family: str) -> Image.Image:

@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot import appeals
+from bot.appraisal import appeals
 from bot.chat.context import sign
-from bot.chat.types import Incoming, Kind
-from bot.errors import Refused
+from bot.infra.errors import Refused
+from bot.infra.message import Incoming, Kind
 from models import (
     Appeal,
     AppealState,

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from bot.appraisal.periods import publish_period
 from bot.chat.context import sign
-from bot.chat.types import Incoming, Kind
-from bot.periods import publish_period
+from bot.infra.message import Incoming, Kind
 from models import AuditEvent, Calibration, ChatState, Result
 from tests.chat_helpers import Chat, Tap, bind, verify_dialog
 from tests.paysheet_helpers import LATER

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.results import compute_period
+from bot.appraisal.results import compute_period
 from models import (
     GradeBand,
     Indicator,
@@ -168,7 +168,7 @@ def test_no_result_in_the_newest_period_is_said_and_the_older_one_labelled(sessi
 
 
 def test_other_scales_averages_and_inexact_shares_are_shown_so_they_still_add_up():
-    """Straight from the engine's trace (bot.pay.compute), as the explanation renders it.
+    """Straight from the engine's trace (bot.appraisal.pay.compute), as the explanation renders it.
 
     I1 (weight 50, scale 0–10): manager 7.5 → 75, head 9 → 90;
         75 × 70% + 90 × 30% = 52.5 + 27 = 79.5; 50 × 79.5 ÷ 100 = 39.75.
@@ -177,9 +177,9 @@ def test_other_scales_averages_and_inexact_shares_are_shown_so_they_still_add_up
     I3 (weight 20), roles 50 / 25 here (peer 25 absent): (90 × 50 + 60 × 25) ÷ 75 = 80;
         20 × 80 ÷ 100 = 16.
     """
-    from bot import i18n
+    from bot.appraisal.pay import IndicatorKind, IndicatorSpec, Mark, RoleSpec, SchemeSpec, compute
     from bot.chat.explain import indicators
-    from bot.pay import IndicatorKind, IndicatorSpec, Mark, RoleSpec, SchemeSpec, compute
+    from bot.infra import i18n
     from tests.test_pay import BANDS
 
     spec = SchemeSpec(

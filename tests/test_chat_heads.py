@@ -10,11 +10,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from bot.digest import build as build_digest
-from bot.digest import facts
-from bot.i18n import using
+from bot.infra.i18n import using
+from bot.notify.digest import build as build_digest
+from bot.notify.digest import facts
 from handlers.telegram.bot import build_application, set_commands
-from handlers.telegram.fake_api import FakeBotAPI
 from models import (
     ChatIdentity,
     OutboxMessage,
@@ -25,6 +24,7 @@ from models import (
     TaskState,
 )
 from tests.chat_helpers import SH, WORDS, Chat, Tap, bind, build_world, issue_code, verify_dialog
+from tests.fakes.telegram import FakeBotAPI
 from tests.test_telegram_chat import Telegram
 
 LATE = dt.datetime(2026, 12, 9, 9, 30, tzinfo=SH)  # a Wednesday, two days past the deadline

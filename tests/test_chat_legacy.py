@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot import legacy
+from bot.appraisal import legacy
 from models import LegacyResult
 from tests.chat_helpers import Chat, Tap, bind, build_world, money
 

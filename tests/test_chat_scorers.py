@@ -11,7 +11,8 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from bot import digest, i18n
+from bot.infra import i18n
+from bot.notify import digest
 from models import Institution, PeriodState, Role, RoleGrant
 from tests.chat_helpers import NOW, WORDS, Chat, Tap, _scored, bind, build_world, verify_dialog
 from tests.paysheet_helpers import cli

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat.types import Incoming, Kind
-from bot.periods import close_period
+from bot.appraisal.periods import close_period
+from bot.infra.message import Incoming, Kind
 from models import AuditEvent, ChatState, ScoreEntry, ScoringTask, TaskState
 from tests.chat_helpers import NOW, WORDS, Chat, Other, Tap, bind, build_world, verify_dialog
 

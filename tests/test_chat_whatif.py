@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.chat.context import sign
-from bot.chat.types import Incoming, Kind
+from bot.infra.message import Incoming, Kind
 from models import AuditEvent, ChatState, IndicatorKind, Period, PeriodState, Result
 from tests.chat_helpers import Chat, Tap, bind, build_world, money, verify_dialog
 

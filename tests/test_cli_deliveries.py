@@ -8,8 +8,8 @@ import time_machine
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot import outbox
 from bot.cli.main import app
+from bot.notify import outbox
 from models import ChatIdentity, Employee, OutboxMessage, OutboxState, Role, RoleGrant
 from models.db import make_engine, sessions, upgrade
 from tests.factories import T0, bind, small_org
@@ -208,7 +208,7 @@ def test_announce_to_nobody_bound_fails_and_names_who_has_no_chat(tmp_path):
 def test_backlog_and_reach_queries_on_every_database(session):
     """The same questions asked of SQLite and PostgreSQL: counts, ages, stranded claims,
     failures grouped per person, and who an announcement would miss."""
-    from bot.undelivered import backlog, reach
+    from bot.notify.undelivered import backlog, reach
 
     _, people = small_org(session)
     inst, head, staff = people["东城支行"]

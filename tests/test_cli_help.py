@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot import i18n
 from bot.cli.help import commands, first_sentence, localise, wrap
 from bot.cli.main import app, language_in
+from bot.infra import i18n
 
 JIXIAO = Path(sys.executable).with_name("jixiao")
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")

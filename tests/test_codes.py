@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from bot import codes
-from bot.settings import get_settings
+from bot.chat import codes
+from bot.infra.settings import get_settings
 from models import AuditEvent, BindCode, Employee
 from tests.factories import T0, small_org
 
@@ -90,7 +90,7 @@ def test_reissuing_expires_the_earlier_unused_codes_but_not_used_ones(session):
 
 def _issue_sheet(tmp_path, monkeypatch, env):
     from bot.cli.main import app
-    from bot.settings import get_settings
+    from bot.infra.settings import get_settings
 
     for name in ("TELEGRAM_BOT_TOKEN", "SLACK_APP_ID", "SLACK_BOT_TOKEN"):
         monkeypatch.setenv(name, env.get(name, ""))

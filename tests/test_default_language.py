@@ -10,9 +10,9 @@ import pydantic
 import pytest
 from sqlalchemy import select
 
-from bot import i18n
-from bot.reminders import queue_period_opened
-from bot.settings import Settings, get_settings
+from bot.infra import i18n
+from bot.infra.settings import Settings, get_settings
+from bot.notify.reminders import queue_period_opened
 from handlers.web import create_app
 from models import OutboxMessage
 from tests.chat_helpers import NOW, Chat, bind, build_world

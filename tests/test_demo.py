@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from bot import demo
-from bot.errors import Refused
+from bot.cli import demo_data as demo
+from bot.infra.errors import Refused
 from models import (
     Employee,
     Group,

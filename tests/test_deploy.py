@@ -12,7 +12,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from bot.cli.main import app
-from bot.settings import Settings
+from bot.infra.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 

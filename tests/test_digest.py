@@ -8,12 +8,12 @@ from decimal import Decimal
 import time_machine
 from sqlalchemy import select
 
-from bot import i18n
-from bot.digest import build, queue_head_digests
-from bot.nudge import Nudged, nudge_answer, remind_overdue
-from bot.periods import open_period
-from bot.progress import group_progress
-from bot.workdays import is_quiet, is_workday, workdays_between
+from bot.appraisal.periods import open_period
+from bot.appraisal.progress import group_progress
+from bot.infra import i18n
+from bot.infra.workdays import is_quiet, is_workday, workdays_between
+from bot.notify.digest import build, queue_head_digests
+from bot.notify.nudge import Nudged, nudge_answer, remind_overdue
 from models import (
     ChatIdentity,
     OutboxMessage,
@@ -83,7 +83,7 @@ def test_a_later_run_the_same_day_builds_nothing_and_each_digest_is_built_once(
 ):
     """The job runs every quarter of an hour: once today's digests are queued, later runs
     draw no chart; and two heads' chats in one institution and language share one build."""
-    import bot.digest as digest
+    import bot.notify.digest as digest
 
     group, people = small_org(session)
     open_period(session, T0, group=group, label="2026-11", scheme_code="STD")

@@ -8,13 +8,14 @@ from decimal import Decimal as D
 
 from sqlalchemy import select
 
-from bot import i18n, metrics
+from bot.appraisal import metrics
+from bot.appraisal.pay import IndicatorSpec, Mark, compute
+from bot.appraisal.periods import close_period
+from bot.appraisal.results import compute_period
+from bot.appraisal.traces import expand
 from bot.chat import explain
 from bot.importing.metrics import import_metrics
-from bot.pay import IndicatorSpec, Mark, compute
-from bot.periods import close_period
-from bot.results import compute_period
-from bot.traces import expand
+from bot.infra import i18n
 from models import Result
 from models.scheme import IndicatorKind
 from tests.metrics_helpers import NOW, layered_world, score, write_csv
@@ -119,7 +120,7 @@ def test_stored_layered_trace_explains_sections(session, tmp_path):
 def test_why_in_chat_on_a_published_layered_result(session, tmp_path):
     """The whole chat answer, in Chinese, for a published result of the layered scheme:
     the metric lines and every section with its weight and points."""
-    from bot.periods import publish_period
+    from bot.appraisal.periods import publish_period
     from tests.chat_helpers import Chat, bind
 
     period, _head, staff = layered_world(session, tmp_path)

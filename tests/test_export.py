@@ -11,9 +11,10 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot import demo, export
-from bot.errors import Refused
-from bot.periods import find_group, find_institution, find_period
+from bot.appraisal import export
+from bot.appraisal.periods import find_group, find_institution, find_period
+from bot.cli import demo_data as demo
+from bot.infra.errors import Refused
 from models import Employee, Institution, Period, Result
 
 NOW = dt.datetime(2026, 11, 24, 2, 30, tzinfo=dt.UTC)
@@ -84,7 +85,7 @@ def test_a_period_still_open_for_scoring_is_refused(group, session):
 
 def test_a_closed_period_without_results_is_refused(group, session):
     period = find_period(session, group, "2026-11")
-    from bot.periods import close_period
+    from bot.appraisal.periods import close_period
 
     close_period(session, NOW, period)
     with pytest.raises(Refused, match="results compute"):
@@ -92,8 +93,8 @@ def test_a_closed_period_without_results_is_refused(group, session):
 
 
 def test_a_closed_period_with_results_exports_as_a_marked_preview(group, session, tmp_path):
-    from bot.periods import close_period
-    from bot.results import compute_period
+    from bot.appraisal.periods import close_period
+    from bot.appraisal.results import compute_period
 
     period = find_period(session, group, "2026-11")
     close_period(session, NOW, period)

@@ -12,15 +12,15 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot.chat.types import Button, Reply
-from bot.delivery import Sender
+from bot.infra.message import Button, Reply
+from bot.notify.delivery import Sender
 from handlers.feishu.cards import buttons_of, card, text_of
 from handlers.feishu.client import make_client
-from handlers.feishu.fake_api import FakeFeishuAPI
 from handlers.feishu.settings import FeishuSettings
 from handlers.feishu.transport import FEISHU_LIMITS, FeishuTransport
 from models import ChatIdentity, ScoreEntry
 from tests.chat_helpers import NOW, build_world, issue_code
+from tests.fakes.feishu import FakeFeishuAPI
 from tests.feishu_helpers import (
     APP_ID,
     KEY,
@@ -216,8 +216,8 @@ def test_failures_are_sorted_as_feishu_documents_them(api):
 
 
 def test_a_person_feishu_cannot_reach_is_marked_unreachable_by_the_sender(Session, api, world):
-    from bot import outbox
     from bot.chat.binding import attach
+    from bot.notify import outbox
 
     with Session() as s, s.begin():
         attach(s, NOW, "feishu", "ou_gone", s.merge(world.zhang))
@@ -251,7 +251,7 @@ def test_cards_keep_text_plain_and_payloads_opaque():
 
 
 def test_feishus_limits_are_kept_per_minute_as_well_as_per_second():
-    from bot.delivery import RateLimiter
+    from bot.notify.delivery import RateLimiter
 
     limiter = RateLimiter(FEISHU_LIMITS)
     at = 0.0
@@ -270,7 +270,7 @@ def _drain(Session, api):
 
 
 def test_the_result_push_has_a_why_button_that_explains_the_pay(Session, api, world, monkeypatch):
-    from bot.reminders import queue_results_published
+    from bot.notify.reminders import queue_results_published
 
     u = FeishuUser(Session, api, monkeypatch, user="ou_z")
     try:
@@ -296,8 +296,8 @@ def test_the_result_push_has_a_why_button_that_explains_the_pay(Session, api, wo
 
 
 def test_the_heads_digest_is_one_card_with_its_chart(Session, api):
-    from bot.digest import queue_head_digests
-    from bot.periods import open_period
+    from bot.appraisal.periods import open_period
+    from bot.notify.digest import queue_head_digests
     from tests.factories import T0, bind, small_org
 
     nine = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -352,7 +352,7 @@ def test_a_429_in_the_middle_of_a_chats_pushes_keeps_their_order_and_sends_each_
 ):
     """The chart's upload of the second push meets Feishu's 429 (99991400): it waits the
     seconds Feishu gives, then the card goes once, and the third push only after it."""
-    from bot import outbox
+    from bot.notify import outbox
 
     def push(n: int, **extra: str) -> None:
         with Session() as s, s.begin():

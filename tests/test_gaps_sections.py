@@ -1,6 +1,6 @@
 """Who has no result, and why, in a scheme with sections: a role counts for an indicator
-by its weight *within the indicator's section*, as the pay engine (bot/pay.py) has it.
-Hand-built cases, each checked against the engine itself (bot/results.py), on SQLite and
+by its weight *within the indicator's section*, as the pay engine (bot/appraisal/pay.py) has it.
+Hand-built cases, each checked against the engine itself (bot/appraisal/results.py), on SQLite and
 PostgreSQL.
 
 The org: head 100 (东城支行行长) scores both staff as 机构负责人 and, as their manager,
@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot import gaps, i18n
+from bot.appraisal import gaps
+from bot.appraisal.periods import open_period
+from bot.appraisal.results import compute_period
 from bot.importing import import_scheme
-from bot.periods import open_period
-from bot.results import compute_period
+from bot.infra import i18n
 from models import Result
 from tests.factories import small_org
 from tests.metrics_helpers import NOW, score, workbook

@@ -7,9 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from bot.chat import render, sheet, values
+from bot.appraisal import values
+from bot.chat import sheet
 from bot.chat.context import Ctx, chat_state
-from bot.chat.types import Incoming
+from bot.infra import render
+from bot.infra.message import Incoming
 from tests.chat_helpers import NOW, Chat, Tap, bind, build_world
 
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from bot.cli import serve as serve_cli
 from bot.cli.main import app as cli
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from handlers.server import create_server
 from handlers.web import create_app
 from handlers.web.app import local_peer

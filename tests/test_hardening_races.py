@@ -9,9 +9,9 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot import i18n
 from bot.chat.dispatch import handle
-from bot.chat.types import Incoming
+from bot.infra import i18n
+from bot.infra.message import Incoming
 from models import ScoreEntry, ScoringTask
 from tests.chat_helpers import NOW, Chat, Tap, bind, build_world
 

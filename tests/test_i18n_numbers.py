@@ -1,5 +1,5 @@
 """Numbers in the conversation are formatted by Python for our two languages, as Babel
-formats them (bot.i18n.number's fast path): the two must never differ."""
+formats them (bot.infra.i18n.number's fast path): the two must never differ."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot import i18n
+from bot.infra import i18n
 
 EDGES = [
     "0",

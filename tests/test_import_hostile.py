@@ -12,11 +12,11 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from bot import i18n
 from bot.importing import ImportRefused, import_org, import_scheme
 from bot.importing import org as org_importer
 from bot.importing import scheme as scheme_importer
 from bot.importing.table import _SIMPLIFIED, canonical
+from bot.infra import i18n
 from models import Employee, Group, Indicator, Institution, Scheme, ScorerRole
 from tests.test_import_org import (
     HEADERS,

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from bot import i18n
 from bot.cli.main import app
 from bot.importing import ImportRefused, import_org
+from bot.infra import i18n
 from models import AuditEvent, Department, Employee, Group, Institution, Role, RoleGrant
 
 NOW = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
@@ -552,8 +552,8 @@ def test_the_examples_in_the_docs_import_alike(session, name):
 
 @pytest.mark.parametrize("name", ["org_example.xlsx", "org_example_gb18030.csv"])
 def test_the_examples_make_a_period_where_every_appraisee_has_a_weighted_scorer(session, name):
+    from bot.appraisal.periods import open_period
     from bot.importing import import_scheme
-    from bot.periods import open_period
     from models import ScorerRole, ScoringTask
 
     templates = Path(__file__).resolve().parent.parent / "docs" / "templates"
@@ -625,7 +625,7 @@ def test_reports_listed_before_their_managers_get_them(session, tmp_path):
 
 
 def test_an_import_that_changes_many_people_audits_each_and_keeps_the_chain(session, tmp_path):
-    from bot.audit_verify import verify
+    from bot.appraisal.audit_verify import verify
 
     imported(session, xlsx(tmp_path, STAFF))
     raised = [[*r[:6], int(r[6]) + 100] for r in STAFF]

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from bot import i18n
+from bot.appraisal.pay import SchemeSpec
 from bot.cli.main import app
 from bot.importing import ImportRefused, import_scheme
-from bot.pay import SchemeSpec
+from bot.infra import i18n
 from models import (
     AuditEvent,
     GradeBand,

@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from bot import i18n
-from bot.behalf import ACTION
+from bot.appraisal.behalf import ACTION
+from bot.appraisal.periods import close_period, find_group, open_period
+from bot.appraisal.results import compute_period
 from bot.cli.main import app
-from bot.errors import Refused
 from bot.importing import ImportRefused, import_org, import_scheme
 from bot.importing.scores import check_scores, import_scores, read_sheet, write_template
-from bot.periods import close_period, find_group, open_period
-from bot.results import compute_period
+from bot.infra import i18n
+from bot.infra.errors import Refused
 from models import (
     AuditEvent,
     Employee,

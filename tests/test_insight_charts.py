@@ -11,7 +11,7 @@ from decimal import Decimal as D
 import pytest
 from PIL import Image, ImageChops
 
-from bot.chart import history_lines, spread_boxes
+from bot.notify.chart import history_lines, spread_boxes
 from models import PeriodState
 from tests.chat_helpers import Chat, bind, build_world
 

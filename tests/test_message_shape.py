@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from bot.chat.types import Button, Reply
+from bot.infra.message import Button, Reply
 from bot.platforms import registered
 from handlers.feishu.cards import buttons_of, text_of
 from handlers.web.app import push_json, reply_json

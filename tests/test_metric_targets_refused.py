@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from bot.cli.main import app
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from handlers.server import create_server
 from models import MetricValue
 from tests.metrics_helpers import layered_world, write_csv

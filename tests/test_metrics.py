@@ -9,15 +9,15 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from bot import i18n
+from bot.appraisal.pay import SchemeSpec
+from bot.appraisal.periods import close_period
+from bot.appraisal.results import compute_period
+from bot.appraisal.sections import indicators_for
 from bot.cli.main import app
-from bot.errors import Refused
 from bot.importing import ImportRefused
 from bot.importing.metrics import import_metrics
-from bot.pay import SchemeSpec
-from bot.periods import close_period
-from bot.results import compute_period
-from bot.sections import indicators_for
+from bot.infra import i18n
+from bot.infra.errors import Refused
 from models import AuditEvent, MetricValue, Result, Scheme, ScoringTask
 from tests.metrics_helpers import NOW, layered_world, score, write_csv
 
@@ -198,8 +198,8 @@ def test_the_layered_examples_import(session, tmp_path):
     import datetime as dt
     from pathlib import Path
 
+    from bot.appraisal.periods import find_group, open_period
     from bot.importing import import_org, import_scheme
-    from bot.periods import find_group, open_period
 
     docs = Path(__file__).resolve().parent.parent / "docs" / "templates"
     import_org(session, NOW, docs / "org_example.xlsx")
@@ -286,7 +286,7 @@ def test_scores_import_fills_only_a_roles_own_sections(session, tmp_path):
 def test_what_if_on_a_layered_result_keeps_its_business_figures(session, tmp_path):
     """What-if with the stored values gives the stored pay; raising a scored mark in one
     section moves the total by that section's share only."""
-    from bot.whatif import recompute
+    from bot.appraisal.whatif import recompute
 
     period, _head, staff = layered_world(session, tmp_path)
     s0, _s1 = staff
@@ -299,7 +299,7 @@ def test_what_if_on_a_layered_result_keeps_its_business_figures(session, tmp_pat
     result = session.scalar(
         select(Result).where(Result.employee_id == s0.id, Result.period_id == period.id)
     )
-    from bot.traces import expand
+    from bot.appraisal.traces import expand
 
     trace = expand(session, result.trace)
     spec = SchemeSpec.of(session.get_one(Scheme, period.scheme_id))

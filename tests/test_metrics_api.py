@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from handlers.server import create_server
 from models import AuditEvent, MetricValue
 from tests.metrics_helpers import layered_world

@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
-from bot.demo import build
+from bot.cli.demo_data import build
 from models.db import alembic_config, make_engine, schema_state, sessions, upgrade
 from tests.conftest import new_pg_database
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.chat import binding
-from bot.mobile import normalise
+from bot.infra.mobile import normalise
 from models import ChatIdentity, Employee
 from tests.chat_helpers import NOW, build_world
 from tests.feishu_helpers import FeishuUser
@@ -114,7 +114,7 @@ def test_binding_by_mobile_needs_exactly_one_active_match(session):
 
 @pytest.fixture
 def api():
-    from handlers.feishu.fake_api import FakeFeishuAPI
+    from tests.fakes.feishu import FakeFeishuAPI
 
     fake = FakeFeishuAPI().start()
     yield fake

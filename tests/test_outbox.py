@@ -10,9 +10,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from bot import outbox
-from bot.delivery import SENT, Delivery, Limits, RateLimiter, Sender
-from bot.send_budget import DatabaseBudget
+from bot.notify import outbox
+from bot.notify.delivery import SENT, Delivery, Limits, RateLimiter, Sender
+from bot.notify.send_budget import DatabaseBudget
 from models import OutboxMessage, OutboxState
 
 NOW = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
@@ -61,7 +61,7 @@ def clock(monkeypatch):
         clock.t += seconds
         await real_sleep(0)  # still let other tasks run, as a real sleep would
 
-    monkeypatch.setattr("bot.delivery.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("bot.notify.delivery.asyncio.sleep", fake_sleep)
     return clock
 
 

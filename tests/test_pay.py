@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.pay import (
+from bot.appraisal.pay import (
     BandSpec,
     Incomplete,
     IndicatorSpec,

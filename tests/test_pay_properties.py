@@ -10,7 +10,7 @@ from decimal import Decimal as D
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.pay import BandSpec, IndicatorSpec, Mark, RoleSpec, SchemeSpec, compute
+from bot.appraisal.pay import BandSpec, IndicatorSpec, Mark, RoleSpec, SchemeSpec, compute
 from models.scheme import IndicatorKind, PayMode
 
 FAST = settings(max_examples=200, deadline=None)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import metrics
-from bot.pay import (
+from bot.appraisal import metrics
+from bot.appraisal.pay import (
     BandSpec,
     Incomplete,
     IndicatorSpec,

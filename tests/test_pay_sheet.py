@@ -13,9 +13,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot import export, gaps
-from bot.periods import close_period, finalize_period, publish_period
-from bot.results import compute_period
+from bot.appraisal import export, gaps
+from bot.appraisal.periods import close_period, finalize_period, publish_period
+from bot.appraisal.results import compute_period
 from models import Employee, Result, Scheme
 from tests.paysheet_helpers import LATER, cli, heads_managed, join, open_, org, period_of, score
 

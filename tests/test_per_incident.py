@@ -9,10 +9,10 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import select
 
-from bot import i18n
+from bot.appraisal.pay import IndicatorSpec, Mark, compute
 from bot.chat.myscore import item_line
 from bot.importing import import_scheme
-from bot.pay import IndicatorSpec, Mark, compute
+from bot.infra import i18n
 from models import Group, Indicator, IndicatorKind, Institution, Scheme
 from tests.chat_helpers import WORDS, Chat, Tap, bind, build_world
 from tests.test_import_scheme import INDICATORS, NOW, refused, with_row, workbook

@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from bot import gaps
-from bot.errors import Refused
-from bot.periods import close_period, open_period, publish_period
-from bot.results import compute_period
+from bot.appraisal import gaps
+from bot.appraisal.periods import close_period, open_period, publish_period
+from bot.appraisal.results import compute_period
+from bot.infra.errors import Refused
 from models import Period, PeriodState, Scheme, ScoringTask
 from tests.factories import T0, small_org
 from tests.paysheet_helpers import LATER, cli, join, open_, org, period_of, score
@@ -240,7 +240,7 @@ def test_publishing_with_no_result_at_all_says_who_waits_for_what_not_just_compu
 
 
 def test_adding_tasks_reaches_only_those_who_cannot_get_a_result(session):
-    from bot.periods import add_missing_tasks
+    from bot.appraisal.periods import add_missing_tasks
 
     group, people = org(session)
     period = open_(session, group)

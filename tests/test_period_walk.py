@@ -10,10 +10,14 @@ from collections import defaultdict
 import time_machine
 from sqlalchemy import select
 
-from bot.digest import queue_head_digests
-from bot.periods import close_period, open_period, publish_period
-from bot.reminders import queue_deadline_reminders, queue_period_opened, queue_results_published
-from bot.results import compute_period
+from bot.appraisal.periods import close_period, open_period, publish_period
+from bot.appraisal.results import compute_period
+from bot.notify.digest import queue_head_digests
+from bot.notify.reminders import (
+    queue_deadline_reminders,
+    queue_period_opened,
+    queue_results_published,
+)
 from models import OutboxMessage, ScoreEntry, ScoringTask, TaskState
 from tests.factories import bind, small_org
 

@@ -8,15 +8,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot.errors import Refused
-from bot.periods import (
+from bot.appraisal.periods import (
     close_period,
     finalize_period,
     open_period,
     publish_period,
     reopen_period,
 )
-from bot.results import compute_period
+from bot.appraisal.results import compute_period
+from bot.infra.errors import Refused
 from models import (
     AuditEvent,
     Period,

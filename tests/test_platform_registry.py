@@ -85,7 +85,7 @@ def test_every_platform_registers_itself_with_what_the_interface_asks():
 
 
 def test_a_pasted_telegram_link_still_carries_its_code():
-    from bot.codes import code_in, linked_code
+    from bot.chat.codes import code_in, linked_code
 
     assert code_in("https://t.me/JixiaoBot?start=K7Q2M9XD3F8A") == "K7Q2M9XD3F8A"
     assert linked_code("90 90 90") is None
@@ -96,8 +96,8 @@ def test_feishu_is_on_only_with_its_credentials_and_serves_only_what_it_can_veri
 ):
     from starlette.testclient import TestClient
 
+    from bot.infra.settings import Settings
     from bot.platforms import enabled
-    from bot.settings import Settings
     from handlers.server import create_server
 
     monkeypatch.chdir(tmp_path)  # no .env here

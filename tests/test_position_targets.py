@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from bot import i18n
+from bot.appraisal.periods import close_period, open_period
+from bot.appraisal.results import compute_period
+from bot.appraisal.traces import expand
 from bot.chat import explain
 from bot.cli.main import app
 from bot.importing import ImportRefused, import_scheme
 from bot.importing.metrics import import_metrics
-from bot.periods import close_period, open_period
-from bot.results import compute_period
-from bot.traces import expand
+from bot.infra import i18n
 from models import Group, MetricValue, PositionTarget, Result, Scheme
 from tests.factories import small_org
 from tests.metrics_helpers import NOW, layered_world, score, workbook, write_csv

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.reminders import queue_period_opened
+from bot.notify.reminders import queue_period_opened
 from handlers.telegram.bot import build_application
-from handlers.telegram.fake_api import FakeBotAPI
 from models import Employee, OutboxMessage, Period
 from tests.chat_helpers import NOW, build_world, issue_code
+from tests.fakes.telegram import FakeBotAPI
 from tests.test_telegram_chat import Telegram
 
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.chat.types import Incoming, Kind
-from bot.digest import queue_head_digests
-from bot.reminders import queue_results_published
+from bot.infra.message import Incoming, Kind
+from bot.notify.digest import queue_head_digests
+from bot.notify.reminders import queue_results_published
 from models import ChatIdentity, OutboxMessage, ScoringTask
 from tests.chat_helpers import SH, Chat, Tap, bind, build_world
 

@@ -11,10 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot import i18n, quotas, weekly
-from bot.errors import Refused
-from bot.periods import publish_period
-from bot.quotas import Person, Rule, resolve, violations
+from bot.appraisal import quotas
+from bot.appraisal.periods import publish_period
+from bot.appraisal.quotas import Person, Rule, resolve, violations
+from bot.infra import i18n
+from bot.infra.errors import Refused
+from bot.notify import weekly
 from models import AuditEvent, PeriodState, QuotaBound, QuotaRounding, QuotaScope, Scheme
 from tests.factories import small_org
 from tests.paysheet_helpers import LATER, cli, period_of

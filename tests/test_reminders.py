@@ -8,8 +8,8 @@ from decimal import Decimal
 import time_machine
 from sqlalchemy import select
 
-from bot.periods import open_period
-from bot.reminders import (
+from bot.appraisal.periods import open_period
+from bot.notify.reminders import (
     queue_deadline_reminders,
     queue_period_opened,
     queue_results_published,

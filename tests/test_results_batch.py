@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot import results
-from bot.bench import build
-from bot.pay import Mark, SchemeSpec, compute
-from bot.results import compute_period
-from bot.traces import MissingParts, expand
+from benchmarks.compute import build
+from bot.appraisal import results
+from bot.appraisal.pay import Mark, SchemeSpec, compute
+from bot.appraisal.results import compute_period
+from bot.appraisal.traces import MissingParts, expand
 from models import (
     Employee,
     GradeBand,
@@ -201,7 +201,7 @@ def test_a_failure_halfway_writes_nothing(engine, Session, monkeypatch):
 def test_the_benchs_read_and_write_measure_leaves_the_results_as_they_were(engine, Session):
     """The bench rewrites the very results compute_period wrote, to time reading and
     writing alone: afterwards every row and trace is what it was."""
-    from bot.bench import read_and_write_only
+    from benchmarks.compute import read_and_write_only
 
     period_id, _entries = build(engine, 30, 3, 2, seed=3)
     with Session() as session, session.begin():

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.periods import close_period, publish_period
-from bot.results import appraisee_count, compute_period
+from bot.appraisal.periods import close_period, publish_period
+from bot.appraisal.results import appraisee_count, compute_period
 from models import Result
 from tests.paysheet_helpers import LATER, cli, heads_managed, join, open_, org, period_of, score
 

@@ -12,8 +12,9 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from bot import digest, i18n, weekly
-from bot.periods import find_group, find_institution
+from bot.appraisal.periods import find_group, find_institution
+from bot.infra import i18n
+from bot.notify import digest, weekly
 from models import AuditEvent, Employee, OutboxMessage, StageTarget
 from tests.chat_helpers import Chat
 from tests.chat_helpers import bind as chat_bind
@@ -34,11 +35,11 @@ class Clock:
 
 @pytest.fixture
 def clock(monkeypatch, tmp_path):
-    from bot.settings import get_settings
+    from bot.infra.settings import get_settings
 
     c = Clock()
     monkeypatch.setattr("bot.cli.common.utc_now", c)
-    monkeypatch.setattr("bot.workdays.utc_now", c)
+    monkeypatch.setattr("bot.infra.workdays.utc_now", c)
     monkeypatch.setenv("EXPORT_DIR", str(tmp_path / "exports"))
     get_settings.cache_clear()
     yield c

@@ -10,14 +10,14 @@ from urllib.parse import urlencode
 import pytest
 from starlette.testclient import TestClient
 
-from bot.settings import Settings
-from handlers.feishu.fake_api import FakeFeishuAPI
+from bot.infra.settings import Settings
 from handlers.server import create_server
-from handlers.slack.fake_api import FakeSlackAPI
 from handlers.telegram.bot import build_application
-from handlers.telegram.fake_api import FakeBotAPI
 from handlers.web import create_app
 from tests.chat_helpers import NOW, build_world, issue_code
+from tests.fakes.feishu import FakeFeishuAPI
+from tests.fakes.slack import FakeSlackAPI
+from tests.fakes.telegram import FakeBotAPI
 from tests.feishu_helpers import FeishuUser
 from tests.test_slack import SECRET, _signed
 from tests.test_telegram_chat import Telegram

@@ -9,8 +9,8 @@ import time
 import time_machine
 from sqlalchemy import func, select
 
-from bot import scheduler as sched
-from bot.periods import open_period
+from bot.appraisal.periods import open_period
+from bot.notify import scheduler as sched
 from models import Lease, OutboxMessage
 from tests.factories import T0, bind, small_org
 

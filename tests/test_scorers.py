@@ -18,8 +18,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from bot import i18n, scorers
-from bot.periods import new_period
+from bot.appraisal import scorers
+from bot.appraisal.periods import new_period
+from bot.infra import i18n
 from models import (
     Department,
     Employee,

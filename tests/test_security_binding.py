@@ -13,11 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from bot import codes
-from bot.chat import binding
+from bot.chat import binding, codes
 from bot.chat.dispatch import handle, handle_once
-from bot.chat.types import Incoming
-from bot.settings import Settings, get_settings
+from bot.infra.message import Incoming
+from bot.infra.settings import Settings, get_settings
 from models import (
     AuditEvent,
     BindCode,
@@ -249,7 +248,7 @@ def test_a_flood_of_guesses_hits_the_overall_limit_alerts_hr_once_and_stays_smal
 def test_a_spike_of_wrong_codes_raises_the_metric(Session, limits):
     from starlette.testclient import TestClient
 
-    from bot.workdays import utc_now
+    from bot.infra.workdays import utc_now
     from handlers.server import create_server
 
     limits(BIND_FAILURES_PER_MINUTE=10, BIND_FAILURES_PER_SOURCE=1000)

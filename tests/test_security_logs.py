@@ -15,11 +15,11 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from bot import logs
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from handlers.server import create_server
-from handlers.slack.fake_api import FakeSlackAPI
-from handlers.telegram.fake_api import FakeBotAPI
 from tests.chat_helpers import NOW, build_world, issue_code
+from tests.fakes.slack import FakeSlackAPI
+from tests.fakes.telegram import FakeBotAPI
 
 SETTINGS = Settings(
     _env_file=None,

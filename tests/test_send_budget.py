@@ -17,9 +17,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from bot import outbox
-from bot.delivery import SENT, Limits, Sender
-from bot.send_budget import DatabaseBudget, Window
+from bot.notify import outbox
+from bot.notify.delivery import SENT, Limits, Sender
+from bot.notify.send_budget import DatabaseBudget, Window
 from models import Lease
 from models.db import make_engine, sessions, upgrade
 from tests.conftest import new_pg_database

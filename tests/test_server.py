@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from handlers.server import create_server
-from handlers.telegram.fake_api import FakeBotAPI
 from tests.chat_helpers import NOW, build_world, issue_code
+from tests.fakes.telegram import FakeBotAPI
 
 SECRET = "s3cret-token"
 
@@ -127,7 +127,7 @@ def _gauge(text: str, name: str, labels: str = "") -> float:
 def test_metrics_show_the_outbox_age_the_scheduler_leader_and_the_sending_rate(Session):
     import datetime as dt
 
-    from bot.scheduler import LEASE, LEASE_SECONDS
+    from bot.notify.scheduler import LEASE, LEASE_SECONDS
     from models import Lease, OutboxMessage, OutboxState
 
     now = dt.datetime.now(dt.UTC)

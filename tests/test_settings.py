@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from bot.infra.settings import Settings
 from bot.platforms import registered
-from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,8 +64,8 @@ def test_default_timezone_is_the_zone_of_what_has_none(session, monkeypatch, tmp
     own reports (no institution) read the clock in it."""
     import datetime as dt
 
-    from bot.settings import get_settings
-    from bot.workdays import default_tz, local_now
+    from bot.infra.settings import get_settings
+    from bot.infra.workdays import default_tz, local_now
 
     monkeypatch.setenv("DEFAULT_TIMEZONE", "Asia/Urumqi")
     get_settings.cache_clear()

@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.pool import NullPool
 
-from handlers.telegram.fake_api import FakeBotAPI
 from models import ScoringTask
 from models.db import make_engine, sessions, upgrade
 from tests.chat_helpers import build_world, issue_code
 from tests.conftest import new_pg_database
+from tests.fakes.telegram import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "webhook-secret-3p"

@@ -11,10 +11,10 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 from starlette.testclient import TestClient
 
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from handlers.server import create_server
-from handlers.slack.fake_api import FakeSlackAPI, dm_of
 from tests.chat_helpers import NOW, build_world, issue_code
+from tests.fakes.slack import FakeSlackAPI, dm_of
 
 SECRET = "slack-signing-secret"
 
@@ -381,7 +381,7 @@ def test_socket_mode_is_for_development_and_needs_both_tokens(Session, tmp_path,
     from typer.testing import CliRunner
 
     from bot.cli.main import app as cli
-    from bot.settings import get_settings
+    from bot.infra.settings import get_settings
     from handlers.slack.app import socket_mode
 
     handler = socket_mode("xoxb-test", "xapp-test", Session)  # built, not connected

@@ -10,13 +10,13 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot import outbox
-from bot.delivery import Sender
-from handlers.slack.fake_api import FakeSlackAPI, dm_of
+from bot.notify import outbox
+from bot.notify.delivery import Sender
 from handlers.slack.transport import SLACK_LIMITS, SlackTransport
 from models import ChatIdentity, OutboxMessage, OutboxState
 from models.db import make_engine
 from tests.factories import small_org
+from tests.fakes.slack import FakeSlackAPI, dm_of
 
 NOW = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
 
@@ -87,7 +87,7 @@ def test_slacks_429_is_honoured_with_retry_after(Session, api):
 
 def test_the_worker_runs_a_sender_for_each_configured_platform(tmp_path, monkeypatch):
     from bot.cli.worker import _senders
-    from bot.settings import Settings
+    from bot.infra.settings import Settings
 
     # Each platform reads its own settings from the environment (handlers/*/settings.py).
     monkeypatch.chdir(tmp_path)  # no .env of the checkout

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from telegram import Update
 
 from handlers.telegram.bot import build_application, set_commands
-from handlers.telegram.fake_api import FakeBotAPI
 from models import ChatIdentity, ScoringTask, TaskState
 from tests.chat_helpers import NOW, build_world, issue_code
+from tests.fakes.telegram import FakeBotAPI
 
 _ids = itertools.count(1000)
 
@@ -234,7 +234,7 @@ def test_long_polling_is_for_development_and_needs_a_token(Session, api, tmp_pat
     from typer.testing import CliRunner
 
     from bot.cli.main import app as cli
-    from bot.settings import get_settings
+    from bot.infra.settings import get_settings
 
     polling = build_application("123:TEST", Session, base_url=api.base_url, polling=True)
     webhook = build_application("123:TEST", Session, base_url=api.base_url)

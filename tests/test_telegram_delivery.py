@@ -20,16 +20,16 @@ import pytest
 from sqlalchemy import func, select
 from telegram import Bot
 
-from bot import outbox
-from bot.chart import completion_bars
-from bot.delivery import Limits, Sender
-from bot.reach import reachable_identities
-from bot.weekly import announce
-from handlers.telegram.fake_api import FakeBotAPI
+from bot.notify import outbox
+from bot.notify.chart import completion_bars
+from bot.notify.delivery import Limits, Sender
+from bot.notify.reach import reachable_identities
+from bot.notify.weekly import announce
 from handlers.telegram.transport import TelegramTransport, split, units
 from models import ChatIdentity, OutboxMessage, OutboxState
 from models.db import make_engine, sessions, upgrade
 from tests.factories import small_org
+from tests.fakes.telegram import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)

@@ -13,14 +13,14 @@ from sqlalchemy import select
 from telegram import Update
 
 import handlers.telegram.bot as tgbot
-from bot.chat.types import Button, Reply
-from handlers.telegram import fake_api
+from bot.infra.message import Button, Reply
 from handlers.telegram.bot import build_application
-from handlers.telegram.fake_api import FakeBotAPI
 from handlers.telegram.transport import units
 from models import ChatIdentity, OutboxMessage
 from tests.chat_helpers import NOW
 from tests.factories import small_org
+from tests.fakes import telegram as fake_api
+from tests.fakes.telegram import FakeBotAPI
 from tests.test_telegram_chat import Telegram
 
 _ids = itertools.count(50_000)

@@ -12,7 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 from fontTools.ttLib import TTFont
 
-from bot import i18n
+from bot.infra import i18n
 from handlers.web import create_app
 from handlers.web import strings as page
 
@@ -69,7 +69,7 @@ def test_the_pages_own_symbols_are_covered():
 
 
 def test_the_demo_names_and_common_hanzi_are_covered():
-    demo = (ROOT / "bot" / "demo.py").read_text(encoding="utf-8")
+    demo = (ROOT / "bot" / "cli" / "demo_data.py").read_text(encoding="utf-8")
     hanzi = set(re.findall(r"[\u4e00-\u9fff]", demo))
     common = {
         bytes([row, cell]).decode("gb2312")

@@ -31,8 +31,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 
-from bot import i18n
-from bot.chat.types import Button, Incoming, Kind, Reply
+from bot.infra import i18n
+from bot.infra.message import Button, Incoming, Kind, Reply
 from handlers.web import create_app
 from models import (
     Employee,
@@ -314,7 +314,9 @@ def say(page: Page, text: str) -> None:
 
 @pytest.fixture
 def demo_db(web_engine: Engine, db: sessionmaker[Session]) -> sessionmaker[Session]:
-    demo = pytest.importorskip("bot.demo", reason="bot/demo.py is not written yet")
+    demo = pytest.importorskip(
+        "bot.cli.demo_data", reason="bot/cli/demo_data.py is not written yet"
+    )
     pytest.importorskip("bot.chat.dispatch", reason="the conversation core is not written yet")
     demo.prepare(web_engine, dt.datetime.now(dt.UTC), reset=True)
     return db

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot import i18n
-from bot.chat.types import Button, Incoming, Kind, Reply
-from bot.errors import Refused
-from bot.periods import new_period
+from bot.appraisal.periods import new_period
+from bot.infra import i18n
+from bot.infra.errors import Refused
+from bot.infra.message import Button, Incoming, Kind, Reply
 from handlers.web import create_app
 from handlers.web import strings as page
 from models import (
@@ -445,7 +445,7 @@ async def test_the_real_core_is_used_when_none_is_given(Session, org, monkeypatc
 
 
 async def test_pushes_queued_for_a_web_chat_are_handed_out_once(client, Session):
-    from bot import outbox
+    from bot.notify import outbox
 
     mine, theirs = await user_id(client), await user_id(client)
     with Session() as s, s.begin():

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from bot.appraisal.periods import open_period
 from bot.cli.main import app
-from bot.periods import open_period
-from bot.weekly import announce, queue_weekly_report, rows
+from bot.notify.weekly import announce, queue_weekly_report, rows
 from models import OutboxMessage, Role, RoleGrant
 from models.db import make_engine, sessions, upgrade
 from tests.factories import T0, bind, small_org, submit
@@ -62,7 +62,7 @@ def test_leadership_gets_it_once_on_monday_morning_with_a_chart(session):
 
 
 def test_a_later_run_on_monday_draws_nothing(session, monkeypatch):
-    import bot.weekly as weekly
+    import bot.notify.weekly as weekly
 
     group, people = small_org(session)
     open_period(session, T0, group=group, label="2026-11", scheme_code="STD")

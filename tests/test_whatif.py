@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot import whatif
-from bot.pay import IndicatorSpec, compute
+from bot.appraisal import whatif
+from bot.appraisal.pay import IndicatorSpec, compute
 from models import GradeBand, Indicator, IndicatorKind, Result, Scheme, ScorerRole
 from tests.chat_helpers import NOW, build_world
 from tests.test_pay_properties import FAST, cases, value_for
@@ -137,7 +137,7 @@ def test_a_later_scheme_version_and_a_new_pay_base_change_nothing(session, w):
 
 
 def test_a_calibrated_result_compares_with_the_computed_one(session, w):
-    from bot.calibration import calibrate
+    from bot.appraisal.calibration import calibrate
     from models import CalibrationRole, PeriodState
 
     w.october.state = PeriodState.SCORING_CLOSED

@@ -26,11 +26,11 @@ from libfaketime import get_reload_information
 from sqlalchemy import func, select
 from sqlalchemy.pool import NullPool
 
-from handlers.telegram.fake_api import FakeBotAPI
 from models import ChatIdentity, Employee, Lease, OutboxMessage, OutboxState, ScoringTask
 from models.db import make_engine, sessions, upgrade
 from tests.chat_helpers import NOW, build_world
 from tests.conftest import new_pg_database
+from tests.fakes.telegram import FakeBotAPI
 
 # 10:00 in Shanghai on Monday 2026-12-07, the deadline day of build_world's 2026-11.
 MOMENT = "@2026-12-07 02:00:00"

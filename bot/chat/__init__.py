@@ -1,1 +1,1 @@
-"""The conversation, written once for every platform (see bot/chat/types.py)."""
+"""The conversation, written once for every platform (see bot/infra/message.py)."""

@@ -2,7 +2,7 @@
 appeal; and, for the head of the appellant's institution or HR, deciding it.
 
 Buttons carry only ids; every step re-checks on the server whose result or appeal it
-is, whether the window is open and who may decide (bot.appeals). A refusal is audited
+is, whether the window is open and who may decide (bot.appraisal.appeals). A refusal is audited
 and says nothing of anyone's figures.
 """
 
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import appeal_notices, appeals
-from bot.chat import render
+from bot.appraisal import appeals
 from bot.chat.context import Ctx
-from bot.chat.types import Button, Reply
-from bot.errors import Refused
-from bot.i18n import _
+from bot.infra import render
+from bot.infra.errors import Refused
+from bot.infra.i18n import _
+from bot.infra.message import Button, Reply
+from bot.notify import appeal_notices
 from models import Appeal, AppealState, Employee, Indicator, Period, Result
 
 SHOWN = 1000  # characters of a reason or answer shown on one screen

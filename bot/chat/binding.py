@@ -1,7 +1,7 @@
 """Binding a chat to an employee with a one-time code: the code itself, `/start CODE`, or
 the Telegram deep link, typed or pasted.
 
-Codes are issued and hashed by bot.codes; only the hash is looked up here. A code binds
+Codes are issued and hashed by bot.chat.codes; only the hash is looked up here. A code binds
 once: one guarded UPDATE marks it used, and only the request whose update changed the row
 binds. Guessing is limited three ways (docs/security.md):
 
@@ -26,16 +26,16 @@ from sqlalchemy import CursorResult, bindparam, delete, exists, func, select, up
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot import i18n, outbox
-from bot.audit import record
-from bot.chat import render
+from bot.appraisal.audit import record
+from bot.chat.codes import EXAMPLE, argument_code, stored_forms
 from bot.chat.context import Ctx, chat_state
-from bot.chat.types import Reply
-from bot.codes import EXAMPLE, argument_code, stored_forms
-from bot.i18n import _
-from bot.mobile import normalise as normalise_mobile
-from bot.reach import reachable_identities
-from bot.settings import get_settings
+from bot.infra import i18n, render
+from bot.infra.i18n import _
+from bot.infra.message import Reply
+from bot.infra.mobile import normalise as normalise_mobile
+from bot.infra.settings import get_settings
+from bot.notify import outbox
+from bot.notify.reach import reachable_identities
 from models import (
     AuditEvent,
     BindCode,

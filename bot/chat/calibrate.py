@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import calibration, quotas
+from bot.appraisal import calibration, quotas
+from bot.appraisal.results import in_force
 from bot.chat import menu
 from bot.chat.context import Ctx
-from bot.chat.types import Button, Reply
-from bot.errors import Refused
-from bot.i18n import _
-from bot.results import in_force
+from bot.infra.errors import Refused
+from bot.infra.i18n import _
+from bot.infra.message import Button, Reply
 from models import CalibrationRole, Employee, Institution, Period, PeriodState, Result
 
 PAYLOAD = "qc"

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from bot.audit import record
-from bot.chat.types import Button, Incoming, Kind, Reply
-from bot.i18n import _
-from bot.workdays import default_tz
+from bot.appraisal.audit import record
+from bot.infra.i18n import _
+from bot.infra.message import Button, Incoming, Kind, Reply
+from bot.infra.workdays import default_tz
 from models import ChatState, Employee
 from models.db import adopt, copy_many, flushed
 

@@ -19,11 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import codes, i18n
 from bot.chat import (
     appeal,
     binding,
     calibrate,
+    codes,
     explain,
     form,
     heads,
@@ -39,9 +39,10 @@ from bot.chat import (
 )
 from bot.chat.context import Ctx, chat_state, unsign
 from bot.chat.intents import Intent
-from bot.chat.types import Incoming, Kind, Reply
-from bot.i18n import _
-from bot.nudge import nudge_answer, remind_overdue
+from bot.infra import i18n
+from bot.infra.i18n import _
+from bot.infra.message import Incoming, Kind, Reply
+from bot.notify.nudge import nudge_answer, remind_overdue
 from models import SeenUpdate
 from models.db import write_now
 
@@ -170,7 +171,7 @@ def _answer(ctx: Ctx) -> list[Reply]:
     if ctx.state.get("form"):
         return [form.typed(ctx, incoming.text)]
     if "appeal" in ctx.state or "answer" in ctx.state:
-        # An appeal's reason may be long (bot.appeals.REASON_MAX), so before TEXT_MAX.
+        # An appeal's reason may be long (bot.appraisal.appeals.REASON_MAX), so before TEXT_MAX.
         return [appeal.typed(ctx, incoming.text)]
     if ctx.state.get("calibrating"):
         return [calibrate.reason(ctx, text)]

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from bot.adjustments import adjustment_lines
-from bot.chat import appeal, render
+from bot.appraisal.adjustments import adjustment_lines
+from bot.appraisal.traces import expand
+from bot.chat import appeal
 from bot.chat.context import Ctx
 from bot.chat.myscore import (
     VISIBLE,
@@ -24,9 +25,9 @@ from bot.chat.myscore import (
     num,
     shown_places,
 )
-from bot.chat.types import Reply
-from bot.i18n import _
-from bot.traces import expand
+from bot.infra import render
+from bot.infra.i18n import _
+from bot.infra.message import Reply
 from models import Period, Result
 
 DRIVERS = 3

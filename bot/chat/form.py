@@ -17,13 +17,11 @@ from typing import Any, cast
 from sqlalchemy import Table, TextualSelect, bindparam, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot import appeal_notices, appeals, behalf, scorers
-from bot.audit import record
-from bot.chat import menu, render, values
-from bot.chat.context import Ctx
-from bot.chat.tasks import own, role, role_name, who
-from bot.chat.types import Button, Reply
-from bot.chat.values import (
+from bot.appraisal import appeals, behalf, scorers, values
+from bot.appraisal.audit import record
+from bot.appraisal.pay import Incomplete, Mark, RoleSpec, SchemeSpec, compute
+from bot.appraisal.sections import indicators_for
+from bot.appraisal.values import (
     COMMENT_MAX,
     BadValue,
     allowed,
@@ -36,9 +34,13 @@ from bot.chat.values import (
     needs_comment,
     tokens,
 )
-from bot.i18n import _
-from bot.pay import Incomplete, Mark, RoleSpec, SchemeSpec, compute
-from bot.sections import indicators_for
+from bot.chat import menu
+from bot.chat.context import Ctx
+from bot.chat.tasks import own, role, role_name, who
+from bot.infra import render
+from bot.infra.i18n import _
+from bot.infra.message import Button, Reply
+from bot.notify import appeal_notices
 from models import Indicator, IndicatorKind, Result, ScoreEntry, ScoringTask, TaskState
 from models.db import adopt, flushed, write_now
 
@@ -219,7 +221,7 @@ def write_answer(
         and comment in (None, before["comment"])
     ):
         # The same answer again changes nothing: rewriting who and when would change a
-        # sealed entry without an event to vouch for it (bot/audit.py).
+        # sealed entry without an event to vouch for it (bot/appraisal/audit.py).
         task.updated_at = ctx.now
         return None
     entry = _store(ctx, task, ind, value, comment)

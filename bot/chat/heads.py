@@ -1,6 +1,6 @@
 """What heads and group leadership ask for in chat.
 
-A head gets, on demand, what the 09:00 digest shows (bot.digest builds both): completion,
+A head gets, on demand, what the 09:00 digest shows (bot.notify.digest builds both): completion,
 rank among the institutions, the overdue scorers with the one-tap reminder, departments
 and the chart. Group leadership (and group-wide HR) get every institution's completion
 and rank. Heads see their own institution's figures and rank, never another's.
@@ -10,22 +10,23 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from bot import rollout, weekly
-from bot.chart import completion_bars
-from bot.chat import calibrate, menu, status, tasks
-from bot.chat.context import Ctx
-from bot.chat.types import Button, Reply
-from bot.digest import REMIND_PAYLOAD, build, facts
-from bot.i18n import _, ngettext
-from bot.progress import (
+from bot.appraisal import rollout
+from bot.appraisal.progress import (
     Completion,
     GroupProgress,
     InstitutionProgress,
     group_progress,
     overdue_scorers,
 )
-from bot.reach import reachable_identities
-from bot.workdays import local_now
+from bot.chat import calibrate, menu, status, tasks
+from bot.chat.context import Ctx
+from bot.infra.i18n import _, ngettext
+from bot.infra.message import Button, Reply
+from bot.infra.workdays import local_now
+from bot.notify import weekly
+from bot.notify.chart import completion_bars
+from bot.notify.digest import REMIND_PAYLOAD, build, facts
+from bot.notify.reach import reachable_identities
 from models import Institution
 
 # Taller charts are unreadable on a phone (and past Telegram's photo size): the table
@@ -34,7 +35,8 @@ CHART_ROWS = 30
 
 
 def _may_nudge(ctx: Ctx, institution: Institution) -> bool:
-    """The reminder button works for the institution's own head (bot.nudge.remind_overdue)."""
+    """The reminder button works for the institution's own head
+    (bot.notify.nudge.remind_overdue)."""
     return institution.head_id == ctx.employee.id
 
 
@@ -64,7 +66,7 @@ def progress(ctx: Ctx) -> Reply:
     if not mine:
         return ctx.refuse("progress: not a head", text=_("Progress is shown to heads only."))
     # The whole group's facts, as the 09:00 job reads them: a few grouped queries. (Asking
-    # bot.progress for one institution's departments is far slower on SQLite: 1.4 s
+    # bot.appraisal.progress for one institution's departments is far slower on SQLite: 1.4 s
     # against 0.23 s for the whole group of 20,000 people, and 30 s at 100,000.)
     known = facts(ctx.session, ctx.employee.group_id, ctx.now)
     standing = known.progress

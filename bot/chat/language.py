@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot import i18n
 from bot.chat.context import Ctx
-from bot.chat.types import Reply
-from bot.i18n import _
+from bot.infra import i18n
+from bot.infra.i18n import _
+from bot.infra.message import Reply
 
 # Each language's name in itself, so anyone can find theirs.
 NAMES = {"zh_CN": "中文", "en": "English"}

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from bot import checksum, legacy
+from bot.appraisal import checksum, legacy
 from bot.chat.context import Ctx
 from bot.chat.myscore import VISIBLE
-from bot.chat.types import Reply
-from bot.i18n import _, money
+from bot.infra.i18n import _, money
+from bot.infra.message import Reply
 
 
 def available(ctx: Ctx) -> bool:

@@ -8,8 +8,8 @@ from sqlalchemy import or_, select
 
 from bot.chat import appeal, legacy, tasks
 from bot.chat.context import Ctx
-from bot.chat.types import Button, Reply
-from bot.i18n import N_, _
+from bot.infra.i18n import N_, _
+from bot.infra.message import Button, Reply
 from models import Institution, Role, RoleGrant
 
 # The commands every platform may list in its own command menu (Telegram's "/" menu), with

@@ -11,14 +11,15 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, select
 
-from bot import gaps, i18n, metrics
-from bot.adjustments import adjustment_lines
-from bot.chart import history_lines
-from bot.chat import appeal, render
+from bot.appraisal import gaps, metrics
+from bot.appraisal.adjustments import adjustment_lines
+from bot.appraisal.traces import expand
+from bot.chat import appeal
 from bot.chat.context import Ctx
-from bot.chat.types import Reply
-from bot.i18n import _
-from bot.traces import expand
+from bot.infra import i18n, render
+from bot.infra.i18n import _
+from bot.infra.message import Reply
+from bot.notify.chart import history_lines
 from models import Period, PeriodState, Result, ScoringTask
 
 VISIBLE = (PeriodState.PUBLISHED, PeriodState.FINAL)
@@ -138,7 +139,7 @@ def _newer_without_result(ctx: Ctx, latest: Result | None) -> Period | None:
 
 
 def _why_none(gap: gaps.Gap) -> str:
-    """Why the speaker has no result, in words for the employee (bot.gaps decides)."""
+    """Why the speaker has no result, in words for the employee (bot.appraisal.gaps decides)."""
     if gap.tasks and gap.counting and not gap.missing:
         return _("your scores are in, but HR has not computed your result; please ask HR")
     return gap.reason()

@@ -8,12 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.chat import render
-from bot.chat.context import Ctx
-from bot.chat.form import OPTIONAL, WEIGHTED, changed_note, confirm, write_answer
-from bot.chat.tasks import own, role_name, who
-from bot.chat.types import Reply
-from bot.chat.values import (
+from bot.appraisal.sections import indicators_for
+from bot.appraisal.values import (
     BadValue,
     allowed,
     check,
@@ -22,8 +18,12 @@ from bot.chat.values import (
     needs_comment,
     visible,
 )
-from bot.i18n import _
-from bot.sections import indicators_for
+from bot.chat.context import Ctx
+from bot.chat.form import OPTIONAL, WEIGHTED, changed_note, confirm, write_answer
+from bot.chat.tasks import own, role_name, who
+from bot.infra import render
+from bot.infra.i18n import _
+from bot.infra.message import Reply
 from models import TaskState
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from bot import scorers
+from bot.appraisal import scorers
 from bot.chat import menu
 from bot.chat.context import Ctx
-from bot.chat.types import Reply
-from bot.i18n import _
+from bot.infra.i18n import _
+from bot.infra.message import Reply
 from models import Institution, Period, PeriodState
 
 SHOWN = 15  # scorers per institution in chat; the CLI report has them all

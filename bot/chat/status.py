@@ -8,14 +8,15 @@ import shlex
 
 from sqlalchemy import func, or_, select
 
-from bot import export, gaps
-from bot.chat import explain, render
+from bot.appraisal import export, gaps
+from bot.appraisal.periods import state_name
+from bot.chat import explain
 from bot.chat.context import Ctx
 from bot.chat.menu import hr_scope
-from bot.chat.types import Reply
-from bot.errors import Refused
-from bot.i18n import _
-from bot.periods import state_name
+from bot.infra import render
+from bot.infra.errors import Refused
+from bot.infra.i18n import _
+from bot.infra.message import Reply
 from models import Employee, Institution, Period, PeriodState, ScoringTask, TaskState
 
 

@@ -19,12 +19,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot import scheme_parts
-from bot.appeals import reopened_open
-from bot.chat import render
+from bot.appraisal import scheme_parts
+from bot.appraisal.appeals import reopened_open
 from bot.chat.context import Ctx
-from bot.chat.types import Button, Reply
-from bot.i18n import _
+from bot.infra import render
+from bot.infra.i18n import _
+from bot.infra.message import Button, Reply
 from models import (
     Employee,
     Period,
@@ -182,7 +182,7 @@ def next_task(ctx: Ctx) -> int | None:
 
 # What every form step reads: the task with its period, scheme and appraisee in one round
 # trip, then its answers; the scheme's indicators and roles come from memory
-# (bot.scheme_parts). Built once, so their cache keys are computed once per process.
+# (bot.appraisal.scheme_parts). Built once, so their cache keys are computed once per process.
 _OWN = (
     select(ScoringTask)
     .where(ScoringTask.id == bindparam("p_task"))

@@ -1,5 +1,5 @@
 """ "What if" in chat: "如果质量90、态度85，我的绩效工资是多少", or 试算 under the explanation,
-then an indicator and a value. Worked out by `bot.whatif` from the stored scheme version
+then an indicator and a value. Worked out by `bot.appraisal.whatif` from the stored scheme version
 and trace; the answer says plainly that it is a hypothesis and nothing changes.
 
 Only the speaker's own published result, or, for a head, the latest computed result of
@@ -15,12 +15,13 @@ from decimal import Decimal
 
 from sqlalchemy import String, func, literal, select
 
-from bot import whatif
-from bot.chat import menu, render, values
+from bot.appraisal import values, whatif
+from bot.chat import menu
 from bot.chat.context import Ctx
 from bot.chat.myscore import VISIBLE, find
-from bot.chat.types import Button, Reply
-from bot.i18n import _
+from bot.infra import render
+from bot.infra.i18n import _
+from bot.infra.message import Button, Reply
 from models import Employee, Indicator, IndicatorKind, Period, PeriodState, Result
 
 START = "wi"  # wi:result → pick an indicator; wi:result:indicator → pick a value

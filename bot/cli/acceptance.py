@@ -7,16 +7,16 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from bot import acceptance
-from bot import periods as lifecycle
+from bot.appraisal import acceptance
+from bot.appraisal import periods as lifecycle
 from bot.cli.common import GROUP, PERIOD, now, transaction
 from bot.cli.export import find
 from bot.cli.meter import meter
 from bot.cli.output import emit
-from bot.i18n import _
 from bot.importing.table import row_count
-from bot.settings import get_settings
-from bot.workdays import default_tz
+from bot.infra.i18n import _
+from bot.infra.settings import get_settings
+from bot.infra.workdays import default_tz
 
 # Checks are listed in the group's time (China Standard Time), as HR reads a calendar.
 acceptance_app = typer.Typer(help=_("Acceptance: check what payroll paid against the results."))

@@ -10,12 +10,13 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import adjustments, appeal_notices, appeals
-from bot import periods as lifecycle
+from bot.appraisal import adjustments, appeals
+from bot.appraisal import periods as lifecycle
 from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
 from bot.cli.output import emit
-from bot.errors import Refused
-from bot.i18n import _
+from bot.infra.errors import Refused
+from bot.infra.i18n import _
+from bot.notify import appeal_notices
 from models import (
     Appeal,
     AppealState,

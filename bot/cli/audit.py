@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import typer
 
-from bot import periods as lifecycle
-from bot.audit_history import show as history
-from bot.audit_verify import verify as check_chain
+from bot.appraisal import periods as lifecycle
+from bot.appraisal.audit_history import show as history
+from bot.appraisal.audit_verify import verify as check_chain
 from bot.cli.common import GROUP, transaction
 from bot.cli.output import emit
-from bot.i18n import _, ngettext
+from bot.infra.i18n import _, ngettext
 
 audit_app = typer.Typer(help=_("Check the audit log and read a person's history from it."))
 

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import typer
 
-from bot import codes, export, platforms
-from bot import periods as lifecycle
+from bot import platforms
+from bot.appraisal import export
+from bot.appraisal import periods as lifecycle
+from bot.chat import codes
 from bot.cli.common import GROUP, now, transaction
-from bot.i18n import _
-from bot.settings import get_settings
+from bot.infra.i18n import _
+from bot.infra.settings import get_settings
 
 codes_app = typer.Typer(help=_("Bind codes that connect a chat account to an employee."))
 

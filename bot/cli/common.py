@@ -10,11 +10,11 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from bot import i18n
-from bot.errors import Refused
-from bot.i18n import _
-from bot.settings import get_settings
-from bot.workdays import utc_now
+from bot.infra import i18n
+from bot.infra.errors import Refused
+from bot.infra.i18n import _
+from bot.infra.settings import get_settings
+from bot.infra.workdays import utc_now
 from models.db import make_engine, schema_state, sessions, upgrade
 
 # The --group option of every command that acts on one group.

@@ -19,8 +19,8 @@ from sqlalchemy.pool import NullPool
 from bot.cli import common
 from bot.cli.common import Failure
 from bot.cli.output import emit
-from bot.i18n import _
-from bot.settings import get_settings
+from bot.infra.i18n import _
+from bot.infra.settings import get_settings
 from models.db import make_engine, schema_state, upgrade
 
 

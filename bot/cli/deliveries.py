@@ -9,10 +9,10 @@ from collections.abc import Sequence
 import typer
 from babel.dates import format_timedelta
 
-from bot import i18n
 from bot.cli.common import GROUP, Failure, now, transaction
-from bot.i18n import _, ngettext
-from bot.undelivered import Backlog, Person, backlog, reach
+from bot.infra import i18n
+from bot.infra.i18n import _, ngettext
+from bot.notify.undelivered import Backlog, Person, backlog, reach
 from models import OutboxState, Role
 
 LIMIT = typer.Option(
@@ -156,8 +156,8 @@ def announce(
     group: str = GROUP,
     limit: int = LIMIT,
 ) -> None:
-    from bot.periods import find_group, find_institution
-    from bot.weekly import announce as queue
+    from bot.appraisal.periods import find_group, find_institution
+    from bot.notify.weekly import announce as queue
 
     if not text.strip():
         raise Failure(_("The announcement is empty."))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from bot import demo
 from bot.cli import common
-from bot.i18n import N_, _
+from bot.cli import demo_data as demo
+from bot.infra.i18n import N_, _
 
 ROLE_NAMES = {
     "employee": N_("Employee"),

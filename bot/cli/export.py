@@ -7,13 +7,13 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session
 
-from bot import checksum, export, gaps
-from bot import periods as lifecycle
+from bot.appraisal import checksum, export, gaps
+from bot.appraisal import periods as lifecycle
 from bot.cli.common import GROUP, PERIOD, Failure, now, refusals, transaction
 from bot.cli.meter import meter
 from bot.cli.output import emit
-from bot.i18n import _, money
-from bot.settings import get_settings
+from bot.infra.i18n import _, money
+from bot.infra.settings import get_settings
 from models import Group, Institution, Period
 
 export_app = typer.Typer(help=_("Export results for payroll and reports."))

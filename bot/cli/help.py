@@ -32,8 +32,8 @@ except ImportError:  # pragma: no cover - exercised only with an older typer
     from click import exceptions as ex  # type: ignore[no-redef]
     from click.core import Context  # type: ignore[assignment]
 
-from bot import i18n
-from bot.i18n import LANGUAGES, LOCALE_DIR, N_, _
+from bot.infra import i18n
+from bot.infra.i18n import LANGUAGES, LOCALE_DIR, N_, _
 
 # What an argument stands for, by its parameter name; shown in usage lines and errors.
 ARGUMENT_NAMES = {

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import typer
 
-from bot import periods as lifecycle
+from bot.appraisal import periods as lifecycle
 from bot.cli.common import GROUP, now, transaction
 from bot.cli.meter import meter
-from bot.i18n import _
 from bot.importing import import_org, import_scheme
 from bot.importing.table import row_count
+from bot.infra.i18n import _
 
 import_app = typer.Typer(help=_("Import the organisation and appraisal schemes from spreadsheets."))
 

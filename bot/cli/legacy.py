@@ -6,13 +6,13 @@ from pathlib import Path
 
 import typer
 
-from bot import legacy
-from bot import periods as lifecycle
+from bot.appraisal import legacy
+from bot.appraisal import periods as lifecycle
 from bot.cli.common import GROUP, PERIOD, now, transaction
 from bot.cli.meter import meter
 from bot.cli.output import emit
-from bot.i18n import _
 from bot.importing.table import row_count
+from bot.infra.i18n import _
 
 legacy_app = typer.Typer(help=_("Parallel run: compare the old system's results with ours."))
 

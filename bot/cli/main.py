@@ -7,14 +7,16 @@ command line, else DEFAULT_LANGUAGE.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import typer
 
-from bot import i18n
-from bot.i18n import N_
-from bot.settings import get_settings
+from bot.infra import i18n
+from bot.infra.i18n import N_
+from bot.infra.settings import get_settings
 
 # Help texts are kept as built and translated when shown (bot.cli.help); building them in
 # English keeps them equal to their msgids.
@@ -23,7 +25,6 @@ with i18n.using("en"):
         acceptance,
         appeals,
         audit,
-        bench,
         codes,
         common,
         database,
@@ -58,13 +59,27 @@ MODULES = (
     legacy,
     codes,
     demo,
-    bench,
     serve,
     worker,
     deliveries,
     database,  # db upgrade, db check, backup, restore
     audit,  # audit verify, audit show
 )
+
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def register_benchmarks(app: typer.Typer) -> None:
+    """`jixiao bench ...` where the benchmarks are at hand: a checkout keeps them beside
+    the application (benchmarks/); a wheel ships without them, and without this group."""
+    if not (CHECKOUT / "benchmarks" / "cli.py").is_file():
+        return
+    if str(CHECKOUT) not in sys.path:
+        sys.path.append(str(CHECKOUT))
+    with i18n.using("en"):
+        bench = importlib.import_module("benchmarks.cli")
+    bench.register(app)
 
 
 def build() -> typer.Typer:
@@ -81,6 +96,7 @@ def build() -> typer.Typer:
     app.callback()(common.global_options)
     for module in MODULES:
         module.register(app)
+    register_benchmarks(app)
     localise_app(app)
     return app
 

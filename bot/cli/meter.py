@@ -17,7 +17,7 @@ from typing import TextIO
 
 import typer
 
-from bot.i18n import _
+from bot.infra.i18n import _
 
 # "n more units are done"
 Advance = Callable[[int], None]

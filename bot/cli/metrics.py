@@ -10,9 +10,9 @@ from bot.cli.common import GROUP, PERIOD, now, transaction
 from bot.cli.imports import import_app
 from bot.cli.meter import meter
 from bot.cli.scores import INSTITUTION, _period
-from bot.i18n import _
 from bot.importing.metrics import import_metrics
 from bot.importing.table import row_count
+from bot.infra.i18n import _
 
 
 def import_metrics_command(

@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 import typer
 from sqlalchemy import func, select
 
-from bot import gaps, quotas
-from bot import periods as lifecycle
+from bot.appraisal import gaps, quotas
+from bot.appraisal import periods as lifecycle
+from bot.appraisal.results import appraisee_count, compute_period
 from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
 from bot.cli.meter import meter
 from bot.cli.output import emit
-from bot.i18n import N_, _, ngettext
-from bot.reminders import queue_period_opened, queue_results_published
-from bot.results import appraisee_count, compute_period
+from bot.infra.i18n import N_, _, ngettext
+from bot.notify.reminders import queue_period_opened, queue_results_published
 from models import Institution, Period, Result, ScoringTask, TaskState
 
 period_app = typer.Typer(help=_("Open, close, publish and finalize appraisal periods."))

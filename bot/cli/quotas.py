@@ -6,12 +6,12 @@ from decimal import Decimal, InvalidOperation
 
 import typer
 
-from bot import calibration, quotas
-from bot import periods as lifecycle
+from bot.appraisal import calibration, quotas
+from bot.appraisal import periods as lifecycle
 from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
 from bot.cli.output import emit
 from bot.cli.periods import INSTITUTION, _period
-from bot.i18n import _, ngettext
+from bot.infra.i18n import _, ngettext
 from models import CalibrationRole
 
 # `jixiao quotas`: some rule is broken.

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import typer
 
-from bot import acceptance, rollout
-from bot import periods as lifecycle
+from bot.appraisal import acceptance, rollout
+from bot.appraisal import periods as lifecycle
 from bot.cli.common import GROUP, Failure, now, refusals, transaction
 from bot.cli.meter import meter
 from bot.cli.output import emit
-from bot.i18n import _
 from bot.importing.cells import BadCell
 from bot.importing.table import row_count
+from bot.infra.i18n import _
 
 rollout_app = typer.Typer(help=_("Rollout: institutions' stages against their target dates."))
 

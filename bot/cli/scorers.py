@@ -7,12 +7,12 @@ from pathlib import Path
 
 import typer
 
-from bot import scorers
-from bot.chart import spread_boxes
+from bot.appraisal import scorers
 from bot.cli.common import GROUP, PERIOD, Failure, transaction
 from bot.cli.output import emit
 from bot.cli.periods import INSTITUTION, _period
-from bot.i18n import _
+from bot.infra.i18n import _
+from bot.notify.chart import spread_boxes
 from models import PeriodState
 
 scorers_app = typer.Typer(help=_("How each scorer scores: who gives everyone the same marks."))

@@ -9,13 +9,13 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session
 
-from bot import periods as lifecycle
+from bot.appraisal import periods as lifecycle
 from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
 from bot.cli.imports import import_app
 from bot.cli.meter import meter
-from bot.i18n import _
 from bot.importing.scores import check_scores, read_sheet, store_scores, write_template
-from bot.settings import get_settings
+from bot.infra.i18n import _
+from bot.infra.settings import get_settings
 from models import Period
 
 template_app = typer.Typer(help=_("Write spreadsheet templates to fill in and import."))

@@ -17,9 +17,9 @@ import typer
 from sqlalchemy import Engine
 
 from bot.cli import common
-from bot.i18n import _
+from bot.infra.i18n import _
+from bot.infra.settings import get_settings
 from bot.platforms import DevCommand
-from bot.settings import get_settings
 from models.db import sessions
 
 HOST = "127.0.0.1"  # the page is for this computer only
@@ -75,7 +75,7 @@ def demo(
         False, "--no-reset", help=_("Keep the demo database as it is instead of rebuilding it.")
     ),
 ) -> None:
-    from bot import demo as demo_data
+    from bot.cli import demo_data
 
     # Before the rebuild: a demo already running on this port keeps its data.
     check_port_free(

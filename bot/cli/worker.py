@@ -12,11 +12,11 @@ from sqlalchemy import Engine
 
 from bot.cli import common
 from bot.cli.serve import LOG_LEVEL, start_logging
-from bot.i18n import _
-from bot.outbox import recover
-from bot.scheduler import run_scheduler
-from bot.settings import Settings, get_settings
-from bot.workdays import utc_now
+from bot.infra.i18n import _
+from bot.infra.settings import Settings, get_settings
+from bot.infra.workdays import utc_now
+from bot.notify.outbox import recover
+from bot.notify.scheduler import run_scheduler
 from models.db import sessions
 
 

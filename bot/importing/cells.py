@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from bot.i18n import _
+from bot.infra.i18n import _
 
 # Spaces Excel users leave around values, including the full-width and no-break ones and
 # the BOM that survives a careless copy and paste.

@@ -32,15 +32,15 @@ from typing import Any
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from bot.audit import record
-from bot.errors import Refused
-from bot.i18n import _
+from bot.appraisal.audit import record
+from bot.appraisal.metrics import target_problem
+from bot.appraisal.periods import state_name
 from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
 from bot.importing.table import Column, Progress, Row, RowReader, Table, canonical, read_table
-from bot.metrics import target_problem
-from bot.periods import state_name
+from bot.infra.errors import Refused
+from bot.infra.i18n import _
 from models import (
     Employee,
     Indicator,

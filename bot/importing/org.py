@@ -41,14 +41,14 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from bot import audit
-from bot.i18n import _
+from bot.appraisal import audit
 from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
 from bot.importing.table import Column, Progress, Row, RowReader, Table, read_table, simplified
-from bot.mobile import normalise as normalise_mobile
-from bot.workdays import default_tz
+from bot.infra.i18n import _
+from bot.infra.mobile import normalise as normalise_mobile
+from bot.infra.workdays import default_tz
 from models import Department, Employee, Group, Institution, Role, RoleGrant
 from models.db import copy_many, flushed, update_many
 

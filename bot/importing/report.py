@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.errors import Refused
-from bot.i18n import _, ngettext
+from bot.infra.errors import Refused
+from bot.infra.i18n import _, ngettext
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ Sheets (Chinese or English name; headers likewise; * = required):
   direction (metric kind: 正向/越高越好 higher (default), 反向/越低越好 lower) · 考核维度
   section (the section's code, in a scheme with sections).
   A metric (数据, 指标数据) indicator is scored from business data: its target and actual
-  (`jixiao import metrics`) give a completion rate, its rule the points (bot/metrics.py).
+  (`jixiao import metrics`) give a completion rate, its rule the points (bot/appraisal/metrics.py).
   A rating's scale comes from its levels (0 up to the best level's points); a bonus or
   deduction item's 最高分 is its cap. With 每次分值 (3: "−3 per incident"), the item is
   counted by incidents: scorers enter how many times, the total counts times × points,
@@ -30,7 +30,8 @@ Sheets (Chinese or English name; headers likewise; * = required):
 * 强制分布 / quotas (optional), one grade quota rule a row: 等级* grades ("A" or "A,B") ·
   方向* bound (至多 at most, 至少 at least) · 比例 ratio (20%; a number is a percentage) or
   人数 head_count, exactly one · 范围 scope (机构 institution (default), 部门 department,
-  全周期 period) · 取整 rounding (blank: the default; 四舍五入 half-up). See bot/quotas.py.
+  全周期 period) · 取整 rounding (blank: the default; 四舍五入 half-up).
+  See bot/appraisal/quotas.py.
 * 岗位目标 / position_targets (optional), a target a row: 岗位* position · 指标* indicator
   (a metric indicator, by code or name) · 目标值* target (more than 0). Everyone in that
   position gets that target for the period unless `jixiao import metrics` gives one of
@@ -57,8 +58,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import audit, metrics
-from bot.i18n import _
+from bot.appraisal import audit, metrics
+from bot.appraisal.pay import BandSpec, RoleSpec, levels_of
+from bot.appraisal.periods import newest_scheme
+from bot.appraisal.quotas import Rule
 from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
@@ -75,9 +78,7 @@ from bot.importing.table import (
     open_workbook,
     simplified,
 )
-from bot.pay import BandSpec, RoleSpec, levels_of
-from bot.periods import newest_scheme
-from bot.quotas import Rule
+from bot.infra.i18n import _
 from models import (
     GradeBand,
     Group,

@@ -16,7 +16,7 @@ and then it is skipped and reported. All or nothing: one bad row and nothing is 
 
 A task its scorer already submitted is refused unless `overwrite` is given; a task HR
 imported before (and its scorer has not changed since) may be imported again. Each task
-written is audited (`bot.behalf.ACTION`, actor "hr-import:<file>", the scorer in the
+written is audited (`bot.appraisal.behalf.ACTION`, actor "hr-import:<file>", the scorer in the
 detail), with the answers it replaced.
 """
 
@@ -33,10 +33,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from bot import behalf
-from bot.audit import record_many
-from bot.chat.render import when
-from bot.chat.values import (
+from bot.appraisal import behalf
+from bot.appraisal.audit import record_many
+from bot.appraisal.periods import state_name
+from bot.appraisal.sections import indicators_for
+from bot.appraisal.values import (
     COMMENT_MAX,
     BadValue,
     allowed,
@@ -46,16 +47,15 @@ from bot.chat.values import (
     input_max,
     needs_comment,
 )
-from bot.errors import Refused
-from bot.i18n import _, ngettext
 from bot.importing import cells
 from bot.importing.cells import BadCell
 from bot.importing.report import Problems
 from bot.importing.scheme import ROLE_WORDS
 from bot.importing.table import Column, Row, RowReader, Table, canonical, read_table
-from bot.periods import state_name
-from bot.sections import indicators_for
-from bot.workdays import default_tz
+from bot.infra.errors import Refused
+from bot.infra.i18n import _, ngettext
+from bot.infra.render import when
+from bot.infra.workdays import default_tz
 from models import (
     Employee,
     Indicator,

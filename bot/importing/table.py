@@ -28,9 +28,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bot.i18n import _
 from bot.importing.cells import ERROR_CODES, BadCell, CellError, is_blank, shown, text
 from bot.importing.report import Problems
+from bot.infra.i18n import _
 
 _NOTE = re.compile(r"[（(【\[].*?[）)】\]]")
 _IGNORED = re.compile(r"[\s_\-*:：%]+")

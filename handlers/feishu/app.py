@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.chat import binding
 from bot.chat.dispatch import handle_once
-from bot.chat.types import Incoming, Kind, Reply
-from bot.workdays import utc_now
+from bot.infra.message import Incoming, Kind, Reply
+from bot.infra.workdays import utc_now
 from handlers.feishu.cards import KEY, card
 from handlers.feishu.client import Failed, profile_of, send_card
 from handlers.feishu.settings import FeishuSettings

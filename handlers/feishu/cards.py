@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.chat.types import Reply
+from bot.infra.message import Reply
 
 TEXT_LIMIT = 2000  # characters per text element; a card is at most 30 KB in all
 KEY = "jx"  # the button value's key holding the payload

@@ -17,7 +17,7 @@ from lark_oapi.api.im.v1 import (  # type: ignore[import-untyped]
     CreateMessageRequestBody,
 )
 
-from bot.chat.types import Reply
+from bot.infra.message import Reply
 from handlers.feishu.cards import card
 from handlers.feishu.settings import FeishuSettings
 

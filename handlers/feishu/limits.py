@@ -7,7 +7,7 @@ a second per app, and 5 a second to one user or one group (shared by the group's
 
 from __future__ import annotations
 
-from bot.delivery import Limits
+from bot.notify.delivery import Limits
 
 # Margins below the published figures, so clock skew never turns into a 429.
 FEISHU_LIMITS = Limits(

@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.chat.types import Reply
-from bot.i18n import N_
+from bot.infra.i18n import N_
+from bot.infra.message import Reply
+from bot.infra.settings import Settings
 from bot.platforms import BindLink, Counters, DevCommand, Platform, Served
-from bot.settings import Settings
 from handlers.feishu.limits import FEISHU_LIMITS
 from handlers.feishu.settings import ENV_EXAMPLE, KEYS, FeishuSettings
 
@@ -105,7 +105,7 @@ class Feishu:
     def sender(
         self, settings: Settings, sessions: sessionmaker[Session]
     ) -> Coroutine[Any, Any, None]:
-        from bot.delivery import Sender
+        from bot.notify.delivery import Sender
         from handlers.feishu.client import make_client
         from handlers.feishu.transport import FeishuTransport
 
@@ -140,7 +140,7 @@ class Feishu:
         import typer
 
         from bot.cli.common import Failure
-        from bot.i18n import _
+        from bot.infra.i18n import _
         from handlers.feishu.app import Bot
         from handlers.feishu.client import make_client
 

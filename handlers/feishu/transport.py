@@ -1,5 +1,5 @@
 """Sending outbox messages to Feishu, and sorting what went wrong (the decisions are
-bot.delivery's). A push is one card: its text, its buttons and its chart together.
+bot.notify.delivery's). A push is one card: its text, its buttons and its chart together.
 
 Feishu's documented limits for sending messages (im/v1/messages): 1,000 a minute and 50
 a second per app, and 5 a second to one user or one group (shared by the group's bots).
@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from bot.delivery import SENT, Delivery
+from bot.notify.delivery import SENT, Delivery
 from handlers.feishu.cards import from_outbox
 from handlers.feishu.client import Failed, send_card
 from handlers.feishu.limits import FEISHU_LIMITS

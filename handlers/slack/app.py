@@ -22,14 +22,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import i18n
 from bot.chat import binding, language
 from bot.chat.context import Ctx
 from bot.chat.dispatch import converse, handle_once
 from bot.chat.sheet import save_sheet
-from bot.chat.types import Incoming, Kind, Reply
-from bot.i18n import _
-from bot.workdays import utc_now
+from bot.infra import i18n
+from bot.infra.i18n import _
+from bot.infra.message import Incoming, Kind, Reply
+from bot.infra.workdays import utc_now
 from handlers.slack import modal
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,6 @@ the workspace-wide figure is a margin under its special rate limit.
 
 from __future__ import annotations
 
-from bot.delivery import Limits
+from bot.notify.delivery import Limits
 
 SLACK_LIMITS = Limits(per_second=20.0, per_chat_interval=1.05)

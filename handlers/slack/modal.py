@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.chat.context import Ctx, unsign
 from bot.chat.sheet import Sheet, open_sheet
-from bot.i18n import _
+from bot.infra.i18n import _
 
 CALLBACK = "jx-sheet"
 DRAFT = "draft"

@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.chat.types import Reply
-from bot.i18n import N_
+from bot.infra.i18n import N_
+from bot.infra.message import Reply
+from bot.infra.settings import Settings
 from bot.platforms import BindLink, Counters, DevCommand, Platform, Served
-from bot.settings import Settings
 from handlers.slack.limits import SLACK_LIMITS
 from handlers.slack.settings import ENV_EXAMPLE, KEYS, SlackSettings
 
@@ -116,7 +116,7 @@ class Slack:
     ) -> Coroutine[Any, Any, None]:
         from slack_sdk import WebClient
 
-        from bot.delivery import Sender
+        from bot.notify.delivery import Sender
         from handlers.slack.transport import SlackTransport
 
         own = self.own()
@@ -156,7 +156,7 @@ def _socket(settings: Settings, sessions: sessionmaker[Session]) -> None:
     import typer
 
     from bot.cli.common import Failure
-    from bot.i18n import _
+    from bot.infra.i18n import _
     from handlers.slack.app import socket_mode
 
     own = SlackSettings()

@@ -1,4 +1,4 @@
-"""Slack's own settings, SLACK_*, from the environment and `.env`, as bot.settings reads
+"""Slack's own settings, SLACK_*, from the environment and `.env`, as bot.infra.settings reads
 Jixiao's: a malformed value stops start-up."""
 
 from __future__ import annotations

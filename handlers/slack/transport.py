@@ -1,5 +1,5 @@
 """Sending outbox messages to Slack, and classifying what went wrong (the decisions are
-bot.delivery's). Slack allows about one message a second per channel."""
+bot.notify.delivery's). Slack allows about one message a second per channel."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.chat.types import Reply
-from bot.delivery import SENT, Delivery
+from bot.infra.message import Reply
+from bot.notify.delivery import SENT, Delivery
 from handlers.slack.app import TEXT_LIMIT, blocks, direct_message
 from handlers.slack.limits import SLACK_LIMITS
 
@@ -45,7 +45,7 @@ class SlackTransport:
         self._dms: dict[str, str] = {}
 
     def parts(self, content: dict[str, Any]) -> list[dict[str, Any]]:
-        """A push is a Reply (bot.chat.types): its text and buttons, then its picture."""
+        """A push is a Reply (bot.infra.message): its text and buttons, then its picture."""
         reply = Reply.from_content(content)
         out = [Reply(reply.text, reply.buttons).to_content()]
         if reply.image:

@@ -27,12 +27,13 @@ from telegram import BotCommand, InputFile, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot import delivery, i18n, outbox
 from bot.chat.dispatch import handle_once
 from bot.chat.menu import COMMANDS
-from bot.chat.types import Button, Incoming, Kind, Reply
-from bot.i18n import _
-from bot.workdays import utc_now
+from bot.infra import i18n
+from bot.infra.i18n import _
+from bot.infra.message import Button, Incoming, Kind, Reply
+from bot.infra.workdays import utc_now
+from bot.notify import delivery, outbox
 from handlers.telegram.transport import Send, keyboard, retry_seconds, sends, shorten, split
 
 log = logging.getLogger(__name__)

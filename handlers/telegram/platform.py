@@ -11,18 +11,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.chat.types import Reply
-from bot.delivery import Limits
-from bot.i18n import N_
+from bot.infra.i18n import N_
+from bot.infra.message import Reply
+from bot.infra.settings import Settings
+from bot.notify.delivery import Limits
 from bot.platforms import BindLink, Counters, DevCommand, Platform, Served
-from bot.settings import Settings
 from handlers.telegram.settings import ENV_EXAMPLE, KEYS, TelegramSettings
 
 log = logging.getLogger(__name__)
 
 
 def deep_link(code: str, bot_username: str) -> str:
-    from bot.codes import normalise
+    from bot.chat.codes import normalise
 
     return f"https://t.me/{bot_username}?start={normalise(code)}"
 
@@ -37,7 +37,7 @@ class Telegram:
         r"(?:https?://)?(?:t\.me|telegram\.me)/\w+/?\?start=([A-Za-z0-9_-]+)", re.I
     )
     # Telegram's published limits: 30 messages a second overall, one a second per chat,
-    # 20 a minute per group (bot.delivery.Limits' defaults, with their margin).
+    # 20 a minute per group (bot.notify.delivery.Limits' defaults, with their margin).
     limits = Limits()
     settings_keys = KEYS
     env_example = ENV_EXAMPLE
@@ -119,7 +119,7 @@ class Telegram:
     ) -> Coroutine[Any, Any, None]:
         from telegram import Bot
 
-        from bot.delivery import Sender
+        from bot.notify.delivery import Sender
         from handlers.telegram.transport import TelegramTransport
 
         own = self.own()
@@ -167,7 +167,7 @@ async def _announce_commands(application: Any) -> None:
 
 def _poll(settings: Settings, sessions: sessionmaker[Session]) -> None:
     from bot.cli.common import Failure
-    from bot.i18n import _
+    from bot.infra.i18n import _
     from handlers.telegram.bot import poll
 
     own = TelegramSettings()

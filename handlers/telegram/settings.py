@@ -1,4 +1,4 @@
-"""Telegram's own settings, TELEGRAM_*, from the environment and `.env`, as bot.settings
+"""Telegram's own settings, TELEGRAM_*, from the environment and `.env`, as bot.infra.settings
 reads Jixiao's: a malformed value stops start-up."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Sending outbox messages with python-telegram-bot, and classifying what went wrong.
 
 Only Telegram's own failures are classified here; what to do about them (wait, back off,
-give up, tell HR) is decided by bot.delivery.
+give up, tell HR) is decided by bot.notify.delivery.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.chat.types import Reply
-from bot.delivery import SENT, Delivery
+from bot.infra.message import Reply
+from bot.notify.delivery import SENT, Delivery
 
 # A Telegram message is at most 4,096 units long and a photo's caption 1,024, counted in
 # UTF-16 code units as Telegram counts text (an emoji such as 🙂 is two). Reports differ on

@@ -14,9 +14,9 @@ import datetime as dt
 
 from telegram import Bot
 
-from bot.delivery import Limits, Sender
-from bot.outbox import LEASE, recover
-from bot.settings import get_settings
+from bot.infra.settings import get_settings
+from bot.notify.delivery import Limits, Sender
+from bot.notify.outbox import LEASE, recover
 from handlers.telegram.settings import TelegramSettings
 from handlers.telegram.transport import TelegramTransport
 from models.db import make_engine, sessions

@@ -39,11 +39,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import codes, i18n
-from bot.chat.types import Incoming, Kind, Reply
-from bot.errors import Refused
-from bot.i18n import _
-from bot.workdays import utc_now
+from bot.chat import codes
+from bot.infra import i18n
+from bot.infra.errors import Refused
+from bot.infra.i18n import _
+from bot.infra.message import Incoming, Kind, Reply
+from bot.infra.workdays import utc_now
 from handlers.web import personas as persona_finder
 from handlers.web.strings import languages, page_strings
 from models import ChatIdentity
@@ -95,7 +96,7 @@ def choose_language(session: Session, incoming: Incoming, now: dt.datetime, lang
 
 def issue_bind_code(session: Session, employee_id: int, now: dt.datetime) -> str:
     """A fresh one-time bind code, the same kind HR hands out for Telegram and Slack."""
-    from bot import codes
+    from bot.chat import codes
 
     return codes.issue(session, employee_id, now)
 

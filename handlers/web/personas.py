@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from bot.i18n import N_, _
+from bot.infra.i18n import N_, _
 from models import (
     Employee,
     Institution,

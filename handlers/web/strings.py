@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from babel import Locale
 
-from bot import i18n
-from bot.i18n import _
+from bot.infra import i18n
+from bot.infra.i18n import _
 
 
 def page_strings(personas: bool = True) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""Local fakes of the platforms' HTTP APIs, for tests and benchmarks."""
