@@ -18,6 +18,7 @@ import sys
 import sysconfig
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,12 @@ def test_the_installed_wheel_makes_demo_data_and_its_chat_page_speaks_chinese(tm
         "--no-index", "-q", "-w", dist, cwd=away,
     )  # fmt: skip
     (wheel,) = dist.glob("jixiao-*.whl")
+    with zipfile.ZipFile(wheel) as built:
+        names = built.namelist()
+    # The application alone: no benchmark, no test double (issue 14).
+    assert not [n for n in names if n.startswith(("benchmarks/", "tests/"))]
+    assert not [n for n in names if "fake" in n.rsplit("/", 1)[-1]]
+    assert "bot/locales/zh_CN/LC_MESSAGES/messages.mo" in names
 
     run(sys.executable, "-m", "venv", "--without-pip", env_dir, cwd=away)
     python = env_dir / "bin" / "python"
