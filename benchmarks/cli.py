@@ -60,6 +60,19 @@ def compute(
             seconds=report.compute_seconds, cpu=report.compute_cpu_seconds, results=report.results
         )
     )
+    if report.database_cpu_seconds == report.database_cpu_seconds:  # not NaN
+        typer.echo(
+            _(
+                "Of the compute, in its two processes: this client {client:.2f} s CPU, "
+                "PostgreSQL's own process {server:.2f} s CPU ({total:.2f} s of CPU in "
+                "{seconds:.2f} s: where they overlap, both worked at once)."
+            ).format(
+                client=report.compute_cpu_seconds,
+                server=report.database_cpu_seconds,
+                total=report.compute_cpu_seconds + report.database_cpu_seconds,
+                seconds=report.compute_seconds,
+            )
+        )
     typer.echo(
         _("Floor (one SQL aggregate): {seconds:.2f} s.").format(seconds=report.floor_seconds)
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 import random
 import resource
 import shutil
@@ -69,6 +70,7 @@ class BenchReport:
     setup_seconds: float
     compute_seconds: float
     compute_cpu_seconds: float
+    database_cpu_seconds: float  # PostgreSQL's process for the computation; NaN if unknown
     floor_seconds: float
     read_write_seconds: float
     peak_mb: float
@@ -123,6 +125,7 @@ def run(
             setup_seconds=setup,
             compute_seconds=measured["compute"],
             compute_cpu_seconds=measured["compute_cpu"],
+            database_cpu_seconds=measured["database_cpu"],
             floor_seconds=measured["floor"],
             read_write_seconds=measured["read_write"],
             peak_mb=measured["peak_mb"],
@@ -359,8 +362,10 @@ def measure(database_url: str, period_id: int) -> dict[str, float]:
         now = dt.datetime.now(dt.UTC)
         started, cpu = time.perf_counter(), time.process_time()
         with Session(engine) as session, session.begin():
+            server = _ServerCpu(session)
             period = session.get_one(Period, period_id)
             report = compute_period(session, now, period, actor="bench")
+            database_cpu = server.seconds()
         compute = time.perf_counter() - started
         compute_cpu = time.process_time() - cpu
         started = time.perf_counter()
@@ -376,11 +381,39 @@ def measure(database_url: str, period_id: int) -> dict[str, float]:
     return {
         "compute": compute,
         "compute_cpu": compute_cpu,
+        "database_cpu": database_cpu,
         "floor": floor,
         "read_write": read_write,
         "peak_mb": peak,
         "results": float(report.computed),
     }
+
+
+class _ServerCpu:
+    """CPU seconds PostgreSQL's own process spent for this session's connection (the
+    other of the two processes a computation runs in), read from /proc when the server
+    runs on this machine; NaN elsewhere (SQLite runs inside the client)."""
+
+    def __init__(self, session: Session) -> None:
+        self.stat: Path | None = None
+        if session.get_bind().dialect.name == "postgresql":
+            pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            stat = Path(f"/proc/{pid}/stat")
+            self.stat = stat if stat.exists() else None
+        self.start = self._ticks()
+
+    def _ticks(self) -> float:
+        if self.stat is None:
+            return float("nan")
+        try:
+            fields = self.stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # another user's process: not readable
+            return float("nan")
+        # utime and stime, fields 14 and 15 of proc(5), after the command name.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def seconds(self) -> float:
+        return self._ticks() - self.start
 
 
 def read_and_write_only(engine: Engine, period_id: int) -> float:

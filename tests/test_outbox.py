@@ -98,6 +98,23 @@ def test_the_same_push_is_queued_once(Session):
         assert s.scalar(select(func.count(OutboxMessage.id))) == 1
 
 
+def test_many_pushes_are_queued_in_order_and_a_key_queued_before_is_skipped(Session):
+    def push(n):
+        return outbox.Push("telegram", f"{n}", {"text": f"第{n}条"}, f"bulk:{n}", None)
+
+    with Session() as s, s.begin():
+        assert outbox.enqueue_many(s, NOW, [push(1), push(2), push(3)]) == 3
+    with Session() as s, s.begin():
+        # 2 and 3 were queued before: only 4 and 5 are new, and only they are counted.
+        assert outbox.enqueue_many(s, NOW, [push(2), push(4), push(3), push(5)]) == 2
+        assert outbox.enqueue_many(s, NOW, []) == 0
+    with Session() as s:
+        rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [r.dedupe_key for r in rows] == [f"bulk:{n}" for n in (1, 2, 3, 4, 5)]
+    assert rows[0].content == {"text": "第1条"}
+    assert {(r.state, r.attempts, r.parts_sent) for r in rows} == {(OutboxState.QUEUED, 0, 0)}
+
+
 def test_it_sends_everything_once_and_never_faster_than_the_limits(Session, clock):
     _queue(Session, 90)
     _queue(Session, 12, chat=lambda i: "busy", prefix="b")
