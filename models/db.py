@@ -276,11 +276,13 @@ def copy_many(
     count = 0
     with raw.cursor() as cur:
         if unless_taken:
-            # Same column types as the table, none of its constraints.
+            # Same column types as the table, none of its constraints; `_n` keeps the
+            # rows' order, so ids (and a chat's messages) follow it.
             cur.execute(
                 f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS "
                 f'SELECT {names} FROM "{table.name}" WITH NO DATA'
             )
+            cur.execute(f"ALTER TABLE {target} ADD COLUMN _n bigserial")
         with cur.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
             for row in rows:
                 count += 1
@@ -291,7 +293,7 @@ def copy_many(
             keys = ", ".join(f'"{c}"' for c in unless_taken)
             cur.execute(
                 f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {target} '
-                f"ON CONFLICT ({keys}) DO NOTHING"
+                f"ORDER BY _n ON CONFLICT ({keys}) DO NOTHING"
             )
             count = cur.rowcount
             cur.execute(f"DROP TABLE {target}")

@@ -108,8 +108,14 @@ def test_many_pushes_are_queued_in_order_and_a_key_queued_before_is_skipped(Sess
         # 2 and 3 were queued before: only 4 and 5 are new, and only they are counted.
         assert outbox.enqueue_many(s, NOW, [push(2), push(4), push(3), push(5)]) == 2
         assert outbox.enqueue_many(s, NOW, []) == 0
+    with Session() as s, s.begin():
+        # One chat's messages keep the order they were given in (ids follow it).
+        many = [outbox.Push("telegram", "9", {"text": f"{n}"}, f"chat9:{n}") for n in range(300)]
+        assert outbox.enqueue_many(s, NOW, many) == 300
     with Session() as s:
         rows = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [r.dedupe_key for r in rows[5:]] == [f"chat9:{n}" for n in range(300)]
+    rows = rows[:5]
     assert [r.dedupe_key for r in rows] == [f"bulk:{n}" for n in (1, 2, 3, 4, 5)]
     assert rows[0].content == {"text": "第1条"}
     assert {(r.state, r.attempts, r.parts_sent) for r in rows} == {(OutboxState.QUEUED, 0, 0)}
