@@ -8,8 +8,7 @@ Columns (Chinese or English header; * = required):
 
     工号* number · 姓名* name · 机构* institution · 部门 department · 岗位 position ·
     直接上级工号 manager_number · 绩效工资基数* pay_base · 邮箱 email · 手机 mobile ·
-    语言 language ·
-    是否试点 pilot · 角色 roles · 集团 group
+    语言 language · 是否试点 pilot · 角色 roles · 集团 group
 
 An optional column left out of the file leaves that field of existing employees as it
 is; present but blank, it clears it. 角色 lists roles separated by commas: 一把手/head
