@@ -183,3 +183,44 @@ def test_the_old_scorers_next_form_step_is_refused_after_the_move(session, lang,
     assert task.scorer_id == w.head.id
     assert not session.scalars(select(ScoreEntry).where(ScoreEntry.task_id == task.id)).all()
     assert session.get(Employee, w.head.id).active
+
+
+def test_a_new_head_gets_the_head_tasks_and_a_clash_withdraws_the_stale_one(session):
+    group, people = org(session)
+    period = open_(session, group)
+    (i1, h1, s1), (_i2, h2, _s2) = people.values()
+    i1.head_id = h2.id
+    # s1[0] already has a head task with h2 (say, HR added one by hand): no second one.
+    session.add(
+        ScoringTask(
+            period_id=period.id,
+            scorer_id=h2.id,
+            appraisee_id=s1[0].id,
+            role_code="head",
+            deadline=period.deadline,
+        )
+    )
+    session.flush()
+    moves = move_tasks(session, LATER, period)
+    heads = [m for m in moves.moved if m.role_code == "head"]
+    assert {m.appraisee.split()[0] for m in heads} == {e.number for e in s1}
+    assert [m.withdrawn for m in heads if m.appraisee.startswith(s1[0].number)] == [True]
+    for e in s1:
+        rows = session.scalars(
+            select(ScoringTask).where(
+                ScoringTask.appraisee_id == e.id, ScoringTask.role_code == "head"
+            )
+        ).all()
+        assert [t.scorer_id for t in rows] == [h2.id]
+    # The manager role did not change hands.
+    assert task_of(session, period, s1[0], "manager").scorer_id == h1.id
+
+
+def test_moving_is_refused_once_scoring_has_closed(session):
+    from bot.appraisal.periods import close_period
+    from bot.infra.errors import Refused
+
+    _group, _people, period = changed_org(session)
+    close_period(session, LATER, period)
+    with pytest.raises(Refused, match="评分期间"):
+        move_tasks(session, LATER, period)

@@ -17,7 +17,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.appraisal.audit import record
-from models import Employee, Institution, Period, ScoreEntry, ScoringTask, TaskState
+from bot.appraisal.periods import state_name
+from bot.infra.errors import Refused
+from bot.infra.i18n import _
+from models import (
+    Employee,
+    Institution,
+    Period,
+    PeriodState,
+    ScoreEntry,
+    ScoringTask,
+    TaskState,
+)
 
 # The roles whose scorer follows the org; a self-assessment always stays with its person.
 MOVABLE = ("manager", "head")
@@ -84,6 +95,12 @@ def move_tasks(session: Session, now: dt.datetime, period: Period, actor: str = 
     """Give each unsubmitted stale task to the role's holder now, afresh; audited per task.
     A new holder who already has a task for the same person and role keeps theirs, and
     the stale one is withdrawn (two tasks in one role would be averaged)."""
+    if period.state != PeriodState.SCORING:
+        raise Refused(
+            _(
+                "Tasks can be moved only while period {label} is open for scoring; it is {state}."
+            ).format(label=period.label, state=state_name(period.state))
+        )
     found = stale_tasks(session, period)
     done: list[Move] = []
     for move in found.moved:
