@@ -194,11 +194,41 @@ _OWN = (
 _ENTRIES = select(ScoreEntry).where(ScoreEntry.task_id == bindparam("p_task"))
 
 
+def _moved_from(ctx: Ctx, task_id: int) -> bool:
+    """Whether HR moved this task away from the speaker (bot.appraisal.reassign); read
+    only on a refusal, so a normal step pays nothing for it."""
+    from models import AuditEvent
+
+    return any(
+        (before or {}).get("scorer", "").startswith(f"{ctx.employee.number} ")
+        for before in ctx.session.scalars(
+            select(AuditEvent.before).where(
+                AuditEvent.action == "task.reassign",
+                AuditEvent.entity == "scoring_task",
+                AuditEvent.entity_id == task_id,
+            )
+        )
+    )
+
+
 def own(ctx: Ctx, task_id: int) -> ScoringTask:
     """The task, if it is the speaker's and its period is open for scoring."""
     task = ctx.session.scalar(_OWN, {"p_task": task_id})
     if task is None or task.scorer_id != ctx.employee.id:
-        raise Denied(ctx.refuse("task not the speaker's", "scoring_task", task_id))
+        moved = task is not None and _moved_from(ctx, task_id)
+        raise Denied(
+            ctx.refuse(
+                "task not the speaker's",
+                "scoring_task",
+                task_id,
+                _(
+                    "HR has moved scoring {who} to the person who now holds that role: "
+                    "this task is no longer yours, and nothing was saved."
+                ).format(who=who(task))
+                if moved and task is not None
+                else "",
+            )
+        )
     scheme_parts.attach(ctx.session, task.period.scheme)
     if "entries" in inspect(task).unloaded:
         entries = list(ctx.session.scalars(_ENTRIES, {"p_task": task.id}))

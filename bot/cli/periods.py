@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 
 from bot.appraisal import gaps, quotas
 from bot.appraisal import periods as lifecycle
+from bot.appraisal import reassign as reassign_
 from bot.appraisal.results import appraisee_count, compute_period
 from bot.cli.common import GROUP, PERIOD, Failure, now, transaction
 from bot.cli.meter import meter
 from bot.cli.output import emit
 from bot.infra.i18n import N_, _, ngettext
-from bot.notify.reminders import queue_period_opened, queue_results_published
+from bot.notify.reminders import queue_period_opened, queue_results_published, queue_tasks_moved
 from models import Institution, Period, Result, ScoringTask, TaskState
 
 period_app = typer.Typer(help=_("Open, close, publish and finalize appraisal periods."))
@@ -108,17 +109,37 @@ def period_open(
     help=_(
         "Add scoring tasks, while a period is open for scoring, for everyone who cannot "
         "get a result yet: people who joined after it opened, or got a manager or head "
-        "since. Their new scorers are told."
+        "since. With --reassign, also move each unsubmitted manager or head task to "
+        "whoever holds that role now. Their new scorers are told."
     ),
 )
 def period_tasks(
     label: str = PERIOD,
     group: str = GROUP,
     institution: str = INSTITUTION,
+    reassign: bool = typer.Option(
+        False,
+        "--reassign",
+        help=_(
+            "Move pending and draft manager or head tasks to the role's holder now (draft "
+            "answers are dropped: the new scorer starts afresh); submitted tasks stay and "
+            "are listed."
+        ),
+    ),
 ) -> None:
     at = now()
     with transaction() as s:
         period = _period(s, label, group, institution)
+        warning: list[str] = []
+        if not reassign:
+            stale = reassign_.stale_tasks(s, period)
+            if stale.moved:
+                warning.append(
+                    _(
+                        "{n} unsubmitted tasks are with a scorer who no longer holds the role "
+                        "(e.g. {who}): run `jixiao period tasks {label} --reassign` to move them."
+                    ).format(n=len(stale.moved), who=_move_line(stale.moved[0]), label=label)
+                )
         added, still = lifecycle.add_missing_tasks(s, at, period)
         told = queue_period_opened(s, period, at)
         lines = [
@@ -127,8 +148,55 @@ def period_tasks(
             ),
             _("{n} messages to scorers queued.").format(n=told),
         ]
+        # After the "opened" push, so a new scorer is told once, by the "moved" one.
+        if reassign:
+            lines += _moved_lines(s, at, period)
     emit(lines)
-    emit(_unscorable_warning(still, period.label), err=True)
+    emit(warning + _unscorable_warning(still, period.label), err=True)
+
+
+def _move_line(m: reassign_.Move) -> str:
+    return _("{appraisee}, {role}: {old} → {new}").format(
+        appraisee=m.appraisee, role=_role_label(m.role_code), old=m.old, new=m.new
+    )
+
+
+def _role_label(code: str) -> str:
+    return {"manager": _("direct manager"), "head": _("head")}.get(code, code)
+
+
+def _moved_lines(s: object, at: dt.datetime, period: Period) -> list[str]:
+    """Move the stale tasks, tell their new scorers, and say per person what moved."""
+    from sqlalchemy.orm import Session
+
+    assert isinstance(s, Session)
+    moves = reassign_.move_tasks(s, at, period)
+    counts: dict[int, int] = {}
+    for m in moves.moved:
+        if not m.withdrawn:
+            counts[m.new_id] = counts.get(m.new_id, 0) + 1
+    told = queue_tasks_moved(s, period, at, counts) if counts else 0
+    lines = [
+        _("{n} unsubmitted tasks moved in period {label}:").format(
+            n=len(moves.moved), label=period.label
+        )
+    ]
+    for m in moves.moved:
+        line = "  " + _move_line(m)
+        if m.withdrawn:
+            line += _(" (withdrawn: the new scorer already had this task)")
+        elif m.dropped:
+            line += _(" ({n} draft answers dropped)").format(n=m.dropped)
+        lines.append(line)
+    if moves.submitted:
+        lines.append(
+            _("{n} submitted tasks stay with their scorer; decide them yourself:").format(
+                n=len(moves.submitted)
+            )
+        )
+        lines += ["  " + _move_line(m) for m in moves.submitted]
+    lines.append(_("{n} messages to new scorers queued.").format(n=told))
+    return lines
 
 
 def _simple(action: str, done: str) -> None:

@@ -146,6 +146,31 @@ def queue_period_opened(session: Session, period: Period, now: dt.datetime) -> i
     return _push(session, now, people, f"opened:{period.id}", render)
 
 
+def queue_tasks_moved(
+    session: Session, period: Period, now: dt.datetime, counts: Mapping[int, int]
+) -> int:
+    """Tell each new scorer, once per run (not per task), how many tasks were moved to
+    them after an org change, with the deadline and a button."""
+    people = {
+        emp_id: Scorer(emp_id, language)
+        for emp_id, language in session.execute(
+            select(Employee.id, Employee.language).where(Employee.id.in_(sorted(counts)))
+        ).tuples()
+    }
+
+    def render(e: Scorer) -> Reply:
+        text = ngettext(
+            "Appraisal {label}: after an org change, {n} more person is yours to score "
+            "by {deadline}.",
+            "Appraisal {label}: after an org change, {n} more people are yours to score "
+            "by {deadline}.",
+            counts[e.id],
+        ).format(label=period.label, n=counts[e.id], deadline=period.deadline.date())
+        return Reply(text, _button(_("Start scoring"), "list"))
+
+    return _push(session, now, people, f"moved:{period.id}:{now:%Y%m%d%H%M%S}", render)
+
+
 def queue_deadline_reminders(session: Session, group_id: int, now: dt.datetime) -> int:
     """Remind scorers with unfinished tasks 1 workday before the deadline, on the day, and
     every workday after; name scorers 2 workdays overdue to their head. Workdays only,
