@@ -49,6 +49,7 @@ _GUESSED = (
     ("calibrat", N_("Calibrated")),
     ("appeal", N_("Appealed")),
     ("revis", N_("Revised")),
+    ("cancel", N_("Cancelled")),  # adjustment.cancel: not "revised", nothing is paid
     ("adjust", N_("Revised")),
     ("paid", N_("Paid")),
     ("payroll", N_("Paid")),
