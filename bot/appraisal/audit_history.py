@@ -4,7 +4,7 @@ published, final and paid.
 
 Actions named here get their own sentence. An action added later (by a module this one
 does not know) is still shown: its verb is guessed from its name where a word says it
-(calibrat…, appeal…, revis…/adjust…, pay/paid…), else the action itself is printed,
+(calibrat…, appeal…, cancel…, revis…/adjust…, pay/paid…), else the action itself is printed,
 with what changed (before → after) either way.
 """
 
