@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, Code, When, intpk, str_enum
+from models.base import AwareDateTime, Base, Code, When, intpk, str_enum
 from models.org import Employee
 from models.period import Period
 
@@ -96,6 +96,11 @@ class Adjustment(Base):
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[When]
     created_by: Mapped[str] = mapped_column(String(64), default="")
+    # Cancelled before it was paid (entered by mistake): kept, never deleted, so the history
+    # shows who cancelled it, when and why; a cancelled one is on no pay sheet.
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime(), default=None)
+    cancelled_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    cancel_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
     origin: Mapped[Period] = relationship()
     employee: Mapped[Employee] = relationship()

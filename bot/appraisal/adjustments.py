@@ -7,12 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.appraisal.audit import record
-from bot.appraisal.periods import parse_label
+from bot.appraisal.periods import parse_label, period_tz
 from bot.importing.cells import BadCell, decimal
 from bot.infra.errors import Refused
 from bot.infra.i18n import _, money
@@ -126,13 +127,123 @@ def add(
 
 
 def into(session: Session, period: Period) -> dict[int, list[tuple[Adjustment, str]]]:
-    """The adjustments paid with `period`, by employee, each with its origin's label."""
+    """The adjustments paid with `period`, by employee, each with its origin's label;
+    cancelled ones are paid with nothing, so they are left out."""
     found: dict[int, list[tuple[Adjustment, str]]] = defaultdict(list)
     for adj, origin_label in session.execute(
         _INTO, {"p_label": period.label, "p_group": period.group_id, "p_scope": period.scope}
     ).tuples():
         found[adj.employee_id].append((adj, origin_label))
     return found
+
+
+def paying_period(session: Session, adjustment: Adjustment) -> Period | None:
+    """The period whose pay sheet carries `adjustment` (None while it is not opened yet)."""
+    origin = adjustment.origin
+    return session.scalar(
+        select(Period).where(
+            Period.group_id == origin.group_id,
+            Period.scope == origin.scope,
+            Period.label == adjustment.into_label,
+        )
+    )
+
+
+def cancel(
+    session: Session,
+    now: dt.datetime,
+    origin: Period,
+    employee: Employee,
+    adjustment_id: int,
+    reason: str,
+    actor: str = "cli",
+) -> Adjustment:
+    """Cancel an adjustment entered by mistake, before it is paid: it stays in the history
+    with who, when and why, and is left off every pay sheet and explanation. Once the
+    period that pays it is final, payroll has paid it: only a counter-adjustment undoes it."""
+    text = reason.strip()
+    if not text:
+        raise Refused(_("Cancelling an adjustment needs a reason."))
+    # Locked: two cancels at once, or a cancel beside finalizing, cannot both pass.
+    adjustment = session.scalar(
+        select(Adjustment).where(Adjustment.id == adjustment_id).with_for_update()
+    )
+    if (
+        adjustment is None
+        or adjustment.employee_id != employee.id
+        or adjustment.origin_id != origin.id
+    ):
+        raise Refused(
+            _("{number} {name} has no adjustment #{id} for {label}.").format(
+                number=employee.number, name=employee.name, id=adjustment_id, label=origin.label
+            )
+        )
+    if adjustment.cancelled_at is not None:
+        raise Refused(
+            _("Adjustment #{id} was already cancelled on {date} by {who}: {reason}").format(
+                id=adjustment.id,
+                date=adjustment.cancelled_at.astimezone(ZoneInfo(period_tz(origin))).date(),
+                who=adjustment.cancelled_by or "",
+                reason=adjustment.cancel_reason or "",
+            )
+        )
+    paying = paying_period(session, adjustment)
+    if paying is not None:
+        session.refresh(paying, with_for_update=True)
+        if paying.state == PeriodState.FINAL:
+            raise Refused(
+                _(
+                    "Adjustment #{id} was paid with {into}, which is final: it cannot be "
+                    "cancelled. Enter a counter-adjustment instead (jixiao adjust {label} "
+                    '{number} --amount {counter} --reason "…").'
+                ).format(
+                    id=adjustment.id,
+                    into=adjustment.into_label,
+                    label=origin.label,
+                    number=employee.number,
+                    counter=("+" if adjustment.amount < 0 else "-") + str(abs(adjustment.amount)),
+                )
+            )
+    adjustment.cancelled_at = now
+    adjustment.cancelled_by = actor
+    adjustment.cancel_reason = text
+    session.flush()
+    record(
+        session,
+        now,
+        "adjustment.cancel",
+        "adjustment",
+        adjustment.id,
+        actor_label=actor,
+        before={
+            "employee": employee.number,
+            "origin": origin.label,
+            "into": adjustment.into_label,
+            "amount": str(adjustment.amount),
+        },
+        after={"employee": employee.number, "cancelled": True},
+        note=text[:200],
+    )
+    return adjustment
+
+
+def of_period(session: Session, period: Period, number: str | None = None) -> list[Adjustment]:
+    """Every adjustment for `period` or paid with it (cancelled ones too: the history), in
+    the order they were entered; only one person's with `number`."""
+    query = (
+        select(Adjustment)
+        .join(Period, Period.id == Adjustment.origin_id)
+        .join(Employee, Employee.id == Adjustment.employee_id)
+        .where(
+            Period.group_id == period.group_id,
+            Period.scope == period.scope,
+            (Adjustment.origin_id == period.id) | (Adjustment.into_label == period.label),
+        )
+        .order_by(Adjustment.id)
+    )
+    if number is not None:
+        query = query.where(Employee.number == number)
+    return list(session.scalars(query))
 
 
 def signed(amount: Decimal) -> str:
@@ -144,6 +255,7 @@ _CORRECTING = (
     .where(
         Adjustment.origin_id == bindparam("p_origin"),
         Adjustment.employee_id == bindparam("p_emp"),
+        Adjustment.cancelled_at.is_(None),
     )
     .order_by(Adjustment.id)
 )
@@ -154,6 +266,7 @@ _INTO = (
         Adjustment.into_label == bindparam("p_label"),
         Period.group_id == bindparam("p_group"),
         Period.scope == bindparam("p_scope"),
+        Adjustment.cancelled_at.is_(None),
     )
     .order_by(Adjustment.id)
 )

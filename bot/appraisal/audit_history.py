@@ -4,7 +4,7 @@ published, final and paid.
 
 Actions named here get their own sentence. An action added later (by a module this one
 does not know) is still shown: its verb is guessed from its name where a word says it
-(calibrat…, appeal…, revis…/adjust…, pay/paid…), else the action itself is printed,
+(calibrat…, appeal…, cancel…, revis…/adjust…, pay/paid…), else the action itself is printed,
 with what changed (before → after) either way.
 """
 
@@ -49,6 +49,7 @@ _GUESSED = (
     ("calibrat", N_("Calibrated")),
     ("appeal", N_("Appealed")),
     ("revis", N_("Revised")),
+    ("cancel", N_("Cancelled")),  # adjustment.cancel: not "revised", nothing is paid
     ("adjust", N_("Revised")),
     ("paid", N_("Paid")),
     ("payroll", N_("Paid")),

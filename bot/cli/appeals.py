@@ -18,6 +18,7 @@ from bot.infra.errors import Refused
 from bot.infra.i18n import _
 from bot.notify import appeal_notices
 from models import (
+    Adjustment,
     Appeal,
     AppealState,
     Confirmation,
@@ -191,27 +192,96 @@ def adjust(
     label: str = PERIOD,
     number: str = NUMBER,
     amount: str = typer.Option(
-        ..., "--amount", help=_("Top-up +120.00 or claw-back -50.00, in yuan.")
+        None, "--amount", help=_("Top-up +120.00 or claw-back -50.00, in yuan.")
+    ),
+    cancel: int = typer.Option(
+        None,
+        "--cancel",
+        help=_("Cancel the adjustment with this id (see jixiao adjustments), before it is paid."),
     ),
     reason: str = typer.Option(..., "--reason", help=_("Why: shown to the employee.")),
     group: str = GROUP,
 ) -> None:
+    if (amount is None) == (cancel is None):
+        raise Failure(_("Give either --amount (a new adjustment) or --cancel ID (undo one)."))
     at = now()
     with transaction() as s:
         period = _period(s, label, group)
         employee = _employee(s, period, number)
-        value = adjustments.parse_amount(amount)
-        adj = adjustments.add(s, at, period, employee, value, reason)
-        lines = [
-            _("Adjustment {amount} for {number} {name} ({label}) is paid with {into}.").format(
-                amount=adjustments.signed(adj.amount),
-                number=employee.number,
-                name=employee.name,
-                label=period.label,
-                into=adj.into_label,
-            )
-        ]
+        if cancel is not None:
+            adj = adjustments.cancel(s, at, period, employee, cancel, reason)
+            lines = [
+                _(
+                    "Adjustment #{id} ({amount} for {number} {name}, {label}) is cancelled: "
+                    "{into} will not pay it."
+                ).format(
+                    id=adj.id,
+                    amount=adjustments.signed(adj.amount),
+                    number=employee.number,
+                    name=employee.name,
+                    label=period.label,
+                    into=adj.into_label,
+                )
+            ]
+        else:
+            value = adjustments.parse_amount(amount)
+            adj = adjustments.add(s, at, period, employee, value, reason)
+            lines = [
+                _(
+                    "Adjustment #{id} {amount} for {number} {name} ({label}) is paid with {into}."
+                ).format(
+                    id=adj.id,
+                    amount=adjustments.signed(adj.amount),
+                    number=employee.number,
+                    name=employee.name,
+                    label=period.label,
+                    into=adj.into_label,
+                )
+            ]
     emit(lines)
+
+
+def adjustments_list(
+    label: str = PERIOD,
+    number: str = typer.Option(None, "--number", help=_("Only this employee's.")),
+    group: str = GROUP,
+) -> None:
+    with transaction() as s:
+        period = _period(s, label, group)
+        found = adjustments.of_period(s, period, number)
+        lines = [_adjustment_line(s, a) for a in found]
+        if not lines:
+            lines = [_("No adjustments for or paid with {label}.").format(label=period.label)]
+    emit(lines)
+
+
+def _adjustment_line(session: Session, adj: Adjustment) -> str:
+    tz = ZoneInfo(lifecycle.period_tz(adj.origin))
+    line = _(
+        "#{id} {number} {name}: {amount} for {label}, paid with {into}; entered {date} by "
+        "{who}: {reason}"
+    ).format(
+        id=adj.id,
+        number=adj.employee.number,
+        name=adj.employee.name,
+        amount=adjustments.signed(adj.amount),
+        label=adj.origin.label,
+        into=adj.into_label,
+        date=adj.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        who=adj.created_by,
+        reason=" ".join(adj.reason.split()),
+    )
+    if adj.cancelled_at is None:
+        return line
+    return (
+        line
+        + " — "
+        + _("CANCELLED {date} by {who}: {reason} (not paid)").format(
+            date=adj.cancelled_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            who=adj.cancelled_by or "",
+            reason=" ".join((adj.cancel_reason or "").split()),
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -220,6 +290,14 @@ def register(app: typer.Typer) -> None:
         "adjust",
         help=_(
             "Correct a final period's pay: a top-up or claw-back paid with the next "
-            "period, shown in both periods' explanations and on the pay sheet."
+            "period, shown in both periods' explanations and on the pay sheet; "
+            "--cancel ID undoes one entered by mistake, until it is paid."
         ),
     )(adjust)
+    app.command(
+        "adjustments",
+        help=_(
+            "The adjustments for a period or paid with it, with their ids; cancelled ones "
+            "are shown as cancelled, with who, when and why."
+        ),
+    )(adjustments_list)
