@@ -35,7 +35,7 @@ from models import (
 )
 from tests.chat_helpers import Chat, Tap, bind
 from tests.paysheet_helpers import cli
-from tests.test_appeals_flow import _finish_scoring
+from tests.test_appeals_flow import _finish_scoring, _rescore_open
 
 SH = ZoneInfo("Asia/Shanghai")
 BUILT = dt.datetime(2026, 11, 24, 2, 30, tzinfo=dt.UTC)
@@ -260,3 +260,45 @@ def test_keep_original_is_refused_when_there_is_no_revision_to_close(engine, wor
     assert s.get(Appeal, appeal.id).state == AppealState.REVISED
     with pytest.raises(Refused, match="已改判"):
         appeals.keep_original(s, IN_WINDOW, appeal, "理由", HR)
+
+
+def test_keep_original_keeps_the_new_marks_of_a_scorer_who_did_submit(engine, world):
+    """Two scorers' tasks reopened: the head re-scores and submits, the manager never
+    does. Closing the revision puts back the manager's marks only; the head's new mark
+    counts, so the appeal closes as revised, with before and after."""
+    s, nov = world
+    emp = _staff(s, nov)[0]
+    was = _result(s, nov, emp)
+    appeal, manager_task = _revise_and_abandon(s, nov, emp)
+    manager_marks = _marks(s, manager_task.id)
+    head_task = s.scalar(
+        select(ScoringTask).where(
+            ScoringTask.appeal_id == appeal.id, ScoringTask.id != manager_task.id
+        )
+    )
+    assert head_task is not None
+    assert head_task.state == TaskState.DRAFT
+    head = s.get(Employee, head_task.scorer_id)
+    chat = Chat(s, bind(s, head, language="zh_CN"), now=IN_WINDOW)
+    chat.say("/score")
+    chat.say(Tap(emp.name))
+    _rescore_open(chat, "100")
+    s.commit()
+    assert s.get(Appeal, appeal.id).state == AppealState.REVISING
+    head_marks = _marks(s, head_task.id)
+
+    appeals.keep_original(s, AFTER, s.get(Appeal, appeal.id), "主管已离职", HR)
+    s.commit()
+    closed = s.get(Appeal, appeal.id)
+    assert closed.state == AppealState.REVISED
+    assert closed.before["total"] == was[0]
+    assert closed.after["total"] != was[0]
+    assert _result(s, nov, emp)[0] == closed.after["total"]
+    assert _marks(s, head_task.id) == head_marks  # the head's submitted re-score counts
+    restored = _marks(s, manager_task.id)
+    first = nov.scheme.indicators[0]
+    assert restored[first.id][0] != "100"
+    assert {k: v for k, v in restored.items() if k != first.id} == {
+        k: v for k, v in manager_marks.items() if k != first.id
+    }
+    _intact(s)
