@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.appraisal import appeals
 from bot.appraisal.audit import record
+from bot.appraisal.audit_history import show
 from bot.appraisal.audit_verify import verify
 from bot.appraisal.periods import close_period, publish_period
 from bot.appraisal.results import compute_period
@@ -24,6 +25,7 @@ from models import (
     AppealState,
     AuditEvent,
     Employee,
+    Group,
     Institution,
     OutboxMessage,
     Period,
@@ -180,6 +182,20 @@ def test_keep_original_closes_a_revision_the_scorer_abandoned(engine, world):
         assert both.exit_code != 0
         assert "--keep-original" in both.output
 
+        named = cli(
+            engine,
+            "appeals",
+            "decide",
+            "2026-11",
+            emp.number,
+            "--keep-original",
+            "x",
+            "--indicator",
+            "kpi",
+            lang="en",
+        )
+        assert named.exit_code != 0
+        assert "leave --indicator out" in named.output
         done = cli(
             engine,
             "appeals",
@@ -220,6 +236,9 @@ def test_keep_original_closes_a_revision_the_scorer_abandoned(engine, world):
     assert "维持原结果" in told
     s.commit()
     _intact(s)
+    history = "\n".join(show(s, s.get(Group, nov.group_id), emp.number, "2026-11"))
+    assert "closed the appeal's re-scoring" in history
+    assert scorer.name in history
 
     with time_machine.travel(AFTER, tick=False):
         again = cli(engine, "appeals", "decide", "2026-11", emp.number, "--keep-original", "x")

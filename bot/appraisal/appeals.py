@@ -564,6 +564,9 @@ def keep_original(
             select(ScoringTask)
             .where(ScoringTask.appeal_id == appeal.id, ScoringTask.state != TaskState.SUBMITTED)
             .order_by(ScoringTask.id)
+            # Locked: a scorer submitting at this moment waits, then finds it submitted
+            # (its submit is guarded on the state), so the two never both land.
+            .with_for_update()
         )
     )
     if not waiting:

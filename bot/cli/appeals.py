@@ -157,6 +157,13 @@ def appeals_decide(
     at = now()
     actor = appeals.Actor("hr", None, "cli")
     if keep_original is not None:
+        if indicator:
+            raise Failure(
+                _(
+                    "--indicator names what --revise reopens; --keep-original closes the "
+                    "whole revision: leave --indicator out."
+                )
+            )
         emit(_keep_original(label, number, keep_original, group, actor))
         return
     with transaction() as s:
