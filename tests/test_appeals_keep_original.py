@@ -182,6 +182,12 @@ def test_keep_original_closes_a_revision_the_scorer_abandoned(engine, world):
         assert both.exit_code != 0
         assert "--keep-original" in both.output
 
+        # Deciding it again points at the way out.
+        decided = cli(
+            engine, "appeals", "decide", "2026-11", emp.number, "--uphold", "x", lang="en"
+        )
+        assert decided.exit_code == 2
+        assert "--keep-original" in decided.output
         named = cli(
             engine,
             "appeals",
