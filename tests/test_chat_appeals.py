@@ -50,6 +50,11 @@ A = {
         "closed": "公示期已结束",
         "reopened": "重新开放",
         "decided": "已决定或已撤回",
+        "rescoring": "重新评分中的申诉",
+        "keep": "保留原评分",
+        "kept": "结果维持不变",
+        "kept_told": "维持原结果",
+        "no_revision": "没有可结束的改判",
     },
     "en": {
         "confirm": "Confirm result",
@@ -74,6 +79,11 @@ A = {
         "closed": "window for 2026-10 is closed",
         "reopened": "reopened",
         "decided": "has been decided or withdrawn",
+        "rescoring": "Appeals being re-scored",
+        "keep": "Keep the original scores",
+        "kept": "stays as it was",
+        "kept_told": "your result stands as it was",
+        "no_revision": "no revision to close",
     },
 }
 
@@ -216,6 +226,64 @@ def test_the_head_revises_and_the_scorer_rescores_in_the_form(session, w, lang, 
     assert f"{before} → {after}" in told
     edits = session.scalars(select(AuditEvent).where(AuditEvent.action == "score.edit")).all()
     assert [e.after["indicator"] for e in edits] == ["quality"]
+
+
+def test_the_head_closes_a_revision_the_scorer_abandoned(session, w, lang, zhang, head):
+    """The manager starts re-scoring and never submits: the head keeps the original
+    scores, with a reason; the result is unchanged to the fen and zhang is told."""
+    a = A[lang]
+    zhang.say("/why")
+    zhang.say(Tap(a["appeal"]))
+    zhang.say(Tap("质量"))
+    zhang.say("质量分偏低")
+    before = session.scalar(select(Result.pay).where(Result.id == _october(session, w)))
+    total = session.scalar(select(Result.total).where(Result.id == _october(session, w)))
+    head.say("/menu")
+    head.say(Tap(a["to_decide"]))
+    head.say(Tap("张三"))
+    head.say(Tap(a["revise"]))
+    manager = Chat(session, bind(session, w.manager, language=lang))
+    manager.say("/score")
+    manager.say(Tap("张三"))
+    manager.say("95")  # then nothing: the draft waits
+    verify_dialog(
+        head,
+        [
+            ("/menu", a["rescoring"]),
+            (Tap(a["rescoring"]), "张三"),
+            (Tap("张三"), [w.manager.name, a["keep"]]),
+        ],
+    )
+    keep = head.payload(a["keep"])
+    verify_dialog(
+        head,
+        [
+            (Tap(a["keep"]), w.manager.name),
+            ("   ", "!" + a["kept"]),
+            ("经沟通，主管不再重新评分", a["kept"]),
+        ],
+    )
+    session.expire_all()
+    appeal = session.scalar(select(Appeal))
+    assert appeal.state == AppealState.UPHELD
+    assert appeal.answer == "经沟通，主管不再重新评分"
+    row = session.get(Result, _october(session, w))
+    assert (row.total, row.pay) == (total, before)
+    task = session.scalar(select(ScoringTask).where(ScoringTask.appeal_id == appeal.id))
+    assert task.state.value == "submitted"
+    told = "\n".join(
+        m.content["text"]
+        for m in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.employee_id == w.zhang.id)
+        )
+    )
+    assert a["kept_told"] in told
+    assert "经沟通，主管不再重新评分" in told
+    # The button again, after it is closed: refused, nothing changes.
+    said = head.say(Incoming("web", head.user_id, head.user_id, Kind.BUTTON, payload=keep))
+    assert a["no_revision"] in said
+    session.expire_all()
+    assert session.scalar(select(Appeal.state)) == AppealState.UPHELD
 
 
 def _october(session, w) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select
@@ -28,6 +29,7 @@ from models import (
     OPEN_STATES,
     Appeal,
     AppealState,
+    AuditEvent,
     Confirmation,
     Employee,
     Indicator,
@@ -523,3 +525,190 @@ def finish_revision(session: Session, now: dt.datetime, task: ScoringTask) -> Ap
         after=after,
     )
     return appeal
+
+
+# ---- closing a revision without the scorer -----------------------------------------
+
+
+def keep_original(
+    session: Session, now: dt.datetime, appeal: Appeal, reason: str, actor: Actor
+) -> list[ScoringTask]:
+    """Close a revision whose scorers never resubmitted: each task still reopened for it
+    gets back the marks it had when it was reopened (read from the audit chain: every
+    change to a reopened task is a `score.edit` event holding the value before) and is
+    submitted again; the result is recomputed from the stored marks and the appeal is
+    closed as upheld with HR's written reason. Finalizing is refused while a revision is
+    open, so without this a scorer who never answers would block the period's pay.
+
+    A reopened task that its scorer did resubmit keeps its new marks: then the result
+    may change, and the appeal closes as revised, with before and after."""
+    if appeal.state == AppealState.OPEN:
+        raise Refused(
+            _(
+                "This appeal is {state}, not being re-scored: there is no revision to close. "
+                "Decide it with --uphold or --revise."
+            ).format(state=state_name(appeal.state))
+        )
+    if appeal.state != AppealState.REVISING:
+        raise Refused(
+            _(
+                "This appeal is {state} and closed: there is no revision to close, and no "
+                "original marks to keep."
+            ).format(state=state_name(appeal.state))
+        )
+    if appeal.period.state != PeriodState.PUBLISHED:
+        raise Refused(_("Period {label} is no longer published.").format(label=appeal.period.label))
+    text = _closing_reason(reason)
+    waiting = list(
+        session.scalars(
+            select(ScoringTask)
+            .where(ScoringTask.appeal_id == appeal.id, ScoringTask.state != TaskState.SUBMITTED)
+            .order_by(ScoringTask.id)
+            # Locked: a scorer submitting at this moment waits, then finds it submitted
+            # (its submit is guarded on the state), so the two never both land.
+            .with_for_update()
+        )
+    )
+    if not waiting:
+        raise Refused(
+            _(
+                "Every scoring task reopened for this appeal was submitted again: there are "
+                "no original marks to keep."
+            )
+        )
+    restored: dict[int, list[str]] = {}
+    for task in waiting:
+        restored[task.id] = _restore_marks(session, now, task, actor)
+        task.state = TaskState.SUBMITTED
+        task.updated_at = now
+        # submitted_at stays the scorer's own submission: these are their marks.
+    session.flush()
+    for task in waiting:
+        record(
+            session,
+            now,
+            "task.keep_original",
+            "scoring_task",
+            task.id,
+            actor_id=actor.employee_id,
+            actor_label=actor.label,
+            before={"state": TaskState.DRAFT.value, "appeal": appeal.id},
+            after={"state": TaskState.SUBMITTED.value, "restored": restored[task.id]},
+        )
+    before, after = recompute_one(session, now, appeal.period, appeal.employee_id, "appeal")
+    unchanged = all(before.get(k) == after.get(k) for k in ("total", "grade", "pay"))
+    appeal.before = before
+    appeal.after = after
+    appeal.state = AppealState.UPHELD if unchanged else AppealState.REVISED
+    appeal.answer = text
+    appeal.decided_at = now
+    appeal.decided_by = actor.employee_id
+    appeal.decided_as = actor.role
+    appeal.closed_at = now
+    record(
+        session,
+        now,
+        "appeal.keep_original",
+        "appeal",
+        appeal.id,
+        actor_id=actor.employee_id,
+        actor_label=actor.label,
+        before={"state": AppealState.REVISING.value, **before},
+        after={
+            "state": appeal.state.value,
+            "tasks": [t.id for t in waiting],
+            "reason_chars": len(text),
+            **after,
+        },
+    )
+    return waiting
+
+
+def _closing_reason(reason: str) -> str:
+    text = reason.strip()
+    if not visible(text):
+        raise Refused(
+            _("Closing a revision without the scorer needs a written reason for the employee.")
+        )
+    if (code := control_character(text)) is not None:
+        raise Refused(
+            _(
+                "The reason contains a control character ({code}) that cannot be stored: "
+                "please type it again without it."
+            ).format(code=code)
+        )
+    if len(text) > REASON_MAX:
+        raise Refused(
+            _("The reason is {n} characters long; please keep it within {max}.").format(
+                n=len(text), max=REASON_MAX
+            )
+        )
+    return text
+
+
+def _restore_marks(
+    session: Session, now: dt.datetime, task: ScoringTask, actor: Actor
+) -> list[str]:
+    """Put back the marks `task` had when its latest reopening happened; returns the
+    indicator codes changed back. An answer added since (an optional item) is removed."""
+    reopened = session.scalar(
+        select(func.max(AuditEvent.id)).where(
+            AuditEvent.action == "task.reopen",
+            AuditEvent.entity == "scoring_task",
+            AuditEvent.entity_id == task.id,
+        )
+    )
+    if reopened is None:
+        raise Refused(
+            _(
+                "The reopening of task {id} is not in the audit log: its marks cannot be restored."
+            ).format(id=task.id)
+        )
+    entries = {e.id: e for e in task.entries}
+    first: dict[int, dict[str, Any] | None] = {}
+    for entry_id, was in session.execute(
+        select(AuditEvent.entity_id, AuditEvent.before)
+        .where(
+            AuditEvent.action == "score.edit",
+            AuditEvent.entity == "score_entry",
+            AuditEvent.entity_id.in_(list(entries)),
+            AuditEvent.id > reopened,
+        )
+        .order_by(AuditEvent.id)
+    ).tuples():
+        if entry_id is not None and entry_id not in first:
+            first[entry_id] = was if isinstance(was, dict) else None
+    changed: list[str] = []
+    for entry_id, was in sorted(first.items()):
+        entry = entries[entry_id]
+        now_is = {"value": str(entry.value), "comment": entry.comment}
+        code = entry.indicator.code
+        if was is None:
+            session.delete(entry)
+            session.flush()
+            after: dict[str, Any] | None = None
+        elif was == now_is:
+            continue  # changed and changed back
+        else:
+            entry.value = Decimal(str(was["value"]))
+            entry.comment = str(was.get("comment", ""))
+            entry.entered_at = now
+            after = {"value": str(entry.value), "comment": entry.comment}
+        changed.append(code)
+        record(
+            session,
+            now,
+            "score.edit",
+            "score_entry",
+            entry_id,
+            actor_id=actor.employee_id,
+            actor_label=actor.label,
+            before=now_is,
+            after={
+                **(after or {"value": None, "comment": None}),
+                "indicator": code,
+                "task": task.id,
+            },
+            note="keep-original",
+        )
+    return changed

@@ -273,6 +273,11 @@ def _sentence(
                 role=task.role,
                 marks=_marks(after.get("scores", {})),
             )
+        if e.action == "task.keep_original":
+            return _(
+                "{period}: {actor} closed the appeal's re-scoring without {scorer}: their "
+                "scores as {role} from before it were submitted again."
+            ).format(period=task.period, actor=people.actor(e), scorer=task.scorer, role=task.role)
         if e.action == "chat.refused":
             return None  # a refused tap changed nothing
     if e.entity == "score_entry" and e.entity_id in entries:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -27,6 +29,7 @@ from bot.infra.workdays import default_tz, is_workday, local_now
 from models import (
     OPEN_STATES,
     Appeal,
+    AppealState,
     Employee,
     Group,
     Institution,
@@ -520,21 +523,52 @@ def finalize_period(session: Session, now: dt.datetime, period: Period, actor: s
                 )
             )
         waiting = session.execute(
-            select(Employee.number, Employee.name)
+            select(Appeal.id, Appeal.state, Employee.number, Employee.name)
+            .select_from(Employee)
             .join(Appeal, Appeal.employee_id == Employee.id)
             .where(Appeal.period_id == period.id, Appeal.state.in_(OPEN_STATES))
             .order_by(Employee.number)
         ).all()
         if waiting:
-            raise Refused(
-                _(
-                    "Period {label} cannot be final: {count} appeals are still open ({names}). "
-                    "Decide them first (`jixiao appeals decide {label} NUMBER ...`)."
-                ).format(
-                    label=period.label,
-                    count=len(waiting),
-                    names=", ".join(f"{n} {name}" for n, name in waiting),
-                )
-            )
+            raise Refused(_still_open(session, period, waiting))
     _transition(session, now, period, "finalize", actor)
     period.finalized_at = now
+
+
+def _still_open(session: Session, period: Period, waiting: Sequence[Any]) -> str:
+    """Why finalize waits: the appeals to decide, and those whose revision waits for a
+    scorer, naming who must score again and how HR closes it without them."""
+    undecided = [f"{n} {name}" for _id, state, n, name in waiting if state == AppealState.OPEN]
+    rescoring = [row for row in waiting if row[1] == AppealState.REVISING]
+    lines = [
+        _("Period {label} cannot be final: {count} appeals are still open.").format(
+            label=period.label, count=len(waiting)
+        )
+    ]
+    if undecided:
+        lines.append(
+            _(
+                "Waiting for a decision: {names}. Decide them (`jixiao appeals decide {label} "
+                'NUMBER --uphold "answer"` or `--revise`).'
+            ).format(names=", ".join(undecided), label=period.label)
+        )
+    for appeal_id, _state, number, name in rescoring:
+        scorers = session.execute(
+            select(Employee.number, Employee.name)
+            .join(ScoringTask, ScoringTask.scorer_id == Employee.id)
+            .where(ScoringTask.appeal_id == appeal_id, ScoringTask.state != TaskState.SUBMITTED)
+            .order_by(Employee.number)
+        ).all()
+        lines.append(
+            _(
+                "Waiting for a re-score: {number} {name}, to be scored again by {scorers}. If "
+                "they will not, keep the marks from before the revision: `jixiao appeals "
+                'decide {label} {number} --keep-original "reason"`.'
+            ).format(
+                number=number,
+                name=name,
+                scorers=", ".join(f"{n} {s}" for n, s in scorers) or "—",
+                label=period.label,
+            )
+        )
+    return "\n".join(lines)

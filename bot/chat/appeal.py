@@ -11,13 +11,23 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.appraisal import appeals
+from bot.appraisal.values import visible
 from bot.chat.context import Ctx
 from bot.infra import render
 from bot.infra.errors import Refused
 from bot.infra.i18n import _
 from bot.infra.message import Button, Reply
 from bot.notify import appeal_notices
-from models import Appeal, AppealState, Employee, Indicator, Period, Result
+from models import (
+    Appeal,
+    AppealState,
+    Employee,
+    Indicator,
+    Period,
+    Result,
+    ScoringTask,
+    TaskState,
+)
 
 SHOWN = 1000  # characters of a reason or answer shown on one screen
 
@@ -163,7 +173,7 @@ def start(ctx: Ctx, result_id: int, toggled: int | None = None) -> Reply:
 
 
 def cancel(ctx: Ctx) -> Reply:
-    ctx.update(appeal=None, answer=None)
+    ctx.update(appeal=None, answer=None, keep=None)
     return Reply(_("Nothing was sent."), [[ctx.button(_("Menu"), "menu")]], ctx.tapped)
 
 
@@ -171,6 +181,8 @@ def typed(ctx: Ctx, text: str) -> Reply:
     """The reason of an appeal being written, or a decider's answer."""
     if "answer" in ctx.state:
         return _answer_typed(ctx, int(ctx.state["answer"]), text)
+    if "keep" in ctx.state:
+        return _keep_typed(ctx, int(ctx.state["keep"]), text)
     state = ctx.state["appeal"]
     result = _mine(ctx, int(state["result"]))
     if isinstance(result, Reply):
@@ -289,6 +301,25 @@ def _waiting(ctx: Ctx) -> list[Appeal]:
     ]
 
 
+def _rescoring(ctx: Ctx) -> list[Appeal]:
+    """Appeals the speaker may decide whose revision still waits for a scorer."""
+    return [
+        a
+        for a in ctx.session.scalars(
+            select(Appeal)
+            .where(Appeal.state == AppealState.REVISING)
+            .join(Employee, Employee.id == Appeal.employee_id)
+            .where(Employee.group_id == ctx.employee.group_id)
+            .order_by(Appeal.due_at, Appeal.id)
+        )
+        if appeals.decider_role(ctx.session, ctx.employee, a)
+    ]
+
+
+def rescoring(ctx: Ctx) -> int:
+    return len(_rescoring(ctx))
+
+
 def waiting(ctx: Ctx) -> int:
     """How many open appeals wait for the speaker's decision."""
     return len(_waiting(ctx))
@@ -297,13 +328,14 @@ def waiting(ctx: Ctx) -> int:
 def to_decide(ctx: Ctx) -> Reply:
     """The open appeals the speaker may decide, soonest due first."""
     found = _waiting(ctx)
-    if not found:
+    again = _rescoring(ctx)
+    if not found and not again:
         return Reply(
             _("No appeal waits for your decision."),
             [[ctx.button(_("Menu"), "menu")]],
             ctx.tapped,
         )
-    lines = [_("Appeals waiting for your decision:")]
+    lines = [_("Appeals waiting for your decision:")] if found else []
     rows = []
     for a in found[:10]:
         lines.append(
@@ -315,6 +347,15 @@ def to_decide(ctx: Ctx) -> Reply:
             )
         )
         rows.append([ctx.button(f"{a.employee.name} · {a.period.label}", f"ap:{a.id}")])
+    if again:
+        lines.append(_("Decided, waiting for a re-score (finalizing waits for them):"))
+        for a in again[:10]:
+            lines.append(
+                _("{name} ({number}), {label}").format(
+                    name=a.employee.name, number=a.employee.number, label=a.period.label
+                )
+            )
+            rows.append([ctx.button(f"{a.employee.name} · {a.period.label}", f"ap:{a.id}")])
     rows.append([ctx.button(_("Menu"), "menu")])
     return Reply("\n".join(lines), rows, ctx.tapped)
 
@@ -349,8 +390,89 @@ def view(ctx: Ctx, appeal_id: int) -> Reply:
                 ctx.button(_("Revise: reopen scoring"), f"rv:{appeal.id}"),
             ]
         )
+    elif appeal.state == AppealState.REVISING:
+        scorers = _scorers_waiting(ctx, appeal)
+        if scorers:
+            lines.append(
+                _("Being re-scored: waiting for {scorers} to submit again.").format(
+                    scorers=_(", ").join(scorers)
+                )
+            )
+            rows.append([ctx.button(_("Keep the original scores"), f"ko:{appeal.id}")])
     rows.append([ctx.button(_("Menu"), "menu")])
     return Reply("\n".join(lines), rows, ctx.tapped)
+
+
+def _scorers_waiting(ctx: Ctx, appeal: Appeal) -> list[str]:
+    return sorted(
+        set(
+            ctx.session.scalars(
+                select(Employee.name)
+                .join(ScoringTask, ScoringTask.scorer_id == Employee.id)
+                .where(
+                    ScoringTask.appeal_id == appeal.id,
+                    ScoringTask.state != TaskState.SUBMITTED,
+                )
+            )
+        )
+    )
+
+
+def keep_start(ctx: Ctx, appeal_id: int) -> Reply:
+    """Close a revision whose scorers do not submit again: asks for the reason."""
+    found = _decidable(ctx, appeal_id)
+    if isinstance(found, Reply):
+        return found
+    appeal, _role = found
+    scorers = _scorers_waiting(ctx, appeal)
+    if appeal.state != AppealState.REVISING or not scorers:
+        return ctx.refuse(
+            "appeal not being re-scored",
+            "appeal",
+            appeal_id,
+            _("This appeal is {state}: there is no revision to close.").format(
+                state=appeals.state_name(appeal.state)
+            ),
+        )
+    ctx.update(keep=appeal.id, answer=None, appeal=None)
+    return Reply(
+        _(
+            "Close the re-scoring of {name} without {scorers}: their scores from before it "
+            "count again and the result stays as it was. Type the reason for {name} in one "
+            "message."
+        ).format(name=appeal.employee.name, scorers=_(", ").join(scorers)),
+        [[ctx.button(_("Cancel"), "apx")]],
+        ctx.tapped,
+    )
+
+
+def _keep_typed(ctx: Ctx, appeal_id: int, text: str) -> Reply:
+    found = _decidable(ctx, appeal_id)
+    if isinstance(found, Reply):
+        ctx.update(keep=None)
+        return found
+    appeal, role = found
+    try:
+        appeals.keep_original(
+            ctx.session, ctx.now, appeal, text, appeals.Actor(role, ctx.employee.id)
+        )
+    except Refused as exc:
+        if appeal.state == AppealState.REVISING and not visible(text):
+            return Reply(str(exc), [[ctx.button(_("Cancel"), "apx")]])
+        ctx.update(keep=None)
+        return _refused(ctx, exc, "appeal", appeal_id)
+    ctx.update(keep=None)
+    appeal_notices.decided(ctx.session, ctx.now, appeal, _result_id(ctx, appeal))
+    return Reply(
+        _("Closed: {name}'s result stays as it was, and they are told your reason.").format(
+            name=appeal.employee.name
+        )
+        if appeal.state == AppealState.UPHELD
+        else _("Closed: {name}'s result is recomputed with the scores submitted again.").format(
+            name=appeal.employee.name
+        ),
+        [[ctx.button(_("Appeals"), "aps"), ctx.button(_("Menu"), "menu")]],
+    )
 
 
 def uphold_start(ctx: Ctx, appeal_id: int) -> Reply:

@@ -170,7 +170,7 @@ def _answer(ctx: Ctx) -> list[Reply]:
         return [_command_reply(ctx, command)]
     if ctx.state.get("form"):
         return [form.typed(ctx, incoming.text)]
-    if "appeal" in ctx.state or "answer" in ctx.state:
+    if "appeal" in ctx.state or "answer" in ctx.state or "keep" in ctx.state:
         # An appeal's reason may be long (bot.appraisal.appeals.REASON_MAX), so before TEXT_MAX.
         return [appeal.typed(ctx, incoming.text)]
     if ctx.state.get("calibrating"):
@@ -290,6 +290,7 @@ def _button(ctx: Ctx, body: str) -> Reply:
         "ap": appeal.view,
         "up": appeal.uphold_start,
         "rv": appeal.revise,
+        "ko": appeal.keep_start,
     }
     if name in one and len(ids) == 1:
         return one[name](ctx, ids[0])

@@ -98,6 +98,9 @@ def show(ctx: Ctx, note: str = "") -> Reply:
     waiting = appeal.waiting(ctx) if headed(ctx) or hr_scope(ctx) else 0
     if waiting:
         rows.append([ctx.button(_("Appeals to decide: {n}").format(n=waiting), "aps")])
+    # Decided but waiting for a scorer: they block finalizing, so they stay in reach.
+    elif (headed(ctx) or hr_scope(ctx)) and (again := appeal.rescoring(ctx)):
+        rows.append([ctx.button(_("Appeals being re-scored: {n}").format(n=again), "aps")])
     if hr_scope(ctx):
         rows.append(
             [

@@ -128,7 +128,9 @@ def _progress(s: Session, period: Period) -> list[str]:
     "decide",
     help=_(
         "Decide an employee's open appeal: --uphold with a written answer, or --revise "
-        "to reopen the scoring of the named indicators (default: those the appeal names)."
+        "to reopen the scoring of the named indicators (default: those the appeal names). "
+        "A revision whose scorer never submits again is closed with --keep-original "
+        "and a written reason: the marks from before it are submitted again."
     ),
 )
 def appeals_decide(
@@ -140,17 +142,43 @@ def appeals_decide(
     revise: bool = typer.Option(
         False, "--revise", help=_("Reopen the scoring tasks for their scorers.")
     ),
+    keep_original: str = typer.Option(
+        None,
+        "--keep-original",
+        help=_(
+            "Close a revision still waiting for its scorer: the marks from before it are "
+            "submitted again and the result stands; this reason goes to the employee."
+        ),
+    ),
     indicator: list[str] | None = INDICATOR,
     group: str = GROUP,
 ) -> None:
-    if (uphold is None) == (not revise):
-        raise Failure(_('Say either --uphold "answer" or --revise.'))
+    if [uphold is not None, revise, keep_original is not None].count(True) != 1:
+        raise Failure(_('Say one of --uphold "answer", --revise or --keep-original "reason".'))
     at = now()
     actor = appeals.Actor("hr", None, "cli")
+    if keep_original is not None:
+        if indicator:
+            raise Failure(
+                _(
+                    "--indicator names what --revise reopens; --keep-original closes the "
+                    "whole revision: leave --indicator out."
+                )
+            )
+        emit(_keep_original(label, number, keep_original, group, actor))
+        return
     with transaction() as s:
         period = _period(s, label, group)
         employee = _employee(s, period, number)
         appeal = appeals.open_appeal(s, period.id, employee.id)
+        if appeal is not None and appeal.state == AppealState.REVISING:
+            raise Refused(
+                _(
+                    "The appeal of {number} {name} in {label} was decided already and is being "
+                    "re-scored. If its scorer will not submit again, close it with "
+                    '--keep-original "reason".'
+                ).format(number=employee.number, name=employee.name, label=period.label)
+            )
         if appeal is None or appeal.state != AppealState.OPEN:
             raise Refused(
                 _("{number} {name} has no appeal waiting for a decision in {label}.").format(
@@ -186,6 +214,53 @@ def appeals_decide(
                 )
             ]
     emit(lines)
+
+
+def _keep_original(
+    label: str, number: str, reason: str, group: str | None, actor: appeals.Actor
+) -> list[str]:
+    at = now()
+    with transaction() as s:
+        period = _period(s, label, group)
+        employee = _employee(s, period, number)
+        appeal = appeals.open_appeal(s, period.id, employee.id)
+        if appeal is None:
+            raise Refused(
+                _("{number} {name} has no open appeal in {label}.").format(
+                    number=employee.number, name=employee.name, label=period.label
+                )
+            )
+        tasks = appeals.keep_original(s, at, appeal, reason, actor)
+        result_id = s.scalar(
+            select(Result.id).where(
+                Result.period_id == period.id, Result.employee_id == employee.id
+            )
+        )
+        appeal_notices.decided(s, at, appeal, result_id or 0)
+        after = appeal.after or {}
+        scorers = ", ".join(sorted({t.scorer.name for t in tasks}))
+        if appeal.state == AppealState.UPHELD:
+            line = _(
+                "Appeal of {number} {name}: the revision is closed without {scorers}; their "
+                "marks from before it are submitted again. The result stands: total {total}, "
+                "grade {grade}, performance pay {pay}. The reason is queued for them."
+            )
+        else:
+            line = _(
+                "Appeal of {number} {name}: the revision is closed without {scorers}; their "
+                "marks from before it are submitted again, the other scorers' new marks "
+                "count. New result: total {total}, grade {grade}, performance pay {pay}."
+            )
+        return [
+            line.format(
+                number=employee.number,
+                name=employee.name,
+                scorers=scorers,
+                total=after.get("total", "—"),
+                grade=after.get("grade", "—"),
+                pay=after.get("pay", "—"),
+            )
+        ]
 
 
 def adjust(

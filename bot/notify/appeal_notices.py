@@ -100,7 +100,13 @@ def decided(session: Session, now: dt.datetime, appeal: Appeal, result_id: int) 
 
     def render(e: Employee) -> Reply:
         label = appeal.period.label
-        if appeal.state == AppealState.UPHELD:
+        if appeal.state == AppealState.UPHELD and appeal.before is not None:
+            # A revision closed without the scorer (`appeals decide --keep-original`).
+            text = _(
+                "The re-scoring of your appeal for {label} was closed by {role} without new "
+                "scores: your result stands as it was. Reason: “{answer}”"
+            ).format(label=label, role=role_name(appeal.decided_as), answer=appeal.answer)
+        elif appeal.state == AppealState.UPHELD:
             text = _(
                 "Your appeal for {label} was reviewed by {role}: the result stands. "
                 "Answer: “{answer}”"
