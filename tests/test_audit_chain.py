@@ -585,3 +585,17 @@ def test_show_refuses_an_unknown_person_in_one_line(engine, built):
     out = run(engine, "audit", "show", "--employee", "nobody")
     assert out.exit_code == 2
     assert out.output.strip() == "No employee with number nobody."
+
+
+def test_the_transaction_that_verified_can_still_write(engine, built, Session):
+    # verify streams its reads by each statement's own option: the connection is left
+    # as it was, so a write after it in the same transaction works (PostgreSQL refused
+    # it while the whole connection streamed).
+    from bot.appraisal.audit import record
+    from bot.appraisal.audit_verify import verify
+
+    with Session() as s, s.begin():
+        assert verify(s).intact
+        record(s, dt.datetime(2026, 12, 1, tzinfo=dt.UTC), "test.after_verify", "group", None)
+    with Session() as s:
+        assert verify(s).intact

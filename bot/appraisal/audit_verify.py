@@ -74,7 +74,9 @@ def events(conn: Connection, *, chained: bool = True) -> Iterator[Any]:
         query = query.where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq)
     else:
         query = query.where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id)
-    yield from conn.execution_options(yield_per=_BATCH).execute(query)
+    # Streamed by the statement's own option: Connection.execution_options() would leave
+    # the whole connection streaming, and a later write in its transaction would fail.
+    yield from conn.execute(query.execution_options(yield_per=_BATCH))
 
 
 def verify(session: Session) -> Verdict:
@@ -239,8 +241,8 @@ def _check_table(
         if sealed and group_digest(members) != sealed[1]:
             group_bad.append((table, group_key or 0, sealed[2]))
 
-    for row_id, group_key, stored, *content in conn.execution_options(yield_per=_BATCH).execute(
-        query
+    for row_id, group_key, stored, *content in conn.execute(
+        query.execution_options(yield_per=_BATCH)
     ):
         if grouped and group_key != current:
             close(current, members)
