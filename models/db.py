@@ -132,6 +132,18 @@ def schema_state(engine: Engine) -> SchemaState:
     )
 
 
+# Values per IN (…) list: SQLite's default build refuses statements of more than 32,766
+# parameters (some builds allow more), and a push to a whole period names every scorer.
+IN_CHUNK = 5000
+
+
+def chunks(values: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    """`values`, sorted, in lists of at most `size`: one IN (…) list each."""
+    ordered = sorted(values)  # type: ignore[type-var]
+    for at in range(0, len(ordered), size):
+        yield ordered[at : at + size]
+
+
 def insert_many(
     conn: Connection,
     model: type[Base],
@@ -223,28 +235,54 @@ _UPDATE_BY_COPY = 500
 def _update_by_copy(
     conn: Connection, table: Table, keys: tuple[str, ...], rows: list[dict[str, Any]]
 ) -> None:
-    dialect = conn.dialect
-    processors = [
-        table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in ("id", *keys)
-    ]
-    names = ", ".join(f'"{k}"' for k in ("id", *keys))
-    temp = f"_jixiao_update_{table.name}"
+    columns = ("id", *keys)
+    temp = _temporary(table)
     raw: Any = conn.connection.driver_connection
     with raw.cursor() as cur:
-        # Same column types as the table, none of its constraints.
-        cur.execute(
-            f'CREATE TEMPORARY TABLE "{temp}" ON COMMIT DROP AS '
-            f'SELECT {names} FROM "{table.name}" WITH NO DATA'
-        )
-        with cur.copy(f'COPY "{temp}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                values = [row["id"], *(row[k] for k in keys)]
-                copy.write_row(
-                    [v if p is None else p(v) for p, v in zip(processors, values, strict=True)]
-                )
+        _create_temporary(cur, table, columns)
+        _copy_rows(cur, conn, table, temp, columns, ([row[k] for k in columns] for row in rows))
         sets = ", ".join(f'"{k}" = t."{k}"' for k in keys)
-        cur.execute(f'UPDATE "{table.name}" AS e SET {sets} FROM "{temp}" AS t WHERE e.id = t.id')
-        cur.execute(f'DROP TABLE "{temp}"')
+        cur.execute(f'UPDATE "{table.name}" AS e SET {sets} FROM {temp} AS t WHERE e.id = t.id')
+        cur.execute(f"DROP TABLE {temp}")
+
+
+def _temporary(table: Table) -> str:
+    return f'"_jixiao_copy_{table.name}"'
+
+
+def _create_temporary(cur: Any, table: Table, columns: Sequence[str]) -> None:
+    """A temporary table of `columns` with the table's types and none of its
+    constraints, dropped at commit; `_n` numbers its rows in the order they come."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    temp = _temporary(table)
+    cur.execute(
+        f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS "
+        f'SELECT {names} FROM "{table.name}" WITH NO DATA'
+    )
+    cur.execute(f"ALTER TABLE {temp} ADD COLUMN _n bigserial")
+
+
+def _copy_rows(
+    cur: Any,
+    conn: Connection,
+    table: Table,
+    target: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> int:
+    """COPY `rows` into `target` (quoted), each value through its column's bind
+    processing as an insert would; returns how many."""
+    dialect = conn.dialect
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    ]
+    names = ", ".join(f'"{c}"' for c in columns)
+    count = 0
+    with cur.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            count += 1
+            copy.write_row([v if p is None else p(v) for p, v in zip(processors, row, strict=True)])
+    return count
 
 
 def copy_many(
@@ -260,44 +298,28 @@ def copy_many(
     values go through each column's bind processing as there, then psycopg's own
     adaptation (Decimal, aware datetime, text): what is stored is what an insert stores.
     With `unless_taken`, rows whose values there are stored already are skipped (COPY
-    into a temporary table, then INSERT … ON CONFLICT DO NOTHING from it). Other
-    databases: `insert_many`."""
+    into a temporary table, then INSERT … ON CONFLICT DO NOTHING from it, in the rows'
+    order, so ids and a chat's messages follow it). Other databases: `insert_many`."""
     if conn.dialect.name != "postgresql":
         return insert_many(conn, model, columns, rows, unless_taken=unless_taken)
     table = model.__table__
     assert isinstance(table, Table)
-    dialect = conn.dialect
-    processors = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
-    ]
     raw: Any = conn.connection.driver_connection
-    names = ", ".join(f'"{c}"' for c in columns)
-    target = f'"_jixiao_copy_{table.name}"' if unless_taken else f'"{table.name}"'
-    count = 0
     with raw.cursor() as cur:
-        if unless_taken:
-            # Same column types as the table, none of its constraints; `_n` keeps the
-            # rows' order, so ids (and a chat's messages) follow it.
-            cur.execute(
-                f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS "
-                f'SELECT {names} FROM "{table.name}" WITH NO DATA'
-            )
-            cur.execute(f"ALTER TABLE {target} ADD COLUMN _n bigserial")
-        with cur.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                count += 1
-                copy.write_row(
-                    [v if p is None else p(v) for p, v in zip(processors, row, strict=True)]
-                )
-        if unless_taken:
-            keys = ", ".join(f'"{c}"' for c in unless_taken)
-            cur.execute(
-                f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {target} '
-                f"ORDER BY _n ON CONFLICT ({keys}) DO NOTHING"
-            )
-            count = cur.rowcount
-            cur.execute(f"DROP TABLE {target}")
-    return count
+        if not unless_taken:
+            return _copy_rows(cur, conn, table, f'"{table.name}"', columns, rows)
+        temp = _temporary(table)
+        _create_temporary(cur, table, columns)
+        _copy_rows(cur, conn, table, temp, columns, rows)
+        names = ", ".join(f'"{c}"' for c in columns)
+        keys = ", ".join(f'"{c}"' for c in unless_taken)
+        cur.execute(
+            f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {temp} '
+            f"ORDER BY _n ON CONFLICT ({keys}) DO NOTHING"
+        )
+        count = int(cur.rowcount)
+        cur.execute(f"DROP TABLE {temp}")
+        return count
 
 
 def stream(conn: Connection, stmt: Select[Any], batch: int) -> Iterator[Sequence[Any]]:

@@ -16,14 +16,11 @@ from sqlalchemy import ColumnElement, Table, and_, case, delete, func, select, u
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from models.db import copy_many, flushed
+from models.db import chunks, copy_many, flushed
 from models.outbox import OutboxMessage, OutboxState
 from models.schedule import Lease
 
 Q = OutboxState
-# Values per IN (…) list: SQLite's default build refuses statements of more than 32,766
-# parameters (some builds allow more).
-IN_CHUNK = 5000
 
 
 def enqueue(
@@ -127,10 +124,8 @@ def enqueue_many(session: Session, now: dt.datetime, pushes: Iterable[Push]) -> 
 def queued_before(session: Session, keys: Iterable[str]) -> set[str]:
     """Which of these dedupe keys are in the outbox already: a job that runs every
     quarter of an hour checks this before building (and drawing) what it would queue."""
-    wanted = sorted(set(keys))
     found: set[str] = set()
-    for at in range(0, len(wanted), IN_CHUNK):
-        chunk = wanted[at : at + IN_CHUNK]
+    for chunk in chunks(set(keys)):
         found.update(
             session.scalars(
                 select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))

@@ -7,16 +7,22 @@ import datetime as dt
 from collections import defaultdict
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from bot.chat.context import secret_for, sign
 from bot.infra.message import Button, Reply
 from models import ChatIdentity
+from models.db import chunks
 
-# Ids per IN (…) list: SQLite's default build refuses more than 32,766 parameters, and a
-# period's opening push reaches every scorer of the group.
-IN_CHUNK = 5000
+
+def _live(ids: list[int]) -> tuple[ColumnElement[bool], ...]:
+    """Chats of these employees that a push can reach: bound, not revoked, not blocked."""
+    return (
+        ChatIdentity.employee_id.in_(ids),
+        ChatIdentity.revoked_at.is_(None),
+        ChatIdentity.unreachable.is_(False),
+    )
 
 
 def reachable_identities(session: Session, employee_ids: set[int]) -> dict[int, list[ChatIdentity]]:
@@ -24,15 +30,8 @@ def reachable_identities(session: Session, employee_ids: set[int]) -> dict[int, 
     found: dict[int, list[ChatIdentity]] = defaultdict(list)
     if not employee_ids:
         return found
-    wanted = sorted(employee_ids)
-    for at in range(0, len(wanted), IN_CHUNK):
-        for ident in session.scalars(
-            select(ChatIdentity).where(
-                ChatIdentity.employee_id.in_(wanted[at : at + IN_CHUNK]),
-                ChatIdentity.revoked_at.is_(None),
-                ChatIdentity.unreachable.is_(False),
-            )
-        ):
+    for ids in chunks(employee_ids):
+        for ident in session.scalars(select(ChatIdentity).where(*_live(ids))):
             found[ident.employee_id].append(ident)
     return found
 
@@ -48,15 +47,10 @@ def reachable_chats(session: Session, employee_ids: set[int]) -> dict[int, list[
     """`reachable_identities` as plain values, without an ORM object per chat (a period's
     opening push reaches every scorer of the group)."""
     found: dict[int, list[Chat]] = defaultdict(list)
-    wanted = sorted(employee_ids)
-    for at in range(0, len(wanted), IN_CHUNK):
+    for ids in chunks(employee_ids):
         rows = session.execute(
             select(ChatIdentity.employee_id, ChatIdentity.platform, ChatIdentity.external_id)
-            .where(
-                ChatIdentity.employee_id.in_(wanted[at : at + IN_CHUNK]),
-                ChatIdentity.revoked_at.is_(None),
-                ChatIdentity.unreachable.is_(False),
-            )
+            .where(*_live(ids))
             .order_by(ChatIdentity.id)
         ).tuples()
         for employee_id, platform, external_id in rows:

@@ -31,6 +31,7 @@ from models import (
     ScoringTask,
     TaskState,
 )
+from models.db import chunks
 
 MORNING = dt.time(9, 0)
 ESCALATE_AFTER = 2  # workdays overdue before a scorer is named to their head
@@ -122,16 +123,13 @@ def queue_period_opened(session: Session, period: Period, now: dt.datetime) -> i
             .group_by(ScoringTask.scorer_id)
         )
     }
-    wanted = sorted(counts)
     # Id and language only: an ORM object for each of 100,000 scorers cost more than
     # the message queued for them.
     people = {
         emp_id: Scorer(emp_id, language)
-        for at in range(0, len(wanted), outbox.IN_CHUNK)
+        for ids in chunks(counts)
         for emp_id, language in session.execute(
-            select(Employee.id, Employee.language).where(
-                Employee.id.in_(wanted[at : at + outbox.IN_CHUNK])
-            )
+            select(Employee.id, Employee.language).where(Employee.id.in_(ids))
         ).tuples()
     }
 
