@@ -161,3 +161,24 @@ def test_a_profile_mobile_nobody_has_binds_nobody(Session, api, zhang, monkeypat
     seen = _feishu(Session, api, monkeypatch, FEISHU_BIND_BY_MOBILE="true")
     assert "张三" not in seen[0][0]
     assert _bound(Session) == []
+
+
+def test_a_profile_without_its_mobile_binds_nobody(Session, api, zhang, monkeypatch):
+    # An app without the phone scope gets the user's profile with no mobile at all
+    # (reported publicly: Feishu returns an empty phone rather than an error).
+    seen = _feishu(Session, api, monkeypatch, FEISHU_BIND_BY_MOBILE="true")
+    assert "张三" not in seen[0][0]
+    assert seen[0][0]  # answered all the same: the bind-code prompt
+    assert _bound(Session) == []
+
+
+@pytest.mark.parametrize("code", [99991672, 41050])
+def test_a_refused_profile_read_binds_nobody_and_still_answers(
+    Session, api, zhang, monkeypatch, code
+):
+    api.mobiles["ou_z"] = "+8613900000001"
+    api.profile_errors["ou_z"] = code
+    seen = _feishu(Session, api, monkeypatch, FEISHU_BIND_BY_MOBILE="true")
+    assert "张三" not in seen[0][0]
+    assert seen[0][0]
+    assert _bound(Session) == []

@@ -37,6 +37,9 @@ class FakeFeishuAPI:
     emails: dict[str, str] = field(default_factory=dict)  # open_id → profile email
     mobiles: dict[str, str] = field(default_factory=dict)  # open_id → profile mobile
     errors: dict[str, int] = field(default_factory=dict)  # receive_id → Feishu code
+    # open_id → Feishu code the contact API answers for that user (an app without the
+    # contact scope, a user outside its visibility: 99991672, 41050)
+    profile_errors: dict[str, int] = field(default_factory=dict)
     rate_limit_next: int = 0
     tokens: int = 0  # tenant access tokens handed out
     _server: ThreadingHTTPServer | None = None
@@ -138,6 +141,9 @@ class FakeFeishuAPI:
                 return 200, {}, {"code": 0, "msg": "success", "data": {"image_key": key}}
             if path.startswith("/open-apis/contact/v3/users/"):
                 user = path.rsplit("/", 1)[-1]
+                if user in self.profile_errors:
+                    refused = {"code": self.profile_errors[user], "msg": "no authority"}
+                    return 400, {}, refused
                 found = {
                     "open_id": user,
                     "email": self.emails.get(user, ""),
