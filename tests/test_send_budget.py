@@ -25,7 +25,7 @@ from models.db import make_engine, sessions, upgrade
 from tests.conftest import new_pg_database
 
 LIMIT = 30  # Telegram: messages a second for the whole bot
-LIMITS = Limits(per_chat_interval=0.0)  # 29 a second: the default, a little under
+LIMITS = Limits(per_chat_interval=0.0)  # 26 a second: the default, under Telegram's 30
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -134,7 +134,8 @@ def windows_for(
     burst: the bucket holds one token, plus what `catch_up` seconds refill, so a sender
     that woke a little late for its slot may make that up (as `Limits.catch_up` lets a
     lone sender). Any one-second span then holds at most 1 + rate × (1 + catch_up) sends:
-    at 29 a second and 0.015 s, 30.4, so never a 31st (Telegram's limit is 30)."""
+    at Telegram's 26 a second and 0.015 s, 27.4, leaving room under its 30 for the
+    jitter between a slot and the request reaching the server."""
 
     def window(key: str, rate: float) -> Window:
         return Window(f"{platform}:{key}", rate, 1.0 + rate * catch_up)
