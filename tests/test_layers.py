@@ -51,7 +51,6 @@ PACKAGES = {
 NOT_YET = {
     # signing a push's buttons needs the chat's key, kept with the conversation state
     ("bot.notify.reach", "bot.chat.context"),
-    ("bot.notify.reminders", "bot.chat.context"),
 }
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from bot.infra.message import Incoming, Kind
 from bot.notify.digest import queue_head_digests
+from bot.notify.reach import sign_handed_out
 from bot.notify.reminders import queue_results_published
 from models import ChatIdentity, OutboxMessage, ScoringTask
 from tests.chat_helpers import SH, Chat, Tap, bind, build_world
@@ -23,6 +24,14 @@ def _pushed(session, employee):
     ).all()
 
 
+def _handed(session, message):
+    """The content as a sender hands it out: buttons signed for the message's chat."""
+    (content,) = sign_handed_out(
+        session, message.platform, [(message.chat_id, message.content)], LATE
+    )
+    return content
+
+
 def _tap(chat, payload):
     return chat.say(
         Incoming(chat.platform, chat.user_id, chat.user_id, kind=Kind.BUTTON, payload=payload)
@@ -36,12 +45,12 @@ def test_the_head_taps_remind_in_the_digest_and_each_scorer_is_nudged_once(sessi
     assert queue_head_digests(session, w.group.id, LATE) == 1
     digest = _pushed(session, w.head)[-1]
     assert w.manager.name in digest.content["text"]
-    nudge = digest.content["buttons"][0][0]["payload"]
+    nudge = _handed(session, digest)["buttons"][0][0]["payload"]
     assert "1" in _tap(head_chat, nudge)
     assert "已经提醒" in _tap(head_chat, nudge)  # pressed again: nobody twice a day
     reminder = _pushed(session, w.manager)[-1]
     assert w.head.name in reminder.content["text"]
-    _tap(manager_chat, reminder.content["buttons"][0][0]["payload"])
+    _tap(manager_chat, _handed(session, reminder)["buttons"][0][0]["payload"])
     assert any(w.zhang.name in label for label in manager_chat.labels())
     # The same button replayed by someone else is refused and changes nothing.
     outsider_chat = Chat(session, bind(session, w.outsider), now=LATE)
@@ -57,7 +66,9 @@ def test_a_published_result_push_opens_the_pay_explanation(session):
     assert queue_results_published(session, w.october, LATE) >= 1
     push = _pushed(session, w.zhang)[-1]
     assert "2026-10" in push.content["text"]
-    why = _tap(chat, push.content["buttons"][0][0]["payload"])
+    # As queued, the button's body is not yet a button any chat accepts.
+    assert "¥" not in _tap(chat, push.content["buttons"][0][0]["payload"])
+    why = _tap(chat, _handed(session, push)["buttons"][0][0]["payload"])
     assert "¥" in why
 
 

@@ -9,6 +9,8 @@ import time_machine
 from sqlalchemy import select
 
 from bot.appraisal.periods import open_period
+from bot.chat.context import chat_state, sign
+from bot.notify.reach import sign_handed_out
 from bot.notify.reminders import (
     queue_deadline_reminders,
     queue_period_opened,
@@ -136,18 +138,27 @@ def test_each_employee_hears_their_published_result_with_a_why_button(session):
         "Your appraisal for 2026-10 is published: 91.50 points, grade A, "
         "performance pay CN¥6,000.00."
     )
-    assert message.content["buttons"][0][0]["payload"].startswith("why:")  # signed
+    # Queued unsigned, signed for its chat when handed out.
+    assert message.content["buttons"][0][0]["payload"].startswith("why:")
+    assert message.content["sign"] is True
+    (content,) = sign_handed_out(
+        session, message.platform, [(message.chat_id, message.content)], T0
+    )
+    key = chat_state(session, message.platform, message.chat_id, T0).secret
+    body = message.content["buttons"][0][0]["payload"]
+    assert content["buttons"][0][0]["payload"] == sign(key, body)
+    assert "sign" not in content
     assert session.get(Employee, employee.id) is not None
 
 
 def test_chat_keys_for_a_whole_push_are_the_keys_each_chat_answers_with(session):
     """A period-wide push signs its buttons with keys fetched (or made) for all chats at
     once: the same key a reply to that chat is signed with, never a second one."""
-    from bot.chat.context import secret_for, secrets_for
+    from bot.chat.context import secrets_for
 
-    known = secret_for(session, "telegram", "known", T0)
+    known = chat_state(session, "telegram", "known", T0).secret
     keys = secrets_for(session, [("telegram", "known"), ("slack", "new"), ("slack", "new")], T0)
     assert keys[("telegram", "known")] == known
-    assert keys[("slack", "new")] == secret_for(session, "slack", "new", T0)
+    assert keys[("slack", "new")] == chat_state(session, "slack", "new", T0).secret
     assert len(keys) == 2
     assert secrets_for(session, [], T0) == {}

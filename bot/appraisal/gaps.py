@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.appraisal.sections import Counting
@@ -178,18 +178,28 @@ def unscorable(session: Session, period: Period) -> list[Gap]:
     """Everyone of the period who can never get a result: some weighted indicator has no
     task of theirs in a role that counts for it."""
     needs = _needs(session, period)
-    counted: set[int] | None = None
-    # One query per distinct set of counting roles: one without sections, a few with.
-    for roles in needs.requirements():
-        ids = set(
-            session.scalars(
-                select(ScoringTask.appraisee_id)
-                .where(ScoringTask.period_id == period.id, ScoringTask.role_code.in_(roles))
-                .distinct()
+
+    def tasked(roles: frozenset[str] | None = None) -> ColumnElement[bool]:
+        q = select(ScoringTask.id).where(
+            ScoringTask.period_id == period.id, ScoringTask.appraisee_id == Employee.id
+        )
+        return (q if roles is None else q.where(ScoringTask.role_code.in_(roles))).exists()
+
+    # Asked of the database in one query (a NOT EXISTS per distinct set of counting
+    # roles: one without sections, a few with), not as sets of 100,000 ids in Python:
+    # the appraisees lacking a task in some set, and the active people of the scope
+    # with no task at all.
+    lacking = [~tasked(roles) for roles in needs.requirements()]
+    ids = set(
+        session.scalars(
+            select(Employee.id).where(
+                or_(
+                    and_(*_in_scope(period), Employee.active.is_(True), ~tasked()),
+                    and_(tasked(), or_(*lacking)) if lacking else tasked(),
+                )
             )
         )
-        counted = ids if counted is None else counted & ids
-    ids = (appraisees(session, period) | untasked(session, period)) - (counted or set())
+    )
     return explain(session, period, ids)
 
 

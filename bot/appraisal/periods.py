@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, insert, literal, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from bot.appraisal import quotas
 from bot.appraisal.audit import record
@@ -41,7 +41,7 @@ from models import (
     ScoringTask,
     TaskState,
 )
-from models.db import copy_many, flushed
+from models.db import chunks, flushed
 
 S = PeriodState
 # Which states each transition may start from.
@@ -339,58 +339,96 @@ def create_tasks(session: Session, period: Period, only: set[int] | None = None)
     """One task per appraisee and scheme role that has a scorer: the direct manager, the
     institution's head, or the appraisee themself. A role with nobody to fill it is left
     out; the pay engine re-weights among the roles present. With `only`, just for those
-    employees."""
+    employees. A task stored already is not made twice."""
     scheme = session.get_one(Scheme, period.scheme_id)
     # A role that scores nothing (every indicator is data, or no section lists it) gets
     # no task.
-    role_codes = scoring_roles(scheme)
-    q = (
-        select(Employee.id, Employee.manager_id, Institution.head_id)
-        .join(Institution, Institution.id == Employee.institution_id)
-        .where(Employee.group_id == period.group_id, Employee.active.is_(True))
-    )
-    if period.institution_id is not None:
-        q = q.where(Employee.institution_id == period.institution_id)
-    active = set(
-        session.scalars(
-            select(Employee.id).where(
-                Employee.group_id == period.group_id, Employee.active.is_(True)
-            )
-        )
-    )
-    existing = set(
-        session.execute(
-            select(ScoringTask.appraisee_id, ScoringTask.role_code, ScoringTask.scorer_id).where(
-                ScoringTask.period_id == period.id
-            )
-        ).tuples()
-    )
-    rows = []
-    for emp_id, manager_id, head_id in session.execute(q).tuples():
-        if only is not None and emp_id not in only:
-            continue
-        scorers = {
-            "manager": manager_id if manager_id != emp_id else None,
-            "head": head_id if head_id != emp_id else None,
-            "self": emp_id,
-        }
-        for code in role_codes:
-            scorer = scorers.get(code)
-            if scorer is None or scorer not in active or (emp_id, code, scorer) in existing:
-                continue
-            rows.append((period.id, scorer, emp_id, code, period.deadline, TaskState.PENDING, 0))
-    # Straight through the driver (COPY on PostgreSQL): 200,000 tasks through the ORM's
-    # bulk insert cost several times the database's own work.
+    codes = scoring_roles(scheme)
+    roles = [(r.position, r.code) for r in sorted(scheme.roles, key=lambda r: r.position)]
+    roles = [(position, code) for position, code in roles if code in codes and code in _SCORER]
+    if not roles:
+        return 0
+    # One INSERT … SELECT, so the database makes the rows where they are stored: 200,000
+    # tasks built in Python and sent back cost several times the insert itself.
     connection = flushed(session)
-    for start in range(0, len(rows), 5000):
-        copy_many(connection, ScoringTask, _TASK_COLUMNS, rows[start : start + 5000])
-    return len(rows)
+    if only is None:
+        return int(connection.execute(_insert_tasks(period, roles, None)).rowcount)
+    return sum(
+        int(connection.execute(_insert_tasks(period, roles, ids)).rowcount) for ids in chunks(only)
+    )
 
 
-# In the table's order, as insert_many needs them.
+# What `create_tasks` writes.
 _TASK_COLUMNS = (
     *("period_id", "scorer_id", "appraisee_id", "role_code", "deadline", "state", "cursor"),
 )
+
+# Who fills each role: an employee column, from the appraisee's row, or their
+# institution's.
+_SCORER = {"manager": "manager_id", "head": "head_id", "self": "id"}
+
+
+def _insert_tasks(
+    period: Period, roles: Sequence[tuple[int, str]], only: Sequence[int] | None
+) -> Any:
+    """The INSERT … SELECT of `create_tasks`: for each role, every active appraisee of the
+    period's scope whose scorer is an active person of the group (not the appraisee,
+    for a manager or head), unless that very task exists; in appraisee order, then the
+    roles' order."""
+    tasks = ScoringTask.__table__.c
+    appraisee = aliased(Employee, name="appraisee")
+    scorer = aliased(Employee, name="scorer")
+    selects = []
+    for position, code in roles:
+        source = (
+            Institution.head_id if _SCORER[code] == "head_id" else getattr(appraisee, _SCORER[code])
+        )
+        same = aliased(ScoringTask, name="same")
+        q = (
+            select(
+                source.label("scorer_id"),
+                appraisee.id.label("appraisee_id"),
+                literal(code, tasks.role_code.type).label("role_code"),
+                literal(position).label("role_position"),
+            )
+            .join(Institution, Institution.id == appraisee.institution_id)
+            .join(scorer, scorer.id == source)
+            .where(
+                appraisee.group_id == period.group_id,
+                appraisee.active.is_(True),
+                scorer.group_id == period.group_id,
+                scorer.active.is_(True),
+                ~exists().where(
+                    same.period_id == period.id,
+                    same.appraisee_id == appraisee.id,
+                    same.role_code == code,
+                    same.scorer_id == source,
+                ),
+            )
+        )
+        if code != "self":
+            q = q.where(source != appraisee.id)
+        if period.institution_id is not None:
+            q = q.where(appraisee.institution_id == period.institution_id)
+        if only is not None:
+            q = q.where(appraisee.id.in_(only))
+        selects.append(q)
+    rows = union_all(*selects).subquery("wanted")
+    ordered = select(
+        literal(period.id, tasks.period_id.type),
+        rows.c.scorer_id,
+        rows.c.appraisee_id,
+        rows.c.role_code,
+        literal(period.deadline, tasks.deadline.type),
+        literal(TaskState.PENDING, tasks.state.type),
+        literal(0, tasks.cursor.type),
+    ).order_by(rows.c.appraisee_id, rows.c.role_position)
+    # rowcount of an INSERT is kept only when asked for (SQLAlchemy 2.0).
+    return (
+        insert(ScoringTask)
+        .from_select(_TASK_COLUMNS, ordered)
+        .execution_options(preserve_rowcount=True)
+    )
 
 
 def add_missing_tasks(

@@ -94,8 +94,9 @@ def chat_state(
 def secrets_for(
     session: Session, chats: Iterable[tuple[str, str]], now: dt.datetime
 ) -> dict[tuple[str, str], str]:
-    """`secret_for` many chats (platform, external id) at once, for a push to a whole
-    period: a query per thousand chats instead of one per chat."""
+    """The button keys of many chats (platform, external id) at once, created for chats
+    the bot has never spoken to: a query per thousand chats, not one per chat, for the
+    pushes a sender hands out together."""
     wanted = sorted(set(chats))
     found = _secrets(session, wanted)
     new: list[tuple[str, str, str, dict[str, Any], dt.datetime]] = [
@@ -133,12 +134,6 @@ def _secrets(session: Session, chats: list[tuple[str, str]]) -> dict[tuple[str, 
                 ).tuples()
             )
     return found
-
-
-def secret_for(session: Session, platform: str, external_id: str, now: dt.datetime) -> str:
-    """The button key of a chat, created if the bot has never spoken there: pushes from
-    the outbox carry buttons signed with it, like any reply."""
-    return chat_state(session, platform, external_id, now).secret
 
 
 @dataclass

@@ -25,6 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.notify import outbox
+from bot.notify.reach import sign_handed_out
 from bot.notify.send_budget import DatabaseBudget, SendBudget, windows_for
 from models.identity import ChatIdentity
 from models.outbox import OutboxMessage, OutboxState
@@ -220,6 +221,9 @@ class Sender:
                 if ids
                 else []
             )
+            # Buttons queued unsigned are signed now, for the chat they go to.
+            handed = sign_handed_out(s, self.platform, [(r[1], r[3]) for r in rows], now)
+            rows = [(r[0], r[1], r[2], c, r[4], r[5]) for r, c in zip(rows, handed, strict=True)]
             # A chat's messages are claimed by one sender at a time, but the chat's last
             # message may have gone from another sender a moment ago.
             chats = {r[1]: r[2] for r in rows}

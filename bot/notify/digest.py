@@ -28,7 +28,7 @@ from bot.infra.message import Button, Reply
 from bot.infra.workdays import is_quiet, is_workday, local_now
 from bot.notify import outbox
 from bot.notify.chart import completion_bars
-from bot.notify.reach import signed
+from bot.notify.reach import handout_content
 from models import Appeal, AppealState, ChatIdentity, Employee, Institution, Period
 
 DIGEST_HOUR = 9
@@ -232,8 +232,7 @@ def queue_head_digests(session: Session, group_id: int, now: dt.datetime) -> int
         digest = digests[institution.id, head.language or i18n.default_language()]
         if digest is None:
             continue
-        buttons = signed(session, identity, now, digest.buttons)
-        content = Reply(digest.text, buttons, image=digest.chart or None).to_content()
+        content = handout_content(Reply(digest.text, digest.buttons, image=digest.chart or None))
         queued += outbox.enqueue(
             session,
             now,

@@ -15,7 +15,7 @@ from bot.infra.i18n import _, ngettext
 from bot.infra.message import Button, Reply
 from bot.infra.workdays import local_now
 from bot.notify import outbox
-from bot.notify.reach import reachable_identities, signed
+from bot.notify.reach import handout_content, reachable_identities
 from models import Employee, Institution
 
 
@@ -66,9 +66,7 @@ def remind_overdue(
                 now,
                 platform=identity.platform,
                 chat_id=identity.external_id,
-                content=Reply(
-                    text, signed(session, identity, now, [[Button(label, "list")]])
-                ).to_content(),
+                content=handout_content(Reply(text, [[Button(label, "list")]])),
                 dedupe_key=f"nudge:{o.scorer_id}:{identity.platform}:{local.date()}",
                 employee_id=o.scorer_id,
             )

@@ -5,24 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from bot.chat.context import secret_for, sign
+from bot.chat.context import secrets_for, sign
 from bot.infra.message import Button, Reply
 from models import ChatIdentity
-from models.db import chunks
+from models.db import IN_CHUNK, chunks
 
 
-def _live(ids: list[int]) -> tuple[ColumnElement[bool], ...]:
-    """Chats of these employees that a push can reach: bound, not revoked, not blocked."""
-    return (
-        ChatIdentity.employee_id.in_(ids),
-        ChatIdentity.revoked_at.is_(None),
-        ChatIdentity.unreachable.is_(False),
+def _live(ids: list[int] | None) -> tuple[ColumnElement[bool], ...]:
+    """Chats of these employees (None: of anyone) that a push can reach: bound, not
+    revoked, not blocked."""
+    live = (ChatIdentity.revoked_at.is_(None), ChatIdentity.unreachable.is_(False))
+    bound = (
+        ChatIdentity.employee_id.is_not(None) if ids is None else ChatIdentity.employee_id.in_(ids)
     )
+    return (bound, *live)
 
 
 def reachable_identities(session: Session, employee_ids: set[int]) -> dict[int, list[ChatIdentity]]:
@@ -47,41 +49,61 @@ def reachable_chats(session: Session, employee_ids: set[int]) -> dict[int, list[
     """`reachable_identities` as plain values, without an ORM object per chat (a period's
     opening push reaches every scorer of the group)."""
     found: dict[int, list[Chat]] = defaultdict(list)
+    columns = (ChatIdentity.employee_id, ChatIdentity.platform, ChatIdentity.external_id)
+    if len(employee_ids) > IN_CHUNK:
+        # A push to a whole period: one pass over every live chat, kept by id here, costs
+        # less than twenty IN lists of 5,000 (each bound value processed on its own).
+        rows = session.execute(
+            select(*columns).where(*_live(None)).order_by(ChatIdentity.id)
+        ).tuples()
+        for employee_id, platform, external_id in rows:
+            if employee_id in employee_ids:
+                found[employee_id].append(Chat(platform, external_id))
+        return found
     for ids in chunks(employee_ids):
         rows = session.execute(
-            select(ChatIdentity.employee_id, ChatIdentity.platform, ChatIdentity.external_id)
-            .where(*_live(ids))
-            .order_by(ChatIdentity.id)
+            select(*columns).where(*_live(ids)).order_by(ChatIdentity.id)
         ).tuples()
         for employee_id, platform, external_id in rows:
             found[employee_id].append(Chat(platform, external_id))
     return found
 
 
-def signed(
-    session: Session, ident: ChatIdentity, now: dt.datetime, buttons: list[list[Button]]
-) -> list[list[Button]]:
-    """Buttons as the recipient's chat will accept them: each body signed with that chat's
-    key, exactly like the buttons of a reply."""
-    if not buttons:
-        return buttons
-    return sign_buttons(secret_for(session, ident.platform, ident.external_id, now), buttons)
+# Set in a queued push's content whose button bodies are still to be signed: they are
+# signed for the recipient's chat when the push is handed out (`sign_handed_out`), so
+# queueing 100,000 pushes neither creates 100,000 chat keys nor computes their tags.
+SIGN_ON_HANDOUT = "sign"
+
+
+def handout_content(reply: Reply) -> dict[str, Any]:
+    """`reply` as a queued push's content, its buttons signed when handed out."""
+    content = reply.to_content()
+    if reply.buttons:
+        content[SIGN_ON_HANDOUT] = True
+    return content
+
+
+def sign_handed_out(
+    session: Session, platform: str, pushes: Sequence[tuple[str, dict[str, Any]]], now: dt.datetime
+) -> list[dict[str, Any]]:
+    """The contents of pushes (chat id, content) being handed out on `platform`, each
+    with its button bodies signed with its chat's key (created if the bot never spoke
+    there), exactly as a reply's; a content already signed is kept as it is."""
+    chats = [(platform, chat) for chat, content in pushes if content.get(SIGN_ON_HANDOUT)]
+    if not chats:
+        return [content for _chat, content in pushes]
+    keys = secrets_for(session, chats, now)
+    out = []
+    for chat, content in pushes:
+        if content.get(SIGN_ON_HANDOUT):
+            buttons = Reply.from_content({"buttons": content.get("buttons")}).buttons
+            signed = Reply("", sign_buttons(keys[(platform, chat)], buttons)).to_content()
+            content = {k: v for k, v in content.items() if k != SIGN_ON_HANDOUT}
+            content["buttons"] = signed["buttons"]
+        out.append(content)
+    return out
 
 
 def sign_buttons(secret: str, buttons: list[list[Button]]) -> list[list[Button]]:
     """Each button's body signed with a chat's key."""
     return [[Button(b.label, sign(secret, b.payload)) for b in row] for row in buttons]
-
-
-def signed_reply(secret: str, reply: Reply) -> Reply:
-    """`reply` with its buttons signed for one chat."""
-    if not reply.buttons:
-        return reply
-    return Reply(
-        reply.text,
-        sign_buttons(secret, reply.buttons),
-        image=reply.image,
-        image_name=reply.image_name,
-        file=reply.file,
-        file_name=reply.file_name,
-    )

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from bot.chat.context import secrets_for
 from bot.infra import i18n
 from bot.infra.i18n import _, money, ngettext
 from bot.infra.message import Button, Reply
 from bot.infra.workdays import default_tz, is_quiet, is_workday, local_now, workdays_between
 from bot.notify import outbox
-from bot.notify.reach import reachable_chats, signed_reply
+from bot.notify.reach import handout_content, reachable_chats
 from models import (
     Employee,
     Institution,
@@ -31,7 +30,7 @@ from models import (
     ScoringTask,
     TaskState,
 )
-from models.db import chunks
+from models.base import EncodedJSON, encode_json
 
 MORNING = dt.time(9, 0)
 ESCALATE_AFTER = 2  # workdays overdue before a scorer is named to their head
@@ -61,25 +60,25 @@ def _push(
     people: Mapping[int, P],
     key: str,
     render: Callable[[P], Reply],
+    variant: Callable[[P], Hashable] | None = None,
 ) -> int:
     """Queue `render(person)` to every live chat of each person, its buttons signed for
-    each chat."""
-    rendered = []
-    for emp_id, idents in reachable_chats(session, set(people)).items():
-        employee = people[emp_id]
-        with i18n.using(employee.language or i18n.default_language()):
-            reply = render(employee)
-        rendered.append((emp_id, idents, reply))
-    keys = secrets_for(
-        session,
-        (
-            (i.platform, i.external_id)
-            for _, idents, reply in rendered
-            if reply.buttons
-            for i in idents
-        ),
-        now,
-    )
+    each chat when handed out. With `variant`, people of one language and variant share
+    one rendering: a period's opening push differs only in how many people, so 100,000
+    scorers need a few dozen messages rendered and encoded, not 100,000."""
+    shared: dict[tuple[str, Hashable], EncodedJSON] = {}
+
+    def content(person: P) -> EncodedJSON:
+        language = person.language or i18n.default_language()
+        shape = None if variant is None else (language, variant(person))
+        if shape is not None and (known := shared.get(shape)) is not None:
+            return known
+        with i18n.using(language):
+            encoded = EncodedJSON(encode_json(handout_content(render(person))))
+        if shape is not None:
+            shared[shape] = encoded
+        return encoded
+
     return outbox.enqueue_many(
         session,
         now,
@@ -87,11 +86,12 @@ def _push(
             outbox.Push(
                 ident.platform,
                 ident.external_id,
-                signed_reply(keys.get((ident.platform, ident.external_id), ""), reply).to_content(),
+                text,
                 f"{key}:{emp_id}:{ident.platform}",
                 employee_id=emp_id,
             )
-            for emp_id, idents, reply in rendered
+            for emp_id, idents in reachable_chats(session, set(people)).items()
+            for text in (content(people[emp_id]),)
             for ident in idents
         ),
     )
@@ -115,23 +115,18 @@ def _button(label: str, body: str) -> list[list[Button]]:
 
 def queue_period_opened(session: Session, period: Period, now: dt.datetime) -> int:
     """One message per scorer (not per appraisee): how many, the deadline, a button."""
-    counts: dict[int, int] = {
-        scorer_id: n
-        for scorer_id, n in session.execute(
-            select(ScoringTask.scorer_id, func.count(ScoringTask.id))
-            .where(ScoringTask.period_id == period.id)
-            .group_by(ScoringTask.scorer_id)
-        )
-    }
-    # Id and language only: an ORM object for each of 100,000 scorers cost more than
-    # the message queued for them.
-    people = {
-        emp_id: Scorer(emp_id, language)
-        for ids in chunks(counts)
-        for emp_id, language in session.execute(
-            select(Employee.id, Employee.language).where(Employee.id.in_(ids))
-        ).tuples()
-    }
+    # Ids, languages and counts in one grouped query: an ORM object (or an IN list) for
+    # each of 100,000 scorers cost more than the message queued for them.
+    counts: dict[int, int] = {}
+    people: dict[int, Scorer] = {}
+    for scorer_id, language, n in session.execute(
+        select(ScoringTask.scorer_id, Employee.language, func.count(ScoringTask.id))
+        .join(Employee, Employee.id == ScoringTask.scorer_id)
+        .where(ScoringTask.period_id == period.id)
+        .group_by(ScoringTask.scorer_id, Employee.language)
+    ).tuples():
+        counts[scorer_id] = n
+        people[scorer_id] = Scorer(scorer_id, language)
 
     def render(e: Scorer) -> Reply:
         text = ngettext(
@@ -141,7 +136,7 @@ def queue_period_opened(session: Session, period: Period, now: dt.datetime) -> i
         ).format(label=period.label, n=counts[e.id], deadline=period.deadline.date())
         return Reply(text, _button(_("Start scoring"), "list"))
 
-    return _push(session, now, people, f"opened:{period.id}", render)
+    return _push(session, now, people, f"opened:{period.id}", render, lambda e: counts[e.id])
 
 
 def queue_tasks_moved(

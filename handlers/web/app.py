@@ -45,6 +45,7 @@ from bot.infra.errors import Refused
 from bot.infra.i18n import _
 from bot.infra.message import Incoming, Kind, Reply
 from bot.infra.workdays import utc_now
+from bot.notify.reach import sign_handed_out
 from handlers.web import personas as persona_finder
 from handlers.web.strings import languages, page_strings
 from models import ChatIdentity
@@ -454,7 +455,10 @@ def create_app(
                 .values(state=OutboxState.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1)
                 .returning(OutboxMessage.id, OutboxMessage.content)
             ).all()
-        return [push_json(content) for _id, content in sorted(rows, key=lambda r: r[0])]
+            ordered = sorted(rows, key=lambda r: r[0])
+            # Buttons queued unsigned are signed now, for this chat.
+            handed = sign_handed_out(s, PLATFORM, [(user_id, c) for _id, c in ordered], now)
+        return [push_json(content) for content in handed]
 
     async def inbox(request: Request) -> Response:
         try:
