@@ -29,7 +29,7 @@ from models.period import (
     TaskState,
     TracePart,
 )
-from models.schedule import Lease, SendBudgetRow, apscheduler_jobs
+from models.schedule import Lease, SendBudgetRow
 from models.scheme import (
     GradeBand,
     Indicator,
@@ -98,5 +98,4 @@ __all__ = [
     "StageTarget",
     "TaskState",
     "TracePart",
-    "apscheduler_jobs",
 ]

@@ -1,23 +1,14 @@
-"""Tables the scheduler needs: APScheduler's job store and the leader lease."""
+"""Tables the scheduler and senders share: leases and the send budget. (APScheduler's
+jobs live in memory, bot.notify.scheduler; its table went in migration 0019.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, Float, LargeBinary, String, Table, Unicode
+from sqlalchemy import Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
-
-# APScheduler 3's SQLAlchemyJobStore table, declared here so Alembic creates and tracks
-# it; the job store finds it already there. Its columns must match APScheduler's.
-apscheduler_jobs = Table(
-    "apscheduler_jobs",
-    Base.metadata,
-    Column("id", Unicode(191), primary_key=True),
-    Column("next_run_time", Float(25), index=True),
-    Column("job_state", LargeBinary, nullable=False),
-)
 
 
 class Lease(Base):

@@ -62,6 +62,10 @@ EXPORT_DIR=exports
 # messages lasts (a killed sender's messages go to another within about this long).
 SCHEDULER_LEASE_SECONDS=60
 OUTBOX_LEASE_SECONDS=45
+# Days the outbox keeps a message after it was sent or finally failed; the worker deletes
+# older ones each night (by hand: `jixiao outbox prune`). At least 30: messages still to be
+# sent are never deleted, and a message's dedupe key must outlive the day it guards.
+OUTBOX_RETENTION_DAYS=90
 """
 
 

@@ -36,7 +36,7 @@ def test_the_jobs_have_fixed_ids_and_never_pile_up(Session):
     scheduler.start(paused=True)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"digests", "reminders", "weekly"}
+        assert set(jobs) == {"digests", "reminders", "weekly", "prune"}
         assert all(job.coalesce for job in jobs.values())
         assert all(job.misfire_grace_time == 600 for job in jobs.values())
     finally:
@@ -44,7 +44,7 @@ def test_the_jobs_have_fixed_ids_and_never_pile_up(Session):
     again = sched.build_scheduler(sched.Jobs(Session))  # a restart replaces, never duplicates
     again.start(paused=True)
     try:
-        assert len(again.get_jobs()) == 3
+        assert len(again.get_jobs()) == 4
     finally:
         again.shutdown(wait=False)
 

@@ -1,19 +1,26 @@
 """`jixiao undelivered` and `jixiao announce`: what has not reached people yet, who cannot
-be reached, and one-off messages that say who they will miss."""
+be reached, and one-off messages that say who they will miss; `jixiao outbox prune`:
+forgetting messages long done with."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 import typer
 from babel.dates import format_timedelta
 
-from bot.cli.common import GROUP, Failure, now, transaction
+from bot.cli.common import GROUP, Failure, engine, now, refusals, transaction
+from bot.cli.output import emit
 from bot.infra import i18n
 from bot.infra.i18n import _, ngettext
+from bot.infra.settings import get_settings
+from bot.infra.workdays import default_tz
+from bot.notify.retention import prune_outbox
 from bot.notify.undelivered import Backlog, Person, backlog, reach
 from models import OutboxState, Role
+from models.db import sessions
 
 LIMIT = typer.Option(
     30, "--limit", min=0, help=_("List at most this many people per section; 0 lists everyone.")
@@ -133,7 +140,50 @@ def undelivered(limit: int = LIMIT) -> None:
     _print_backlog(report, at, limit)
 
 
+outbox_app = typer.Typer(help=_("The outbox every message goes through: prune what is done."))
+
+
+@outbox_app.command(
+    "prune",
+    help=_(
+        "Delete messages sent (or finally failed) more than OUTBOX_RETENTION_DAYS ago; "
+        "messages still to be sent are never deleted. The worker does this each night."
+    ),
+)
+def outbox_prune(
+    older_than: int = typer.Option(
+        None,
+        "--older-than",
+        metavar="DAYS",
+        help=_("Days to keep instead of OUTBOX_RETENTION_DAYS (at least 30)."),
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help=_("Only count what would be deleted; delete nothing.")
+    ),
+) -> None:
+    days = get_settings().outbox_retention_days if older_than is None else older_than
+    with refusals():
+        done = prune_outbox(sessions(engine()), now(), days, dry_run=dry_run)
+    when = done.cutoff.astimezone(ZoneInfo(default_tz())).strftime("%Y-%m-%d %H:%M")
+    if dry_run:
+        line = ngettext(
+            "Would delete {n} message sent or given up before {cutoff} (a dry run: "
+            "nothing was deleted).",
+            "Would delete {n} messages sent or given up before {cutoff} (a dry run: "
+            "nothing was deleted).",
+            done.messages,
+        )
+    else:
+        line = ngettext(
+            "Deleted {n} message sent or given up before {cutoff}.",
+            "Deleted {n} messages sent or given up before {cutoff}.",
+            done.messages,
+        )
+    emit([line.format(n=done.messages, cutoff=when)])
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(outbox_app, name="outbox")
     app.command(
         "undelivered",
         help=_(

@@ -28,7 +28,11 @@ def worker(log_level: str | None = LOG_LEVEL) -> None:
     scheduler = threading.Thread(
         target=run_scheduler,
         args=(sessions(engine), stop),
-        kwargs={"clock": utc_now, "lease_seconds": settings.scheduler_lease_seconds},
+        kwargs={
+            "clock": utc_now,
+            "lease_seconds": settings.scheduler_lease_seconds,
+            "retention_days": settings.outbox_retention_days,
+        },
         name="scheduler",
         daemon=True,
     )

@@ -11,6 +11,13 @@ from functools import lru_cache
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The shortest outbox retention allowed. Pruning forgets dedupe keys, so it must come long
+# after every window a key guards: the longest is a day (a digest, reminder or weekly
+# report per day; bot.notify.retention keeps a period's "opened" keys until it is
+# published, however long that takes). A month is far beyond that, and covers what
+# `jixiao undelivered` reports and an operator looks into.
+OUTBOX_RETENTION_MIN_DAYS = 30
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -47,6 +54,20 @@ class Settings(BaseSettings):
     # Seconds a sender's claim on queued messages lasts (renewed every quarter of it, at
     # most every 10 s): a killed sender's messages go to another within about this long.
     outbox_lease_seconds: float = Field(default=45.0, gt=0)
+    # Days the outbox keeps a message after it was sent (or finally failed); the worker
+    # prunes older ones daily (`jixiao outbox prune` by hand). At least
+    # OUTBOX_RETENTION_MIN_DAYS.
+    outbox_retention_days: int = 90
+
+    @field_validator("outbox_retention_days")
+    @classmethod
+    def _retention_long_enough(cls, value: int) -> int:
+        if value < OUTBOX_RETENTION_MIN_DAYS:
+            raise ValueError(
+                f"OUTBOX_RETENTION_DAYS: at least {OUTBOX_RETENTION_MIN_DAYS} days, not "
+                f"{value}: a sent message's dedupe key must outlive the day it guards"
+            )
+        return value
 
     @field_validator("default_language")
     @classmethod

@@ -435,3 +435,43 @@ def senders_alive(
 def sender_stopped(session: Session, platform: str, worker: str) -> None:
     """A sender that stops is no longer counted as running."""
     session.execute(delete(Lease).where(Lease.name == f"sender:{platform}:{worker}"[:64]))
+
+
+# Finished: nothing sends these again. Everything else (queued, claimed, on the wire) is
+# still to be delivered and is never pruned, however old.
+FINISHED = (Q.SENT, Q.FAILED, Q.UNKNOWN)
+
+
+def prune(
+    session: Session,
+    cutoff: dt.datetime,
+    *,
+    after: int = 0,
+    limit: int = 5000,
+    keep: tuple[str, ...] = (),
+    dry_run: bool = False,
+) -> tuple[int, int | None]:
+    """Delete one batch of finished messages (sent, failed, unknown) queued, last tried
+    and sent before `cutoff`: of the first `limit` of them by id after `after`, all but
+    those whose dedupe key starts with one of `keep`. Returns how many went (with
+    `dry_run`: would go) and the last id looked at, where the next batch starts (None:
+    nothing older is left). One batch per transaction, so no lock is held for long;
+    bot.notify.retention decides the cutoff and what to keep."""
+    M = OutboxMessage
+    old = and_(
+        M.state.in_(FINISHED),
+        M.created_at < cutoff,
+        M.next_attempt_at < cutoff,
+        func.coalesce(M.sent_at, M.created_at) < cutoff,
+    )
+    rows = session.execute(
+        select(M.id, M.dedupe_key).where(old, M.id > after).order_by(M.id).limit(limit)
+    ).all()
+    if not rows:
+        return 0, None
+    ids = [int(i) for i, key in rows if not str(key).startswith(keep)]
+    if dry_run or not ids:
+        return len(ids), int(rows[-1][0])
+    # The same guard again: a row goes only if it is still finished and old.
+    gone = session.execute(delete(M).where(M.id.in_(ids), old)).rowcount  # type: ignore[attr-defined]
+    return int(gone), int(rows[-1][0])

@@ -1,4 +1,5 @@
-"""One scheduler for every platform: APScheduler 3 with its jobs in our database.
+"""One scheduler for every platform: APScheduler 3, its jobs in memory, its leader chosen
+by a lease in our database.
 
 A handful of fixed-id jobs scan the database (not one job per employee); each is
 `coalesce`d with a misfire grace time, so a restart neither floods nor forgets. With
@@ -16,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,10 +25,12 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.infra.workdays import utc_now
+from bot.infra.settings import get_settings
+from bot.infra.workdays import default_tz, utc_now
 from bot.notify.appeal_notices import queue_appeal_reminders
 from bot.notify.digest import queue_head_digests
 from bot.notify.reminders import queue_deadline_reminders
+from bot.notify.retention import prune_outbox
 from bot.notify.weekly import queue_weekly_report
 from models import Group, Lease
 
@@ -34,6 +38,7 @@ log = logging.getLogger(__name__)
 
 LEASE = "scheduler"
 LEASE_SECONDS = 60.0  # the default; SCHEDULER_LEASE_SECONDS sets it per deployment
+PRUNE_AT = dt.time(3, 30)  # local time (DEFAULT_TIMEZONE) of the nightly outbox prune
 
 Clock = Callable[[], dt.datetime]
 
@@ -73,6 +78,8 @@ class Jobs:
 
     sessions: sessionmaker[Session]
     clock: Clock = utc_now
+    # Days the outbox keeps finished messages; None: OUTBOX_RETENTION_DAYS.
+    retention_days: int | None = None
 
     def each_group(self, work: Callable[[Session, int, dt.datetime], int]) -> int:
         now = self.clock()
@@ -95,11 +102,19 @@ class Jobs:
     def weekly(self) -> None:
         log.info("queued %d weekly reports", self.each_group(queue_weekly_report))
 
+    def prune(self) -> None:
+        days = self.retention_days
+        if days is None:
+            days = get_settings().outbox_retention_days
+        done = prune_outbox(self.sessions, self.clock(), days, actor="scheduler")
+        log.info("pruned %d outbox messages finished before %s", done.messages, done.cutoff)
+
 
 def build_scheduler(jobs: Jobs) -> BackgroundScheduler:
     """The jobs live in memory: the leader builds them afresh whenever it takes the lease
-    (each runs at once, then every 15 minutes), so a stored copy would add nothing, and in
-    memory they can be the `Jobs` methods themselves instead of reaching for a global."""
+    (the scans run at once, then every 15 minutes; the prune each night), so a stored copy
+    would add nothing, and in memory they can be the `Jobs` methods themselves instead of
+    reaching for a global."""
     scheduler = BackgroundScheduler(
         jobstores={"default": MemoryJobStore()},
         job_defaults={"coalesce": True, "misfire_grace_time": 600, "max_instances": 1},
@@ -116,6 +131,18 @@ def build_scheduler(jobs: Jobs) -> BackgroundScheduler:
         scheduler.add_job(
             job, "interval", minutes=15, id=name, replace_existing=True, next_run_time=start
         )
+    # The outbox's pruning (bot.notify.retention) once a night, in the quiet hours when
+    # little is queued; not at start-up, so a worker restarted at 09:00 does not prune
+    # beside the morning's digests.
+    scheduler.add_job(
+        jobs.prune,
+        "cron",
+        hour=PRUNE_AT.hour,
+        minute=PRUNE_AT.minute,
+        timezone=ZoneInfo(default_tz()),
+        id="prune",
+        replace_existing=True,
+    )
     return scheduler
 
 
@@ -131,12 +158,13 @@ def run_scheduler(
     holder: str | None = None,
     clock: Clock = utc_now,
     lease_seconds: float = LEASE_SECONDS,
+    retention_days: int | None = None,
 ) -> None:
     """Stand by until this process holds the lease, then run the jobs while it keeps it.
 
     The holder renews every quarter of the lease and a standby asks as often, so a killed
     leader is replaced at most a lease and a quarter after its last renewal."""
-    jobs = Jobs(sessions, clock)
+    jobs = Jobs(sessions, clock, retention_days)
     me = holder or holder_name()
     renew = lease_seconds / 4
     scheduler: BackgroundScheduler | None = None
