@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.pool import NullPool
 
-from models import ScoringTask
+from models import Employee, Period, Result, ScoringTask
 from models.db import make_engine, sessions, upgrade
 from tests.chat_helpers import build_world, issue_code
 from tests.conftest import new_pg_database
@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "webhook-secret-3p"
 USER = 901
 CODE = "K7Q2M9XD"
+EMPLOYEE = 902  # 张三, who has published results
+EMPLOYEE_CODE = "P4W8N2RC"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -54,6 +56,7 @@ def world(url):
     with sessions(engine)() as s, s.begin():
         w = build_world(s)
         issue_code(s, w.manager, CODE)
+        issue_code(s, w.zhang, EMPLOYEE_CODE)
         task_id = w.tasks(s)[0].id
     return engine, task_id
 
@@ -110,9 +113,9 @@ def servers(url, world, api, tmp_path) -> Iterator[list[str]]:
                 proc.stderr.close()
 
 
-def _message(update_id: int, text: str) -> dict:
-    chat = {"id": USER, "type": "private"}
-    sender = {"id": USER, "is_bot": False, "first_name": "李", "language_code": "en"}
+def _message(update_id: int, text: str, user: int = USER) -> dict:
+    chat = {"id": user, "type": "private"}
+    sender = {"id": user, "is_bot": False, "first_name": "李", "language_code": "en"}
     return {
         "update_id": update_id,
         "message": {"message_id": update_id, "date": 0, "text": text, "chat": chat, "from": sender},
@@ -191,3 +194,26 @@ def test_three_serve_processes_answer_each_update_once_and_keep_a_forms_steps(se
         values = sorted(str(e.value) for e in task.entries)
         assert values == ["85", "90"]  # items 1 and 2, one each: no step lost or doubled
         assert task.cursor == 2
+
+
+def test_why_is_my_pay_answers_alike_from_each_of_three_processes(servers, world, api):
+    """An employee bound through one process asks "why is my pay this amount" of each
+    process in turn: the same explanation, with the published total, from all three."""
+    engine, _task_id = world
+    a, b, c = servers
+    assert _post(a, _message(11, f"/start {EMPLOYEE_CODE}", EMPLOYEE)) == 200
+    answers = []
+    for update_id, base in enumerate((a, b, c), start=12):
+        before = len(api.sent)
+        assert _post(base, _message(update_id, "/why", EMPLOYEE)) == 200
+        answers.append([s.params["text"] for s in api.sent[before:]])
+    with sessions(engine)() as s:
+        zhang = s.scalars(select(Employee).where(Employee.number == "003")).one()
+        total = s.scalars(
+            select(Result.total)
+            .join(Period, Period.id == Result.period_id)
+            .where(Result.employee_id == zhang.id, Period.label == "2026-10")
+        ).one()
+    assert answers[0]
+    assert answers[0] == answers[1] == answers[2]
+    assert any(f"{total}" in text for text in answers[0]), answers[0]
