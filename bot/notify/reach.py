@@ -14,17 +14,14 @@ from sqlalchemy.orm import Session
 from bot.chat.context import secrets_for, sign
 from bot.infra.message import Button, Reply
 from models import ChatIdentity
-from models.db import IN_CHUNK, chunks
+from models.db import IN_CHUNK, chunks, flushed
 
 
 def _live(ids: list[int] | None) -> tuple[ColumnElement[bool], ...]:
-    """Chats of these employees (None: of anyone) that a push can reach: bound, not
-    revoked, not blocked."""
+    """Chats that a push can reach (of these employees, if given): bound, not revoked,
+    not blocked."""
     live = (ChatIdentity.revoked_at.is_(None), ChatIdentity.unreachable.is_(False))
-    bound = (
-        ChatIdentity.employee_id.is_not(None) if ids is None else ChatIdentity.employee_id.in_(ids)
-    )
-    return (bound, *live)
+    return live if ids is None else (ChatIdentity.employee_id.in_(ids), *live)
 
 
 def reachable_identities(session: Session, employee_ids: set[int]) -> dict[int, list[ChatIdentity]]:
@@ -51,12 +48,19 @@ def reachable_chats(session: Session, employee_ids: set[int]) -> dict[int, list[
     found: dict[int, list[Chat]] = defaultdict(list)
     columns = (ChatIdentity.employee_id, ChatIdentity.platform, ChatIdentity.external_id)
     if len(employee_ids) > IN_CHUNK:
-        # A push to a whole period: one pass over every live chat, kept by id here, costs
-        # less than twenty IN lists of 5,000 (each bound value processed on its own).
-        rows = session.execute(
-            select(*columns).where(*_live(None)).order_by(ChatIdentity.id)
-        ).tuples()
-        for employee_id, platform, external_id in rows:
+        # A push to a whole period: one pass over the live chats of the range of ids
+        # (a group's people were numbered together), kept by id here, costs less than
+        # twenty IN lists of 5,000 (each bound value processed on its own). Core, not
+        # the ORM's execute: plain rows for 100,000 chats.
+        every = flushed(session).execute(
+            select(*columns)
+            .where(
+                ChatIdentity.employee_id.between(min(employee_ids), max(employee_ids)),
+                *_live(None),
+            )
+            .order_by(ChatIdentity.id)
+        )
+        for employee_id, platform, external_id in every:
             if employee_id in employee_ids:
                 found[employee_id].append(Chat(platform, external_id))
         return found

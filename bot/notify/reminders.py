@@ -67,9 +67,10 @@ def _push(
     one rendering: a period's opening push differs only in how many people, so 100,000
     scorers need a few dozen messages rendered and encoded, not 100,000."""
     shared: dict[tuple[str, Hashable], EncodedJSON] = {}
+    default = i18n.default_language()  # read from the settings: once, not per person
 
     def content(person: P) -> EncodedJSON:
-        language = person.language or i18n.default_language()
+        language = person.language or default
         shape = None if variant is None else (language, variant(person))
         if shape is not None and (known := shared.get(shape)) is not None:
             return known
