@@ -31,6 +31,7 @@ from models import (
     TaskState,
 )
 from models.base import EncodedJSON, encode_json
+from models.db import flushed, stream
 
 MORNING = dt.time(9, 0)
 ESCALATE_AFTER = 2  # workdays overdue before a scorer is named to their head
@@ -116,16 +117,18 @@ def _button(label: str, body: str) -> list[list[Button]]:
 
 def queue_period_opened(session: Session, period: Period, now: dt.datetime) -> int:
     """One message per scorer (not per appraisee): how many, the deadline, a button."""
-    # Ids, languages and counts in one grouped query: an ORM object (or an IN list) for
-    # each of 100,000 scorers cost more than the message queued for them.
+    # Ids, languages and counts in one grouped query, straight from the driver: an ORM
+    # object (or an IN list) for each of 100,000 scorers cost more than their message.
     counts: dict[int, int] = {}
     people: dict[int, Scorer] = {}
-    for scorer_id, language, n in session.execute(
+    for scorer_id, language, n in stream(
+        flushed(session),
         select(ScoringTask.scorer_id, Employee.language, func.count(ScoringTask.id))
         .join(Employee, Employee.id == ScoringTask.scorer_id)
         .where(ScoringTask.period_id == period.id)
-        .group_by(ScoringTask.scorer_id, Employee.language)
-    ).tuples():
+        .group_by(ScoringTask.scorer_id, Employee.language),
+        10_000,
+    ):
         counts[scorer_id] = n
         people[scorer_id] = Scorer(scorer_id, language)
 
