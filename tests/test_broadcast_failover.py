@@ -14,14 +14,10 @@ test_telegram_delivery.py.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -32,6 +28,7 @@ from models import OutboxMessage, OutboxState
 from models.db import make_engine, sessions, upgrade
 from tests.conftest import new_pg_database
 from tests.fakes.telegram import FakeBotAPI
+from tests.workers import start_worker
 
 MESSAGES = 5000
 CHAT0 = 800_000
@@ -64,22 +61,6 @@ def engine(url):
     engine.dispose()
 
 
-def _worker(url: str, api: FakeBotAPI, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_"))},
-        "DATABASE_URL": url,
-        "TELEGRAM_BOT_TOKEN": "123:TEST",
-        "TELEGRAM_API_URL": api.base_url,
-        "OUTBOX_LEASE_SECONDS": str(LEASE),
-        "LOG_LEVEL": "INFO",
-    }
-    jixiao = str(Path(sys.executable).with_name("jixiao"))
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [jixiao, "worker"], env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT
-        )
-
-
 def _states(Session) -> Counter[OutboxState]:
     with Session() as s:
         return Counter(s.scalars(select(OutboxMessage.state)))
@@ -92,7 +73,7 @@ def test_killing_one_of_two_senders_mid_broadcast_sends_each_message_once_within
     api = FakeBotAPI().start()
     Session = sessions(engine)
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
-    procs = [_worker(url, api, log) for log in logs]
+    procs = [start_worker(url, api, log, OUTBOX_LEASE_SECONDS=str(LEASE)) for log in logs]
     try:
         deadline = time.monotonic() + 180
         while len(api.sent) < KILL_AFTER and time.monotonic() < deadline:

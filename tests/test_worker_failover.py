@@ -11,11 +11,9 @@ of the period, so the reminders are due however late this test runs.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -31,6 +29,7 @@ from models.db import make_engine, sessions, upgrade
 from tests.chat_helpers import NOW, build_world
 from tests.conftest import new_pg_database
 from tests.fakes.telegram import FakeBotAPI
+from tests.workers import start_worker
 
 # 10:00 in Shanghai on Monday 2026-12-07, the deadline day of build_world's 2026-11.
 MOMENT = "@2026-12-07 02:00:00"
@@ -87,23 +86,16 @@ def engine(url):
 
 def _worker(url: str, api: FakeBotAPI, log: Path) -> subprocess.Popen[bytes]:
     _, faketime = get_reload_information()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_"))},
+    return start_worker(
+        url,
+        api,
+        log,
         **faketime,
-        "FAKETIME": MOMENT,
-        "TZ": "UTC",
-        "DATABASE_URL": url,
-        "TELEGRAM_BOT_TOKEN": "123:TEST",
-        "TELEGRAM_API_URL": api.base_url,
-        "SCHEDULER_LEASE_SECONDS": str(LEASE),
-        "OUTBOX_LEASE_SECONDS": str(LEASE),
-        "LOG_LEVEL": "INFO",
-    }
-    jixiao = str(Path(sys.executable).with_name("jixiao"))
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [jixiao, "worker"], env=env, cwd=log.parent, stdout=out, stderr=subprocess.STDOUT
-        )
+        FAKETIME=MOMENT,
+        TZ="UTC",
+        SCHEDULER_LEASE_SECONDS=str(LEASE),
+        OUTBOX_LEASE_SECONDS=str(LEASE),
+    )
 
 
 def _leader(Session) -> int | None:
