@@ -88,12 +88,12 @@ def _push(
             outbox.Push(
                 ident.platform,
                 ident.external_id,
-                text,
+                encoded,
                 f"{key}:{emp_id}:{ident.platform}",
                 employee_id=emp_id,
             )
             for emp_id, idents in reachable_chats(session, set(people)).items()
-            for text in (content(people[emp_id]),)
+            for encoded in (content(people[emp_id]),)
             for ident in idents
         ),
     )
