@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 
 from models.base import Base, encode_json
 
@@ -354,13 +354,28 @@ def adopt(session: Session, model: type[T], stored: dict[str, Any]) -> T:
     )
     found = session.identity_map.get(key)
     if found is None:
-        obj = model(**stored)
-        make_transient_to_detached(obj)
-        session.add(obj)
-        return obj
+        return _as_loaded(session, model, stored)
     for name, value in stored.items():
         set_committed_value(found, name, value)
     return found
+
+
+def link(obj: Any, name: str, value: Any) -> None:
+    """Give `obj`'s relationship `name` the instance a joined read found, as the ORM's
+    joined eager load would, unless the session has it loaded already."""
+    if name in instance_state(obj).unloaded:
+        set_committed_value(obj, name, value)
+
+
+def _as_loaded(session: Session, model: type[T], values: dict[str, Any]) -> T:
+    """A new instance of `model` with these stored values, persistent in the session as
+    if loaded. Not built by the constructor: its attribute events record every value as
+    a change, only for them to be discarded (a third of a form step's row handling)."""
+    obj = class_mapper(model).class_manager.new_instance()
+    instance_dict(obj).update(values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 def write_now(session: Session, obj: Any) -> None:

@@ -15,9 +15,10 @@ import datetime as dt
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, event, insert, select, update
+from sqlalchemy import Connection, Select, Update, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -142,12 +143,35 @@ def _forget_touched(session: Session, transaction: Any) -> None:
         session.info.pop(_TOUCHED, None)
 
 
+# Sealing runs at every commit that records an event (a submitted form among them), so its
+# statements are built once: a statement object keeps its cache key, a fresh one computes
+# it again at every execution (profiled as a good part of a submit's commit).
+_PENDING = (
+    select(*EVENT_COLUMNS).where(AuditEvent.pending == bindparam("p_token")).order_by(AuditEvent.id)
+)
+_SEAL = (
+    update(AuditEvent)
+    .where(AuditEvent.id == bindparam("_id"))
+    .values(
+        seq=bindparam("_seq"),
+        prev_hash=bindparam("_prev"),
+        hash=bindparam("_hash"),
+        seal=bindparam("_seal"),
+        pending=None,
+    )
+)
+_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+_MOVE_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(seq=bindparam("p_seq"), hash=bindparam("p_hash"))
+)
+
+
 def seal(session: Session, token: str) -> int:
     """Seal this transaction's events (those marked `token`); returns how many."""
     conn = session.connection()
-    events = conn.execute(
-        select(*EVENT_COLUMNS).where(AuditEvent.pending == token).order_by(AuditEvent.id)
-    ).all()
+    events = conn.execute(_PENDING, {"p_token": token}).all()
     touched: set[tuple[str, int]] = session.info.pop(_TOUCHED, set())
     if not events:
         return 0
@@ -198,19 +222,8 @@ def seal(session: Session, token: str) -> int:
             "_hash": prev,
             "_seal": fields["seal"],
         }
-    conn.execute(
-        update(AuditEvent)
-        .where(AuditEvent.id == bindparam("_id"))
-        .values(
-            seq=bindparam("_seq"),
-            prev_hash=bindparam("_prev"),
-            hash=bindparam("_hash"),
-            seal=bindparam("_seal"),
-            pending=None,
-        ),
-        list(sealed.values()),
-    )
-    conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    conn.execute(_SEAL, list(sealed.values()))
+    conn.execute(_MOVE_HEAD, {"p_seq": seq, "p_hash": prev})
     _refresh_loaded(session, sealed)
     return len(events)
 
@@ -243,15 +256,11 @@ def _group_members(
     members: dict[tuple[str, int], list[tuple[int, str]]] = defaultdict(list)
     for table, key_name in (("results", "period_id"), ("score_entries", "task_id")):
         keys = sorted(k for t, k in groups if t == table)
-        c = MODELS[table].__table__.c
         unhashed: list[int] = []
         for start in range(0, len(keys), 500):
-            query = select(c.id, c[key_name], c.row_hash).where(
-                c[key_name].in_(keys[start : start + 500])
-            )
-            # Plain ids and text, straight from the driver: at 100,000 results the row
-            # objects would cost more than the read.
-            for row_id, key, stored in stream(conn, query, 10_000):
+            for row_id, key, stored in _group_rows(
+                conn, table, key_name, keys[start : start + 500]
+            ):
                 if stored is None:
                     unhashed.append(row_id)
                 else:
@@ -265,22 +274,44 @@ def _group_members(
     return {g: members[g] for g in groups}
 
 
+def _group_rows(
+    conn: Connection, table: str, key_name: str, keys: list[int]
+) -> Iterable[Sequence[Any]]:
+    """(id, group key, stored hash) of the groups' rows. A period's results can be 100,000
+    rows: plain ids and text straight from the driver, as row objects would cost more
+    than the read. A submitted task's answers are a few rows: one statement built once,
+    as compiling the streamed one (its values written in) cost more than reading them."""
+    c = MODELS[table].__table__.c
+    if table == "results":
+        query = select(c.id, c[key_name], c.row_hash).where(c[key_name].in_(keys))
+        return stream(conn, query, 10_000)
+    return conn.execute(_members_query(table, key_name), {"p_keys": keys}).tuples()
+
+
+@cache
+def _members_query(table: str, key_name: str) -> Select[Any]:
+    c = MODELS[table].__table__.c
+    return select(c.id, c[key_name], c.row_hash).where(
+        c[key_name].in_(bindparam("p_keys", expanding=True))
+    )
+
+
 def _store_hashes(conn: Connection, table: str, changed: list[dict[str, Any]]) -> None:
     if changed:
-        model = MODELS[table]
-        c = model.__table__.c
-        conn.execute(
-            update(model).where(c.id == bindparam("_id")).values(row_hash=bindparam("_hash")),
-            changed,
-        )
+        conn.execute(_hash_update(table), changed)
+
+
+@cache
+def _hash_update(table: str) -> Update:
+    model = MODELS[table]
+    c = model.__table__.c
+    return update(model).where(c.id == bindparam("_id")).values(row_hash=bindparam("_hash"))
 
 
 def _lock_head(conn: Connection) -> tuple[int, str]:
     """The chain's head, locked until commit (SELECT … FOR UPDATE on PostgreSQL; SQLite
     lets one writer at a time in, and this transaction has written already)."""
-    head = conn.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    ).first()
+    head = conn.execute(_HEAD).first()
     if head is None:
         # Only a database built without the migration (models.Base.metadata.create_all).
         conn.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))

@@ -23,7 +23,7 @@ import datetime as dt
 
 from prometheus_client import Counter
 from sqlalchemy import CursorResult, bindparam, delete, exists, func, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.appraisal.audit import record
@@ -46,6 +46,7 @@ from models import (
     Role,
     RoleGrant,
 )
+from models.db import link
 
 TRIES = 5
 WINDOW = dt.timedelta(hours=1)
@@ -84,21 +85,27 @@ def how_to_bind(platform: str = "") -> Reply:
 
 
 # Built once (its cache key is memoized); the employee comes in the same round trip, as
-# every message reads them.
+# every message reads them: selected as a second entity and linked by hand, which costs
+# the ORM less than a joined eager load (set up anew at every execution).
 _ACTIVE = (
-    select(ChatIdentity)
+    select(ChatIdentity, Employee)
+    .join(Employee, Employee.id == ChatIdentity.employee_id)
     .where(
         ChatIdentity.platform == bindparam("p_platform"),
         ChatIdentity.external_id == bindparam("p_user"),
         ChatIdentity.revoked_at.is_(None),
     )
-    .options(joinedload(ChatIdentity.employee))
 )
 
 
 def active_identity(session: Session, platform: str, user: str) -> ChatIdentity | None:
-    """The chat's binding to an employee, unless revoked."""
-    return session.scalar(_ACTIVE, {"p_platform": platform, "p_user": user})
+    """The chat's binding to an employee, unless revoked, with its employee loaded."""
+    found = session.execute(_ACTIVE, {"p_platform": platform, "p_user": user}).tuples().first()
+    if found is None:
+        return None
+    identity, employee = found
+    link(identity, "employee", employee)
+    return identity
 
 
 def identity_of(ctx: Ctx) -> ChatIdentity | None:

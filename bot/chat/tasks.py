@@ -16,7 +16,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.appraisal import scheme_parts
@@ -29,11 +29,13 @@ from models import (
     Employee,
     Period,
     PeriodState,
+    Scheme,
     ScoreEntry,
     ScorerRole,
     ScoringTask,
     TaskState,
 )
+from models.db import link
 
 PAGE = 10
 MARK = {TaskState.SUBMITTED: "✅", TaskState.DRAFT: "✏️", TaskState.PENDING: "⬜"}
@@ -180,18 +182,35 @@ def next_task(ctx: Ctx) -> int | None:
     return ctx.session.scalar(_NEXT, {"p_scorer": ctx.employee.id})
 
 
-# What every form step reads: the task with its period, scheme and appraisee in one round
-# trip, then its answers; the scheme's indicators and roles come from memory
-# (bot.appraisal.scheme_parts). Built once, so their cache keys are computed once per process.
+# What every form step reads: the task with its period, the period's scheme and the
+# appraisee in one round trip, then its answers; the scheme's indicators and roles come
+# from memory (bot.appraisal.scheme_parts). The four rows are selected as four entities
+# and linked by hand: the ORM's joined eager load did the same but set its loaders up
+# anew at every step, the largest share of a step (profiled in docs/performance.md).
+# Built once, so their cache keys are computed once per process.
 _OWN = (
-    select(ScoringTask)
+    select(ScoringTask, Period, Scheme, Employee)
+    .join(Period, Period.id == ScoringTask.period_id)
+    .join(Scheme, Scheme.id == Period.scheme_id)
+    .join(Employee, Employee.id == ScoringTask.appraisee_id)
     .where(ScoringTask.id == bindparam("p_task"))
-    .options(
-        joinedload(ScoringTask.period).joinedload(Period.scheme),
-        joinedload(ScoringTask.appraisee),
-    )
 )
 _ENTRIES = select(ScoreEntry).where(ScoreEntry.task_id == bindparam("p_task"))
+
+
+def _task(session: Session, task_id: int) -> ScoringTask | None:
+    """The task with its period, scheme, appraisee and answers loaded."""
+    found = session.execute(_OWN, {"p_task": task_id}).tuples().first()
+    if found is None:
+        return None
+    task, period, scheme, appraisee = found
+    link(task, "period", period)
+    link(period, "scheme", scheme)
+    link(task, "appraisee", appraisee)
+    if "entries" in inspect(task).unloaded:
+        entries = list(session.scalars(_ENTRIES, {"p_task": task.id}))
+        set_committed_value(task, "entries", entries)
+    return task
 
 
 def _moved_from(ctx: Ctx, task_id: int) -> bool:
@@ -213,7 +232,7 @@ def _moved_from(ctx: Ctx, task_id: int) -> bool:
 
 def own(ctx: Ctx, task_id: int) -> ScoringTask:
     """The task, if it is the speaker's and its period is open for scoring."""
-    task = ctx.session.scalar(_OWN, {"p_task": task_id})
+    task = _task(ctx.session, task_id)
     if task is None or task.scorer_id != ctx.employee.id:
         moved = task is not None and _moved_from(ctx, task_id)
         raise Denied(
@@ -230,9 +249,6 @@ def own(ctx: Ctx, task_id: int) -> ScoringTask:
             )
         )
     scheme_parts.attach(ctx.session, task.period.scheme)
-    if "entries" in inspect(task).unloaded:
-        entries = list(ctx.session.scalars(_ENTRIES, {"p_task": task.id}))
-        set_committed_value(task, "entries", entries)
     if task.period.state != PeriodState.SCORING and not reopened_open(ctx.session, task):
         raise Denied(
             ctx.refuse(
