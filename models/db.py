@@ -387,9 +387,8 @@ def write_now(session: Session, obj: Any) -> None:
     if not state.persistent or not state.modified:
         return
     columns = state.mapper.column_attrs
-    changed = tuple(
-        sorted(k for k in state.committed_state if k in columns and k not in _KEYS_OF(state))
-    )
+    keys = _KEYS_OF(state)
+    changed = tuple(sorted(k for k in state.committed_state if k in columns and k not in keys))
     if not changed:
         return
     values = {key: getattr(obj, key) for key in changed}

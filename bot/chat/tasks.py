@@ -12,12 +12,10 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    inspect,
     or_,
     select,
 )
 from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.appraisal import scheme_parts
 from bot.appraisal.appeals import reopened_open
@@ -182,34 +180,33 @@ def next_task(ctx: Ctx) -> int | None:
     return ctx.session.scalar(_NEXT, {"p_scorer": ctx.employee.id})
 
 
-# What every form step reads: the task with its period, the period's scheme and the
-# appraisee in one round trip, then its answers; the scheme's indicators and roles come
-# from memory (bot.appraisal.scheme_parts). The four rows are selected as four entities
-# and linked by hand: the ORM's joined eager load did the same but set its loaders up
-# anew at every step, the largest share of a step (profiled in docs/performance.md).
-# Built once, so their cache keys are computed once per process.
+# What every form step reads, in one round trip: the task with its period, the period's
+# scheme, the appraisee and the answers so far (a row per answer; one row with no answer
+# when there is none yet). The scheme's indicators and roles come from memory
+# (bot.appraisal.scheme_parts). The rows are selected as entities and linked by hand: the
+# ORM's joined eager loads did the same but set their loaders up anew at every step, the
+# largest share of a step (profiled in docs/performance.md). Built once, so its cache key
+# is computed once per process.
 _OWN = (
-    select(ScoringTask, Period, Scheme, Employee)
+    select(ScoringTask, Period, Scheme, Employee, ScoreEntry)
     .join(Period, Period.id == ScoringTask.period_id)
     .join(Scheme, Scheme.id == Period.scheme_id)
     .join(Employee, Employee.id == ScoringTask.appraisee_id)
+    .outerjoin(ScoreEntry, ScoreEntry.task_id == ScoringTask.id)
     .where(ScoringTask.id == bindparam("p_task"))
 )
-_ENTRIES = select(ScoreEntry).where(ScoreEntry.task_id == bindparam("p_task"))
 
 
 def _task(session: Session, task_id: int) -> ScoringTask | None:
     """The task with its period, scheme, appraisee and answers loaded."""
-    found = session.execute(_OWN, {"p_task": task_id}).tuples().first()
-    if found is None:
+    rows = session.execute(_OWN, {"p_task": task_id}).tuples().all()
+    if not rows:
         return None
-    task, period, scheme, appraisee = found
+    task, period, scheme, appraisee, _entry = rows[0]
     link(task, "period", period)
     link(period, "scheme", scheme)
     link(task, "appraisee", appraisee)
-    if "entries" in inspect(task).unloaded:
-        entries = list(session.scalars(_ENTRIES, {"p_task": task.id}))
-        set_committed_value(task, "entries", entries)
+    link(task, "entries", [entry for *_row, entry in rows if entry is not None])
     return task
 
 
