@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached, sessionmaker
-from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from models.base import Base, encode_json
 
@@ -363,7 +363,7 @@ def adopt(session: Session, model: type[T], stored: dict[str, Any]) -> T:
 def link(obj: Any, name: str, value: Any) -> None:
     """Give `obj`'s relationship `name` the instance a joined read found, as the ORM's
     joined eager load would, unless the session has it loaded already."""
-    if name in instance_state(obj).unloaded:
+    if name not in instance_dict(obj):  # never loaded (nor set) in this session
         set_committed_value(obj, name, value)
 
 
