@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, Update, bindparam, event, insert, select, update
+from sqlalchemy import Connection, Update, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -256,44 +256,37 @@ def _group_members(
     members: dict[tuple[str, int], list[tuple[int, str]]] = defaultdict(list)
     for table, key_name in (("results", "period_id"), ("score_entries", "task_id")):
         keys = sorted(k for t, k in groups if t == table)
+        changed = []
+        if table == "score_entries":
+            # A submitted task's answers: a few rows, mostly not hashed yet (a draft's
+            # answers never are), read with their content in one statement.
+            for row_id, key, stored, now in hash_rows(conn, table, keys=keys):
+                assert key is not None
+                members[(table, key)].append((row_id, now if stored is None else stored))
+                if stored is None:
+                    changed.append({"_id": row_id, "_hash": now})
+            _store_hashes(conn, table, changed)
+            continue
+        # A period's results: up to 100,000 rows, nearly all hashed already. Their stored
+        # hashes as plain ids and text straight from the driver (row objects would cost
+        # more than the read); the content only of the few without one.
+        c = MODELS[table].__table__.c
         unhashed: list[int] = []
         for start in range(0, len(keys), 500):
-            for row_id, key, stored in _group_rows(
-                conn, table, key_name, keys[start : start + 500]
-            ):
+            query = select(c.id, c[key_name], c.row_hash).where(
+                c[key_name].in_(keys[start : start + 500])
+            )
+            for row_id, key, stored in stream(conn, query, 10_000):
                 if stored is None:
                     unhashed.append(row_id)
                 else:
                     members[(table, key)].append((row_id, stored))
-        changed = []
         for row_id, key, _stored, now in hash_rows(conn, table, ids=unhashed):
             assert key is not None
             members[(table, key)].append((row_id, now))
             changed.append({"_id": row_id, "_hash": now})
         _store_hashes(conn, table, changed)
     return {g: members[g] for g in groups}
-
-
-def _group_rows(
-    conn: Connection, table: str, key_name: str, keys: list[int]
-) -> Iterable[Sequence[Any]]:
-    """(id, group key, stored hash) of the groups' rows. A period's results can be 100,000
-    rows: plain ids and text straight from the driver, as row objects would cost more
-    than the read. A submitted task's answers are a few rows: one statement built once,
-    as compiling the streamed one (its values written in) cost more than reading them."""
-    c = MODELS[table].__table__.c
-    if table == "results":
-        query = select(c.id, c[key_name], c.row_hash).where(c[key_name].in_(keys))
-        return stream(conn, query, 10_000)
-    return conn.execute(_members_query(table, key_name), {"p_keys": keys}).tuples()
-
-
-@cache
-def _members_query(table: str, key_name: str) -> Select[Any]:
-    c = MODELS[table].__table__.c
-    return select(c.id, c[key_name], c.row_hash).where(
-        c[key_name].in_(bindparam("p_keys", expanding=True))
-    )
 
 
 def _store_hashes(conn: Connection, table: str, changed: list[dict[str, Any]]) -> None:

@@ -33,7 +33,7 @@ from models import (
     ScoringTask,
     TaskState,
 )
-from models.db import link
+from models.db import flushed, link
 
 PAGE = 10
 MARK = {TaskState.SUBMITTED: "✅", TaskState.DRAFT: "✏️", TaskState.PENDING: "⬜"}
@@ -177,7 +177,8 @@ def role_name(task: ScoringTask) -> str:
 
 def next_task(ctx: Ctx) -> int | None:
     """The first task in list order not yet submitted."""
-    return ctx.session.scalar(_NEXT, {"p_scorer": ctx.employee.id})
+    # An id, not a row to load: by Core, without the ORM's per-query set-up.
+    return flushed(ctx.session).execute(_NEXT, {"p_scorer": ctx.employee.id}).scalar()
 
 
 # What every form step reads, in one round trip: the task with its period, the period's
