@@ -369,8 +369,8 @@ def link(obj: Any, name: str, value: Any) -> None:
 
 def _as_loaded(session: Session, model: type[T], values: dict[str, Any]) -> T:
     """A new instance of `model` with these stored values, persistent in the session as
-    if loaded. Not built by the constructor: its attribute events record every value as
-    a change, only for them to be discarded (a third of a form step's row handling)."""
+    if loaded. Not built by the constructor, whose attribute events record every value
+    as a change only for make_transient_to_detached to discard them at once."""
     obj = class_mapper(model).class_manager.new_instance()
     instance_dict(obj).update(values)
     make_transient_to_detached(obj)
