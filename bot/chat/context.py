@@ -19,7 +19,7 @@ from bot.appraisal.audit import record
 from bot.infra.i18n import _
 from bot.infra.message import Button, Incoming, Kind, Reply
 from bot.infra.workdays import default_tz
-from models import ChatState, Employee
+from models import ChatState, Employee, ScoringTask
 from models.db import adopt, copy_many, flushed
 
 TAG = 8  # hex characters of the tag: short enough for Telegram's 64-byte callback data
@@ -150,6 +150,10 @@ class Ctx:
     now: dt.datetime
     chat: ChatState
     me: Employee | None
+    # The open form's task as read with the speaker (bot.chat.tasks.speaker_and_form),
+    # held here for `tasks.own`, which still checks it: the session keeps loaded rows
+    # only while something refers to them.
+    form_task: ScoringTask | None = None
 
     @property
     def employee(self) -> Employee:

@@ -98,7 +98,7 @@ def converse(
     modals) call this with their own step."""
     chat = chat_state(session, incoming.platform, incoming.user_id, now, lock=True)
     ctx = Ctx(session, incoming, now, chat, None)
-    employee = binding.speaker(ctx)
+    employee = tasks.speaker_and_form(ctx)
     if employee is not None and employee.active:
         ctx.me = employee
     with i18n.using(language.of(ctx)):
