@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from models.base import Base, encode_json
 
@@ -378,13 +378,28 @@ def adopt(session: Session, model: type[T], stored: dict[str, Any]) -> T:
     )
     found = session.identity_map.get(key)
     if found is None:
-        obj = model(**stored)
-        make_transient_to_detached(obj)
-        session.add(obj)
-        return obj
+        return _as_loaded(session, model, stored)
     for name, value in stored.items():
         set_committed_value(found, name, value)
     return found
+
+
+def link(obj: Any, name: str, value: Any) -> None:
+    """Give `obj`'s relationship `name` the instance a joined read found, as the ORM's
+    joined eager load would, unless the session has it loaded already."""
+    if name not in instance_dict(obj):  # never loaded (nor set) in this session
+        set_committed_value(obj, name, value)
+
+
+def _as_loaded(session: Session, model: type[T], values: dict[str, Any]) -> T:
+    """A new instance of `model` with these stored values, persistent in the session as
+    if loaded. Not built by the constructor, whose attribute events record every value
+    as a change only for make_transient_to_detached to discard them at once."""
+    obj = class_mapper(model).class_manager.new_instance()
+    instance_dict(obj).update(values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 def write_now(session: Session, obj: Any) -> None:
@@ -396,9 +411,8 @@ def write_now(session: Session, obj: Any) -> None:
     if not state.persistent or not state.modified:
         return
     columns = state.mapper.column_attrs
-    changed = tuple(
-        sorted(k for k in state.committed_state if k in columns and k not in _KEYS_OF(state))
-    )
+    keys = _KEYS_OF(state)
+    changed = tuple(sorted(k for k in state.committed_state if k in columns and k not in keys))
     if not changed:
         return
     values = {key: getattr(obj, key) for key in changed}

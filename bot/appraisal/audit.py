@@ -15,9 +15,10 @@ import datetime as dt
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, event, insert, select, update
+from sqlalchemy import Connection, Update, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -142,12 +143,35 @@ def _forget_touched(session: Session, transaction: Any) -> None:
         session.info.pop(_TOUCHED, None)
 
 
+# Sealing runs at every commit that records an event (a submitted form among them), so its
+# statements are built once: a statement object keeps its cache key, a fresh one computes
+# it again at every execution (profiled as a good part of a submit's commit).
+_PENDING = (
+    select(*EVENT_COLUMNS).where(AuditEvent.pending == bindparam("p_token")).order_by(AuditEvent.id)
+)
+_SEAL = (
+    update(AuditEvent)
+    .where(AuditEvent.id == bindparam("_id"))
+    .values(
+        seq=bindparam("_seq"),
+        prev_hash=bindparam("_prev"),
+        hash=bindparam("_hash"),
+        seal=bindparam("_seal"),
+        pending=None,
+    )
+)
+_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+_MOVE_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(seq=bindparam("p_seq"), hash=bindparam("p_hash"))
+)
+
+
 def seal(session: Session, token: str) -> int:
     """Seal this transaction's events (those marked `token`); returns how many."""
     conn = session.connection()
-    events = conn.execute(
-        select(*EVENT_COLUMNS).where(AuditEvent.pending == token).order_by(AuditEvent.id)
-    ).all()
+    events = conn.execute(_PENDING, {"p_token": token}).all()
     touched: set[tuple[str, int]] = session.info.pop(_TOUCHED, set())
     if not events:
         return 0
@@ -198,19 +222,8 @@ def seal(session: Session, token: str) -> int:
             "_hash": prev,
             "_seal": fields["seal"],
         }
-    conn.execute(
-        update(AuditEvent)
-        .where(AuditEvent.id == bindparam("_id"))
-        .values(
-            seq=bindparam("_seq"),
-            prev_hash=bindparam("_prev"),
-            hash=bindparam("_hash"),
-            seal=bindparam("_seal"),
-            pending=None,
-        ),
-        list(sealed.values()),
-    )
-    conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    conn.execute(_SEAL, list(sealed.values()))
+    conn.execute(_MOVE_HEAD, {"p_seq": seq, "p_hash": prev})
     _refresh_loaded(session, sealed)
     return len(events)
 
@@ -243,20 +256,31 @@ def _group_members(
     members: dict[tuple[str, int], list[tuple[int, str]]] = defaultdict(list)
     for table, key_name in (("results", "period_id"), ("score_entries", "task_id")):
         keys = sorted(k for t, k in groups if t == table)
+        changed = []
+        if table == "score_entries":
+            # A submitted task's answers: a few rows, mostly not hashed yet (a draft's
+            # answers never are), read with their content in one statement.
+            for row_id, key, stored, now in hash_rows(conn, table, keys=keys):
+                assert key is not None
+                members[(table, key)].append((row_id, now if stored is None else stored))
+                if stored is None:
+                    changed.append({"_id": row_id, "_hash": now})
+            _store_hashes(conn, table, changed)
+            continue
+        # A period's results: up to 100,000 rows, nearly all hashed already. Their stored
+        # hashes as plain ids and text straight from the driver (row objects would cost
+        # more than the read); the content only of the few without one.
         c = MODELS[table].__table__.c
         unhashed: list[int] = []
         for start in range(0, len(keys), 500):
             query = select(c.id, c[key_name], c.row_hash).where(
                 c[key_name].in_(keys[start : start + 500])
             )
-            # Plain ids and text, straight from the driver: at 100,000 results the row
-            # objects would cost more than the read.
             for row_id, key, stored in stream(conn, query, 10_000):
                 if stored is None:
                     unhashed.append(row_id)
                 else:
                     members[(table, key)].append((row_id, stored))
-        changed = []
         for row_id, key, _stored, now in hash_rows(conn, table, ids=unhashed):
             assert key is not None
             members[(table, key)].append((row_id, now))
@@ -267,20 +291,20 @@ def _group_members(
 
 def _store_hashes(conn: Connection, table: str, changed: list[dict[str, Any]]) -> None:
     if changed:
-        model = MODELS[table]
-        c = model.__table__.c
-        conn.execute(
-            update(model).where(c.id == bindparam("_id")).values(row_hash=bindparam("_hash")),
-            changed,
-        )
+        conn.execute(_hash_update(table), changed)
+
+
+@cache
+def _hash_update(table: str) -> Update:
+    model = MODELS[table]
+    c = model.__table__.c
+    return update(model).where(c.id == bindparam("_id")).values(row_hash=bindparam("_hash"))
 
 
 def _lock_head(conn: Connection) -> tuple[int, str]:
     """The chain's head, locked until commit (SELECT … FOR UPDATE on PostgreSQL; SQLite
     lets one writer at a time in, and this transaction has written already)."""
-    head = conn.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    ).first()
+    head = conn.execute(_HEAD).first()
     if head is None:
         # Only a database built without the migration (models.Base.metadata.create_all).
         conn.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))

@@ -9,9 +9,10 @@ task's score entries. Events on anything else are chained but seal no row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Text, cast, select
+from sqlalchemy import Connection, Select, Text, bindparam, cast, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import Period, Result, ScoreEntry, ScoringTask, TaskState
@@ -42,15 +43,30 @@ def hash_rows(
 ) -> Iterator[tuple[int, int | None, str | None, str]]:
     """(id, group key, stored hash, hash of the content now) of the rows with these ids,
     or of the groups with these keys."""
+    wanted = ids or keys
+    query = _hash_query(table, by_group=not ids)
+    for start in range(0, len(wanted), CHUNK):
+        rows = conn.execute(query, {"p_wanted": list(wanted[start : start + CHUNK])})
+        for row_id, key, stored, *content in rows.tuples():
+            yield row_id, key, stored, row_hash(table, content)
+
+
+@cache
+def _hash_query(table: str, *, by_group: bool) -> Select[Any]:
+    """Built once per table (its cache key is memoized): sealing runs at every commit
+    that records an event, a submitted form among them."""
     c = MODELS[table].__table__.c
     group = c[GROUP_KEY[table]] if table in GROUP_KEY else c.id
-    where, wanted = (c.id, ids) if ids else (group, keys)
-    for start in range(0, len(wanted), CHUNK):
-        query = select(c.id, group, c.row_hash, *content_columns(table)).where(
-            where.in_(wanted[start : start + CHUNK])
-        )
-        for row_id, key, stored, *content in conn.execute(query).tuples():
-            yield row_id, key, stored, row_hash(table, content)
+    where = group if by_group else c.id
+    return select(c.id, group, c.row_hash, *content_columns(table)).where(
+        where.in_(bindparam("p_wanted", expanding=True))
+    )
+
+
+_SUBMITTED = select(ScoringTask.id).where(
+    ScoringTask.id.in_(bindparam("p_ids", expanding=True)),
+    ScoringTask.state == TaskState.SUBMITTED,
+)
 
 
 def subjects(
@@ -75,12 +91,7 @@ def subjects(
     # A draft's answers change without events until it is submitted: not sealed before.
     wanted = sorted(tasks)
     for start in range(0, len(wanted), CHUNK):
-        for task_id in conn.execute(
-            select(ScoringTask.id).where(
-                ScoringTask.id.in_(wanted[start : start + CHUNK]),
-                ScoringTask.state == TaskState.SUBMITTED,
-            )
-        ).scalars():
+        for task_id in conn.execute(_SUBMITTED, {"p_ids": wanted[start : start + CHUNK]}).scalars():
             groups.add(("score_entries", task_id))
     return rows, groups
 

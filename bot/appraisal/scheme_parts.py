@@ -70,7 +70,8 @@ def attach(session: Session, scheme: Scheme) -> None:
     process)."""
     state = inspect(scheme)
     names = ("indicators", "roles", "grades", "sections")
-    wanted = [name for name in names if name in state.unloaded]
+    unloaded = state.unloaded  # a set worked out at each read: once
+    wanted = [name for name in names if name in unloaded]
     if not wanted or not state.persistent:
         return
     engine = session.get_bind().engine

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from bot.infra.i18n import _
 from bot.infra.render import score, short
@@ -252,9 +253,16 @@ def choices(ind: Indicator) -> list[tuple[str, str]]:
         return [(f"{label} {score(str(p))}", score(str(p))) for label, p in ind.levels]
     if counted(ind):
         return [(_("{n} times").format(n=n), str(n)) for n in range(4)]
-    lo, hi = ind.min_score, ind.max_score
+    optional = ind.kind in (IndicatorKind.BONUS, IndicatorKind.DEDUCTION)
+    return [(v, v) for v in _points_between(ind.min_score, ind.max_score, optional)]
+
+
+@lru_cache(maxsize=1024)
+def _points_between(lo: Decimal, hi: Decimal, optional: bool) -> tuple[str, ...]:
+    """The values offered as buttons between lo and hi: worked out once per range, as a
+    form shows them at every step (a score per button, each a few Decimal operations)."""
     span = hi - lo
-    if ind.kind in (IndicatorKind.BONUS, IndicatorKind.DEDUCTION):
+    if optional:
         shares = [Decimal(0), Decimal("0.25"), Decimal("0.5"), Decimal(1)]
     else:
         shares = [Decimal(x) / 100 for x in (100, 95, 90, 85, 80, 70, 60)]
@@ -263,4 +271,4 @@ def choices(ind: Indicator) -> list[tuple[str, str]]:
         value = score((lo + span * share).quantize(Decimal(1), ROUND_HALF_UP))
         if value not in seen and lo <= Decimal(value) <= hi:
             seen.append(value)
-    return [(v, v) for v in seen]
+    return tuple(seen)

@@ -19,7 +19,7 @@ from bot.appraisal.audit import record
 from bot.infra.i18n import _
 from bot.infra.message import Button, Incoming, Kind, Reply
 from bot.infra.workdays import default_tz
-from models import ChatState, Employee
+from models import ChatState, Employee, ScoringTask
 from models.db import adopt, copy_many, flushed
 
 TAG = 8  # hex characters of the tag: short enough for Telegram's 64-byte callback data
@@ -27,7 +27,9 @@ TAG = 8  # hex characters of the tag: short enough for Telegram's 64-byte callba
 
 def sign(secret: str, body: str) -> str:
     """A button payload: the body and a tag only this chat's secret produces."""
-    tag = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()[:TAG]
+    # hmac.digest: the same HMAC-SHA256 as hmac.new(...), computed in one C call (a reply
+    # signs a button per choice, every step).
+    tag = hmac.digest(secret.encode(), body.encode(), hashlib.sha256).hex()[:TAG]
     return f"{body}|{tag}"
 
 
@@ -143,6 +145,10 @@ class Ctx:
     now: dt.datetime
     chat: ChatState
     me: Employee | None
+    # The open form's task as read with the speaker (bot.chat.tasks.speaker_and_form),
+    # held here for `tasks.own`, which still checks it: the session keeps loaded rows
+    # only while something refers to them.
+    form_task: ScoringTask | None = None
 
     @property
     def employee(self) -> Employee:

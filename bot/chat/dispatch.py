@@ -98,9 +98,9 @@ def converse(
     modals) call this with their own step."""
     chat = chat_state(session, incoming.platform, incoming.user_id, now, lock=True)
     ctx = Ctx(session, incoming, now, chat, None)
-    identity = binding.identity_of(ctx)
-    if identity is not None and identity.employee.active:
-        ctx.me = identity.employee
+    employee = tasks.speaker_and_form(ctx)
+    if employee is not None and employee.active:
+        ctx.me = employee
     with i18n.using(language.of(ctx)):
         replies: T | list[Reply]
         try:

@@ -12,28 +12,31 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    inspect,
     or_,
     select,
 )
-from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm.attributes import instance_dict
 
 from bot.appraisal import scheme_parts
 from bot.appraisal.appeals import reopened_open
+from bot.chat.binding import speaker
 from bot.chat.context import Ctx
 from bot.infra import render
 from bot.infra.i18n import _
 from bot.infra.message import Button, Reply
 from models import (
+    ChatIdentity,
     Employee,
     Period,
     PeriodState,
+    Scheme,
     ScoreEntry,
     ScorerRole,
     ScoringTask,
     TaskState,
 )
+from models.db import flushed, link
 
 PAGE = 10
 MARK = {TaskState.SUBMITTED: "✅", TaskState.DRAFT: "✏️", TaskState.PENDING: "⬜"}
@@ -177,21 +180,97 @@ def role_name(task: ScoringTask) -> str:
 
 def next_task(ctx: Ctx) -> int | None:
     """The first task in list order not yet submitted."""
-    return ctx.session.scalar(_NEXT, {"p_scorer": ctx.employee.id})
+    # An id, not a row to load: by Core, without the ORM's per-query set-up.
+    return flushed(ctx.session).execute(_NEXT, {"p_scorer": ctx.employee.id}).scalar()
 
 
-# What every form step reads: the task with its period, scheme and appraisee in one round
-# trip, then its answers; the scheme's indicators and roles come from memory
-# (bot.appraisal.scheme_parts). Built once, so their cache keys are computed once per process.
+# What every form step reads, in one round trip: the task with its period, the period's
+# scheme, the appraisee and the answers so far (a row per answer; one row with no answer
+# when there is none yet). The scheme's indicators and roles come from memory
+# (bot.appraisal.scheme_parts). The rows are selected as entities and linked by hand: the
+# ORM's joined eager loads did the same but set their loaders up anew at every step, the
+# largest share of a step (profiled in docs/performance.md). Built once, so its cache key
+# is computed once per process.
 _OWN = (
-    select(ScoringTask)
+    select(ScoringTask, Period, Scheme, Employee, ScoreEntry)
+    .join(Period, Period.id == ScoringTask.period_id)
+    .join(Scheme, Scheme.id == Period.scheme_id)
+    .join(Employee, Employee.id == ScoringTask.appraisee_id)
+    .outerjoin(ScoreEntry, ScoreEntry.task_id == ScoringTask.id)
     .where(ScoringTask.id == bindparam("p_task"))
-    .options(
-        joinedload(ScoringTask.period).joinedload(Period.scheme),
-        joinedload(ScoringTask.appraisee),
+)
+
+
+def _task(ctx: Ctx, task_id: int) -> ScoringTask | None:
+    """The task with its period, scheme, appraisee and answers loaded: as this step read
+    it already with the speaker (`speaker_and_form`), else read now."""
+    held = ctx.form_task
+    if held is not None and held.id == task_id and _read_whole(held):
+        return held
+    rows = ctx.session.execute(_OWN, {"p_task": task_id}).tuples().all()
+    if not rows:
+        return None
+    return _linked(*rows[0][:4], [entry for *_row, entry in rows if entry is not None])
+
+
+def _linked(
+    task: ScoringTask,
+    period: Period,
+    scheme: Scheme,
+    appraisee: Employee,
+    entries: list[ScoreEntry],
+) -> ScoringTask:
+    link(task, "period", period)
+    link(period, "scheme", scheme)
+    link(task, "appraisee", appraisee)
+    link(task, "entries", entries)
+    return task
+
+
+def _read_whole(task: ScoringTask) -> bool:
+    """Whether everything `own` reads of the task is loaded in the session."""
+    held = instance_dict(task)
+    return all(name in held for name in ("period", "appraisee", "entries")) and (
+        "scheme" in instance_dict(held["period"])
+    )
+
+
+# Every message reads who speaks (bot.chat.binding.bound_employee); while a form is open,
+# nearly every message then reads the form's task as `own` does. Both in one round trip:
+# the speaker's employee, and the task with all `own` reads (nothing when there is none).
+_APPRAISEE = aliased(Employee)
+_SPEAKER_AND_TASK = (
+    select(Employee, ScoringTask, Period, Scheme, _APPRAISEE, ScoreEntry)
+    .select_from(ChatIdentity)
+    .join(Employee, Employee.id == ChatIdentity.employee_id)
+    .outerjoin(ScoringTask, ScoringTask.id == bindparam("p_task"))
+    .outerjoin(Period, Period.id == ScoringTask.period_id)
+    .outerjoin(Scheme, Scheme.id == Period.scheme_id)
+    .outerjoin(_APPRAISEE, _APPRAISEE.id == ScoringTask.appraisee_id)
+    .outerjoin(ScoreEntry, ScoreEntry.task_id == ScoringTask.id)
+    .where(
+        ChatIdentity.platform == bindparam("p_platform"),
+        ChatIdentity.external_id == bindparam("p_user"),
+        ChatIdentity.revoked_at.is_(None),
     )
 )
-_ENTRIES = select(ScoreEntry).where(ScoreEntry.task_id == bindparam("p_task"))
+
+
+def speaker_and_form(ctx: Ctx) -> Employee | None:
+    """Whom the chat is bound to (`binding.speaker`); with a form open, its task is read
+    in the same round trip and kept as `ctx.form_task` for `own`, which still checks it."""
+    form = ctx.state.get("form")
+    if not isinstance(form, int):
+        return speaker(ctx)
+    where = {"p_platform": ctx.incoming.platform, "p_user": ctx.incoming.user_id}
+    rows = ctx.session.execute(_SPEAKER_AND_TASK, {**where, "p_task": form}).tuples().all()
+    if not rows:
+        return None
+    employee, task, period, scheme, appraisee, _entry = rows[0]
+    if task is not None:
+        entries = [entry for *_row, entry in rows if entry is not None]
+        ctx.form_task = _linked(task, period, scheme, appraisee, entries)
+    return employee
 
 
 def _moved_from(ctx: Ctx, task_id: int) -> bool:
@@ -213,7 +292,7 @@ def _moved_from(ctx: Ctx, task_id: int) -> bool:
 
 def own(ctx: Ctx, task_id: int) -> ScoringTask:
     """The task, if it is the speaker's and its period is open for scoring."""
-    task = ctx.session.scalar(_OWN, {"p_task": task_id})
+    task = _task(ctx, task_id)
     if task is None or task.scorer_id != ctx.employee.id:
         moved = task is not None and _moved_from(ctx, task_id)
         raise Denied(
@@ -230,9 +309,6 @@ def own(ctx: Ctx, task_id: int) -> ScoringTask:
             )
         )
     scheme_parts.attach(ctx.session, task.period.scheme)
-    if "entries" in inspect(task).unloaded:
-        entries = list(ctx.session.scalars(_ENTRIES, {"p_task": task.id}))
-        set_committed_value(task, "entries", entries)
     if task.period.state != PeriodState.SCORING and not reopened_open(ctx.session, task):
         raise Denied(
             ctx.refuse(

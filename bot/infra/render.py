@@ -20,6 +20,11 @@ def when(value: dt.datetime, tz: ZoneInfo) -> str:
     return f"{day} {format_skeleton('Hm', value, tzinfo=tz, locale=lang)}"
 
 
+# The context a score of up to 28 digits is normalised in, made once: a form step shows
+# a score per answer button.
+_ROOM = decimal.Context(prec=28)
+
+
 def score(value: Decimal | str) -> str:
     """A score as entered: 90, 90.5 (no padding zeros, no grouping)."""
     d = Decimal(value)
@@ -27,7 +32,8 @@ def score(value: Decimal | str) -> str:
         d = d.copy_abs()  # -0 and -0.0 are zero, never shown as "-0"
     # normalize() rounds to the context's 28 digits: a long number would be shown as
     # another one (30 nines as 1 followed by zeros), so give it room for every digit.
-    room = decimal.Context(prec=max(28, len(d.as_tuple().digits)))
+    digits = len(d.as_tuple().digits)
+    room = _ROOM if digits <= 28 else decimal.Context(prec=digits)
     text = format(d.normalize(room), "f") if d == d.to_integral_value() else format(d, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
