@@ -28,7 +28,7 @@ from models import OutboxMessage, OutboxState
 from models.db import make_engine, sessions, upgrade
 from tests.conftest import new_pg_database
 from tests.fakes.telegram import FakeBotAPI
-from tests.workers import start_worker
+from tests.workers import start_worker, stop_workers
 
 MESSAGES = 5000
 CHAT0 = 800_000
@@ -105,11 +105,7 @@ def test_killing_one_of_two_senders_mid_broadcast_sends_each_message_once_within
             time.sleep(0.5)
         assert left == 0, f"messages still waiting: {_states(Session)}"
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            p.wait(30)
+        stop_workers(procs)
         api.stop()
 
     states = _states(Session)

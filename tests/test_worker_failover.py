@@ -29,7 +29,7 @@ from models.db import make_engine, sessions, upgrade
 from tests.chat_helpers import NOW, build_world
 from tests.conftest import new_pg_database
 from tests.fakes.telegram import FakeBotAPI
-from tests.workers import start_worker
+from tests.workers import start_worker, stop_workers
 
 # 10:00 in Shanghai on Monday 2026-12-07, the deadline day of build_world's 2026-11.
 MOMENT = "@2026-12-07 02:00:00"
@@ -170,11 +170,7 @@ def test_killing_the_scheduler_leader_mid_reminders_loses_and_doubles_nothing(
         assert "holds the scheduler lease" in text, text
         assert "queued 0 deadline reminders" in text, text
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            p.wait(30)
+        stop_workers(procs)
         api.stop()
 
     states = _reminders(Session)

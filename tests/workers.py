@@ -30,3 +30,12 @@ def start_worker(url: str, api: FakeBotAPI, log: Path, **env: str) -> subprocess
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+
+
+def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the workers still running (the killed one is gone) and wait for each."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        p.wait(30)
