@@ -495,3 +495,17 @@ def test_score_mode_pay_never_goes_below_zero():
     out = compute(spec, marks("manager", I1="10", D2="30"), D("5000"))
     assert out.total == D("-20.00")
     assert out.pay == D("0.00")
+
+
+def test_a_spec_with_other_roles_made_by_replace_computes_with_its_own_roles():
+    """The engine memoizes what every appraisee of a spec shares (the role weights);
+    a spec derived with `dataclasses.replace` (a form's preview: one role alone) must
+    not reuse the memo of the spec it came from."""
+    import dataclasses
+
+    spec = scheme(score(1, "100"))
+    both = [*marks("manager", I1="90"), *marks("head", I1="60")]
+    assert compute(spec, both, D(0)).total == D("81.00")  # 0.7×90 + 0.3×60, memo made
+    # Self-assessment weighs 0 in the scheme; alone in the derived spec, it weighs all.
+    alone = dataclasses.replace(spec, roles=(RoleSpec("self", "", D(1)),))
+    assert compute(alone, marks("self", I1="60"), D(0)).total == D("60.00")

@@ -153,7 +153,11 @@ class SchemeSpec:
     deduction_cap: Decimal | None = None
     sections: tuple[SectionSpec, ...] = ()
     # What every appraisee shares (role weights, formatted constants), worked out once.
-    _shared: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # Not an init field, so `dataclasses.replace` (a spec with other roles or indicators)
+    # starts a memo of its own instead of sharing this one's.
+    _shared: dict[str, Any] = field(
+        default_factory=dict, init=False, compare=False, hash=False, repr=False
+    )
 
     @classmethod
     def of(cls, scheme: Scheme) -> SchemeSpec:

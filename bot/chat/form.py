@@ -645,7 +645,6 @@ def _by_section(task: ScoringTask, spec: SchemeSpec) -> str:
             indicators=inds,
             roles=alone,
             sections=(dataclasses.replace(section, roles=alone),),
-            _shared={},  # the engine's memo belongs to one spec: never share it
         )
         marks = [Mark(task.role_code, i.id, entered[i.id]) for i in inds if i.id in entered]
         weight = render.score(section.weight)
