@@ -19,6 +19,20 @@ from bot.infra.i18n import _
 bench_app = typer.Typer(help=_("Measure performance on generated data."))
 
 
+def _employees() -> Any:
+    """The --employees option most benches take."""
+    return typer.Option(100_000, "--employees", min=1, help=_("How many employees."))
+
+
+def _scratch() -> Any:
+    """The --database-url option of the benches that build their data afresh."""
+    return typer.Option(
+        None,
+        "--database-url",
+        help=_("Scratch database to build in; default: a temporary SQLite file."),
+    )
+
+
 @bench_app.command(
     "compute",
     help=_(
@@ -27,16 +41,12 @@ bench_app = typer.Typer(help=_("Measure performance on generated data."))
     ),
 )
 def compute(
-    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    employees: int = _employees(),
     indicators: int = typer.Option(
         10, "--indicators", min=1, max=50, help=_("Weighted indicators in the scheme.")
     ),
     roles: int = typer.Option(2, "--roles", min=1, max=3, help=_("Scorer roles (1 to 3).")),
-    database_url: str = typer.Option(
-        None,
-        "--database-url",
-        help=_("Scratch database to build in; default: a temporary SQLite file."),
-    ),
+    database_url: str = _scratch(),
     in_process: bool = typer.Option(
         False, "--in-process", help=_("Measure in this process instead of a fresh one.")
     ),
@@ -95,15 +105,11 @@ def compute(
     ),
 )
 def recompute(
-    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    employees: int = _employees(),
     samples: int = typer.Option(
         200, "--samples", min=1, max=10_000, help=_("How many employees to recompute.")
     ),
-    database_url: str = typer.Option(
-        None,
-        "--database-url",
-        help=_("Scratch database to build in; default: a temporary SQLite file."),
-    ),
+    database_url: str = _scratch(),
 ) -> None:
     report = bench_recompute.run(employees, samples, database_url)
     _latencies(
@@ -122,15 +128,11 @@ def recompute(
     ),
 )
 def why(
-    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    employees: int = _employees(),
     samples: int = typer.Option(
         500, "--samples", min=1, max=10_000, help=_("How many employees ask.")
     ),
-    database_url: str = typer.Option(
-        None,
-        "--database-url",
-        help=_("Scratch database to build in; default: a temporary SQLite file."),
-    ),
+    database_url: str = _scratch(),
 ) -> None:
     report = bench_why.run(employees, samples, database_url)
     _latencies(
@@ -170,15 +172,11 @@ def register(app: typer.Typer) -> None:
     ),
 )
 def quotas(
-    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    employees: int = _employees(),
     institutions: int = typer.Option(
         200, "--institutions", min=1, help=_("How many institutions.")
     ),
-    database_url: str = typer.Option(
-        None,
-        "--database-url",
-        help=_("Scratch database to build in; default: a temporary SQLite file."),
-    ),
+    database_url: str = _scratch(),
 ) -> None:
     from benchmarks import quotas as bench_quotas
 
@@ -217,11 +215,7 @@ def quotas(
 def acceptance(
     rows: int = typer.Option(100_000, "--rows", min=1, help=_("How many employees and rows.")),
     fmt: str = typer.Option("csv", "--format", help=_("xlsx or csv.")),
-    database_url: str = typer.Option(
-        None,
-        "--database-url",
-        help=_("Scratch database to build in; default: a temporary SQLite file."),
-    ),
+    database_url: str = _scratch(),
 ) -> None:
     from benchmarks import acceptance as bench_acceptance
 
@@ -256,15 +250,11 @@ def acceptance(
     ),
 )
 def whatif(
-    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    employees: int = _employees(),
     samples: int = typer.Option(
         500, "--samples", min=1, max=10_000, help=_("How many employees ask.")
     ),
-    database_url: str = typer.Option(
-        None,
-        "--database-url",
-        help=_("Scratch database to build in; default: a temporary SQLite file."),
-    ),
+    database_url: str = _scratch(),
 ) -> None:
     report = bench_whatif.run(employees, samples, database_url)
     _latencies(
@@ -283,12 +273,8 @@ def whatif(
     ),
 )
 def scorers_report(
-    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
-    database_url: str = typer.Option(
-        None,
-        "--database-url",
-        help=_("Scratch database to build in; default: a temporary SQLite file."),
-    ),
+    employees: int = _employees(),
+    database_url: str = _scratch(),
 ) -> None:
     report = bench_scorers.run(employees, database_url)
     typer.echo(
@@ -358,13 +344,9 @@ def audit(
     ),
 )
 def metrics(
-    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    employees: int = _employees(),
     xlsx: bool = typer.Option(False, "--xlsx", help=_("An .xlsx file instead of a .csv.")),
-    database_url: str = typer.Option(
-        None,
-        "--database-url",
-        help=_("Scratch database to build in; default: a temporary SQLite file."),
-    ),
+    database_url: str = _scratch(),
 ) -> None:
     from benchmarks import metrics as bench_metrics
 
@@ -406,12 +388,8 @@ def metrics(
     ),
 )
 def open_(
-    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
-    database_url: str = typer.Option(
-        None,
-        "--database-url",
-        help=_("Scratch database to build in; default: a temporary SQLite file."),
-    ),
+    employees: int = _employees(),
+    database_url: str = _scratch(),
 ) -> None:
     from benchmarks import period_open as bench_period_open
 
@@ -447,7 +425,7 @@ def open_(
     ),
 )
 def import_org(
-    employees: int = typer.Option(100_000, "--employees", min=1, help=_("How many employees.")),
+    employees: int = _employees(),
     xlsx: bool = typer.Option(False, "--xlsx", help=_("An .xlsx file instead of a .csv.")),
     database_url: str = typer.Option(
         None,
