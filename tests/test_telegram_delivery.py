@@ -20,13 +20,15 @@ import pytest
 from sqlalchemy import func, select
 from telegram import Bot
 
+from bot.chat.context import sign
+from bot.infra.message import Button, Reply
 from bot.notify import outbox
 from bot.notify.chart import completion_bars
 from bot.notify.delivery import Limits, Sender
-from bot.notify.reach import reachable_identities
+from bot.notify.reach import handout_content, reachable_identities
 from bot.notify.weekly import announce
 from handlers.telegram.transport import TelegramTransport, split, units
-from models import ChatIdentity, OutboxMessage, OutboxState
+from models import ChatIdentity, ChatState, OutboxMessage, OutboxState
 from models.db import make_engine, sessions, upgrade
 from tests.factories import small_org
 from tests.fakes.telegram import FakeBotAPI
@@ -219,6 +221,47 @@ def test_a_long_push_arrives_in_parts_each_once_and_resumes_after_a_429(Session,
     with Session() as s:
         row = s.scalars(select(OutboxMessage)).one()
     assert (row.state, row.parts_sent, row.attempts) == (OutboxState.SENT, 2, 1)
+
+
+def test_a_long_push_queued_unsigned_is_signed_for_its_chat_across_a_429(Session, api):
+    """A push queued with its buttons unsigned (as every push now is) in two parts, the
+    second refused once with a 429: the button reaches Telegram signed with that chat's
+    key, within callback_data's 64 bytes, the chat's key made once; and a second push
+    to the chat, queued after it, arrives after it."""
+    text = "\n".join(["通知" * 40] * 61)
+    with Session() as s, s.begin():
+        for n, body in enumerate((text, "第二条")):
+            reply = Reply(body, [[Button("开始评分", f"task:{n + 12345678}")]])
+            outbox.enqueue(
+                s,
+                NOW,
+                platform="telegram",
+                chat_id="557",
+                content=handout_content(reply),
+                dedupe_key=f"unsigned:{n}",
+            )
+    _drain_until_sent(Session, api, per_chat_interval=0.0)
+    assert api.rejected_429 >= 1, "the test must provoke a 429 between the parts"
+    sent = [x.params for x in api.sent if x.method == "sendMessage"]
+    assert len(sent) == 3
+    assert "\n".join(p["text"] for p in sent[:2]) == text
+    assert sent[2]["text"] == "第二条"  # after the first push, whole
+    with Session() as s:
+        keys = s.scalars(select(ChatState.secret).where(ChatState.external_id == "557")).all()
+    assert len(keys) == 1
+    tapped = [p["reply_markup"]["inline_keyboard"][0][0]["callback_data"] for p in sent[1:]]
+    assert tapped == [sign(keys[0], "task:12345678"), sign(keys[0], "task:12345679")]
+    assert all(len(data.encode()) <= 64 for data in tapped)
+    assert "reply_markup" not in sent[0]
+
+
+def test_the_fake_refuses_callback_data_telegram_would(api):
+    """Telegram refuses a button whose callback_data is over 64 bytes: so does the fake."""
+    markup = {"inline_keyboard": [[{"text": "x", "callback_data": "x" * 65}]]}
+    status, payload = api.handle(
+        "sendMessage", {"chat_id": "1001", "text": "t", "reply_markup": markup}
+    )
+    assert (status, payload["description"]) == (400, "Bad Request: BUTTON_DATA_INVALID")
 
 
 def test_a_digest_sends_its_text_then_its_chart_each_once(Session, api):

@@ -10,6 +10,7 @@ python-telegram-bot at it with `base_url`.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import defaultdict, deque
@@ -83,6 +84,8 @@ class FakeBotAPI:
                     return 400, _error(400, "Bad Request: message text is empty")
                 if _units(str(text)) > TEXT_LIMIT:
                     return 400, _error(400, "Bad Request: message is too long")
+            if _bad_button_data(params.get("reply_markup")):
+                return 400, _error(400, "Bad Request: BUTTON_DATA_INVALID")
             caption = params.get("caption")
             if caption and _units(str(caption)) > CAPTION_LIMIT:
                 return 400, _error(400, "Bad Request: message caption is too long")
@@ -149,3 +152,20 @@ def _ok(result: Any) -> dict[str, Any]:
 
 def _error(code: int, description: str) -> dict[str, Any]:
     return {"ok": False, "error_code": code, "description": description}
+
+
+# Telegram's limit on a button's callback_data: 1 to 64 bytes.
+CALLBACK_DATA_BYTES = 64
+
+
+def _bad_button_data(markup: Any) -> bool:
+    """Whether an inline keyboard has a button whose callback_data Telegram refuses."""
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    return any(
+        "callback_data" in b
+        and not 1 <= len(str(b["callback_data"]).encode()) <= CALLBACK_DATA_BYTES
+        for row in rows
+        for b in row
+    )
